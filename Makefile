@@ -1,0 +1,55 @@
+# karta-conformance — developer entry points. `make help` lists them.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+KUBERAY_VERSION ?=
+CLUSTER ?= auto
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test lint typecheck unit static live check-static cluster-up cluster-down cluster-status bench-static clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(BIN)/karta-conformance: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/karta-conformance ## create .venv with the project (editable) and dev tools
+
+lint: venv ## ruff
+	$(BIN)/ruff check conformance scripts
+	$(BIN)/ruff format --check conformance scripts
+
+typecheck: venv ## mypy (strict)
+	$(BIN)/mypy
+
+test: lint typecheck ## what CI runs: ruff, mypy and the whole pytest suite (static, unit and live)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: venv ## pure tests, no cluster
+	$(BIN)/pytest -m "unit or static" $(PYTEST_ARGS)
+
+live: venv ## the live tests only (local backend)
+	$(BIN)/pytest -m live $(PYTEST_ARGS)
+
+check-static: venv ## karta-conformance check --static definitions/
+	$(BIN)/karta-conformance check --static definitions/ definitions/variants/
+
+cluster-up: venv ## start the local backend (builds on first use)
+	$(BIN)/karta-conformance cluster up --provider local $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION))
+
+cluster-down: venv ## stop the local backend
+	$(BIN)/karta-conformance cluster down --provider local
+
+cluster-status: venv ## what the local backend runs
+	$(BIN)/karta-conformance cluster status --provider local
+
+bench-static: venv ## time the static check of every definition
+	$(BIN)/python scripts/bench-static
+
+clean: ## remove the venv and build droppings (not the cache)
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache *.egg-info

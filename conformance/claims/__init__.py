@@ -1,0 +1,1 @@
+"""Claims: what a definition asserts about objects, turned into verdicts."""

@@ -1,0 +1,343 @@
+"""Static claims: a definition checked against fixtures and CRD schemas, with no cluster.
+
+For every definition:
+- ``valid``: Karta's validation rules hold;
+- ``instance-id-in-spec``: every instanceIdPath reads the CR's spec only;
+and for every fixture of its root kind:
+- ``paths-resolve``: every root path evaluates and yields a value;
+- ``instance-ids``: instance ids are unique and non-empty;
+- ``instance-alignment``: per-instance paths yield one output per instance id;
+- ``pod-template-shape``: pod templates are PodTemplateSpec-shaped (``spec.containers`` non-empty);
+- ``scale``: scale values are integers >= 0 with min <= replicas <= max;
+and for every supported KubeRay version:
+- ``schema``: the root GVK is served by the version's CRDs and every root path exists in its schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from conformance import jqexpr
+from conformance.crds import Crd, find, path_in_schema
+from conformance.definition import rules
+from conformance.definition.model import Component, Context, Definition, Expression
+from conformance.evaluate.common import outputs
+from conformance.evaluate.errors import EvaluationError
+from conformance.evaluate.instances import instance_ids, instances
+from conformance.fixtures import Fixture
+from conformance.jqpaths import leaf_paths
+from conformance.verdict import Outcome, Verdict
+
+STATIC = "static"
+
+
+def shown(expression: str, limit: int = 160) -> str:
+    """A jq expression on one line, shortened for messages."""
+    text = " ".join(expression.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class SchemaSource:
+    """The CRDs of one KubeRay version, or why they cannot be had."""
+
+    version: str
+    crds: list[Crd] | None
+    unavailable: str | None = None
+
+
+class _Verdicts:
+    def __init__(self, definition: Definition) -> None:
+        self.definition = definition
+        self.items: list[Verdict] = []
+
+    def add(
+        self,
+        claim: str,
+        subject: str,
+        outcome: Outcome,
+        message: str,
+        *,
+        phase: str = STATIC,
+        expression: str | None = None,
+        **evidence: Any,
+    ) -> None:
+        self.items.append(
+            Verdict(
+                definition=self.definition.name,
+                source=self.definition.source,
+                claim=claim,
+                subject=subject,
+                phase=phase,
+                outcome=outcome,
+                message=message,
+                expression=expression,
+                evidence=evidence,
+            )
+        )
+
+    def failed(self, claim: str, error: EvaluationError, phase: str, **evidence: Any) -> None:
+        self.add(
+            claim,
+            error.where,
+            Outcome.FAIL,
+            f"{error.message} (jq: {shown(error.expression)})",
+            phase=phase,
+            expression=error.expression,
+            yielded=error.yielded,
+            **evidence,
+        )
+
+
+def check_definitions(
+    definitions: Iterable[Definition], fixtures: list[Fixture], schemas: list[SchemaSource]
+) -> list[Verdict]:
+    verdicts: list[Verdict] = []
+    for definition in definitions:
+        verdicts.extend(check_definition(definition, fixtures, schemas))
+    return verdicts
+
+
+def check_definition(
+    definition: Definition, fixtures: list[Fixture], schemas: list[SchemaSource]
+) -> list[Verdict]:
+    out = _Verdicts(definition)
+    problems = rules.check(definition)
+    for problem in problems:
+        out.add("valid", problem.where, Outcome.FAIL, f"{problem.message} [{problem.rule}]")
+    if problems:
+        out.add(
+            "evaluation",
+            "",
+            Outcome.ERROR,
+            f"not evaluated: the definition breaks {len(problems)} Karta validation rule(s)",
+        )
+        return out.items
+    out.add("valid", "", Outcome.PASS, "Karta validation rules hold")
+    _instance_ids_in_spec(definition, out)
+    root_kind = definition.root.kind
+    assert root_kind is not None
+    mine = [f for f in fixtures if f.api_version == root_kind.api_version and f.kind == root_kind.kind]
+    if not mine:
+        out.add(
+            "fixtures",
+            "rootComponent.kind",
+            Outcome.ERROR,
+            f"no fixture of kind {root_kind.api_version} {root_kind.kind} to evaluate the definition on",
+        )
+    for fixture in mine:
+        _check_fixture(definition, fixture, out)
+    for schema in schemas:
+        _check_schema(definition, schema, out)
+    return out.items
+
+
+def root_expressions(definition: Definition) -> list[Expression]:
+    return [e for e in definition.expressions() if e.context is Context.ROOT]
+
+
+def _instance_ids_in_spec(definition: Definition, out: _Verdicts) -> None:
+    for component in definition.components:
+        expression = component.instance_id_path
+        if expression is None:
+            continue
+        outside = [p for p in leaf_paths(expression.text) if p[0] != "spec"]
+        if outside or not leaf_paths(expression.text):
+            shown = ", ".join("." + ".".join(p).replace(".[]", "[]") for p in outside) or "no field of the CR"
+            out.add(
+                "instance-id-in-spec",
+                expression.where,
+                Outcome.FAIL,
+                f"instanceIdPath reads {shown}: instance ids must come from the CR's spec",
+                expression=expression.text,
+            )
+        else:
+            out.add(
+                "instance-id-in-spec",
+                expression.where,
+                Outcome.PASS,
+                "reads .spec only",
+                expression=expression.text,
+            )
+
+
+def _check_fixture(definition: Definition, fixture: Fixture, out: _Verdicts) -> None:
+    phase = f"{STATIC}:{fixture.name}"
+    root = fixture.object
+    # paths-resolve: every root path evaluates; spec and instance paths yield a value.
+    for expression in root_expressions(definition):
+        try:
+            results = outputs(expression, root)
+        except EvaluationError as error:
+            out.failed("paths-resolve", error, phase)
+            continue
+        optional = ".scaleDefinition." in expression.where or ".statusDefinition." in expression.where
+        if not optional and not [r for r in results if r is not None]:
+            out.add(
+                "paths-resolve",
+                expression.where,
+                Outcome.FAIL,
+                f"yields no value on {fixture.source} (jq: {shown(expression.text)})",
+                phase=phase,
+                expression=expression.text,
+                yielded=results,
+            )
+        else:
+            out.add(
+                "paths-resolve",
+                expression.where,
+                Outcome.PASS,
+                "resolves",
+                phase=phase,
+                expression=expression.text,
+            )
+    for component in definition.components:
+        _check_component(component, fixture, phase, out)
+
+
+def _check_component(component: Component, fixture: Fixture, phase: str, out: _Verdicts) -> None:
+    root = fixture.object
+    if component.instance_id_path is not None:
+        try:
+            ids = instance_ids(component, root)
+        except EvaluationError as error:
+            out.failed("instance-ids", error, phase)
+            return
+        if not ids:
+            out.add(
+                "instance-ids",
+                component.instance_id_path.where,
+                Outcome.FAIL,
+                f"yields no instance id on {fixture.source}",
+                phase=phase,
+                expression=component.instance_id_path.text,
+            )
+            return
+        out.add("instance-ids", component.instance_id_path.where, Outcome.PASS, f"ids {ids}", phase=phase)
+    try:
+        declared = instances(component, root)
+    except EvaluationError as error:
+        out.failed("instance-alignment", error, phase)
+        return
+    if component.instance_id_path is not None:
+        out.add("instance-alignment", component.where, Outcome.PASS, "per-instance paths align", phase=phase)
+    spec = component.spec
+    template_path = spec.pod_template_spec_path or spec.pod_spec_path if spec else None
+    if template_path is not None:
+        bad = {i.id: _template_problem(i.pod_template) for i in declared if _template_problem(i.pod_template)}
+        if bad:
+            instance, problem = next(iter(bad.items()))
+            out.add(
+                "pod-template-shape",
+                template_path.where,
+                Outcome.FAIL,
+                f"{problem}"
+                + (f" for instance {instance!r}" if instance else "")
+                + f" (jq: {shown(template_path.text)})",
+                phase=phase,
+                expression=template_path.text,
+            )
+        else:
+            out.add(
+                "pod-template-shape", template_path.where, Outcome.PASS, "PodTemplateSpec-shaped", phase=phase
+            )
+    if component.scale is not None:
+        _check_scale(component, declared, phase, out)
+
+
+def _template_problem(template: Any) -> str | None:
+    if not isinstance(template, dict):
+        return f"yields {jqexpr.stringify(template)[:60]}, not a PodTemplateSpec object"
+    containers = (
+        (template.get("spec") or {}).get("containers") if isinstance(template.get("spec"), dict) else None
+    )
+    if not isinstance(containers, list) or not containers:
+        return "yields an object without spec.containers: not a PodTemplateSpec"
+    return None
+
+
+def _check_scale(component: Component, declared: list[Any], phase: str, out: _Verdicts) -> None:
+    assert component.scale is not None
+    paths = component.scale.paths()
+    for instance in declared:
+        values = instance.scale
+        label = f" for instance {instance.id!r}" if instance.id else ""
+        for name, value in values.items():
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                out.add(
+                    "scale",
+                    paths[name].where,
+                    Outcome.FAIL,
+                    f"{name} is {jqexpr.stringify(value)}{label}: must be an integer >= 0 (jq: {shown(paths[name].text)})",
+                    phase=phase,
+                    expression=paths[name].text,
+                )
+                return
+        low, mid, high = values.get("minReplicas"), values.get("replicas"), values.get("maxReplicas")
+        ordered = [v for v in (low, mid, high) if isinstance(v, int)]
+        if ordered != sorted(ordered):
+            out.add(
+                "scale",
+                f"{component.where}.scaleDefinition",
+                Outcome.FAIL,
+                f"expected minReplicas <= replicas <= maxReplicas{label}, got {low}, {mid}, {high}",
+                phase=phase,
+            )
+            return
+    out.add(
+        "scale",
+        f"{component.where}.scaleDefinition",
+        Outcome.PASS,
+        "scale values are ordered integers",
+        phase=phase,
+    )
+
+
+def _check_schema(definition: Definition, schema: SchemaSource, out: _Verdicts) -> None:
+    phase = f"{STATIC}:kuberay-{schema.version}"
+    kind = definition.root.kind
+    assert kind is not None
+    if schema.crds is None:
+        out.add(
+            "schema",
+            "rootComponent.kind",
+            Outcome.UNVERIFIED,
+            f"cannot check against KubeRay {schema.version} here: {schema.unavailable}",
+            phase=phase,
+        )
+        return
+    crd = find(schema.crds, kind)
+    openapi = crd.schema(kind.version) if crd else None
+    if crd is None or openapi is None:
+        out.add(
+            "schema",
+            "rootComponent.kind",
+            Outcome.FAIL,
+            f"{kind} is not served by the CRDs of KubeRay {schema.version}",
+            phase=phase,
+        )
+        return
+    failures = 0
+    for expression in root_expressions(definition):
+        for path in leaf_paths(expression.text):
+            missing = path_in_schema(openapi, path)
+            if missing is not None:
+                failures += 1
+                out.add(
+                    "schema",
+                    expression.where,
+                    Outcome.FAIL,
+                    f"{missing} of {kind.kind} in KubeRay {schema.version}'s CRD (jq: {shown(expression.text)})",
+                    phase=phase,
+                    expression=expression.text,
+                )
+    if not failures:
+        out.add(
+            "schema",
+            "",
+            Outcome.PASS,
+            f"every root path exists in KubeRay {schema.version}'s CRD",
+            phase=phase,
+        )

@@ -1,0 +1,38 @@
+"""Running one definition expression with Karta's output rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance import jqexpr
+from conformance.definition.model import Expression
+from conformance.evaluate.errors import EvaluationError
+
+
+def outputs(expression: Expression, value: Any) -> list[Any]:
+    """All outputs of ``expression`` on ``value``; jq failures become EvaluationError."""
+    try:
+        return jqexpr.run(expression.text, value)
+    except jqexpr.JqError as error:
+        raise EvaluationError(expression.where, expression.text, str(error)) from None
+
+
+def single_value(expression: Expression, value: Any) -> str:
+    """Exactly one non-empty value (idPath, replica keyPath, groupByKeyPaths)."""
+    results = outputs(expression, value)
+    if len(results) != 1:
+        raise EvaluationError(
+            expression.where,
+            expression.text,
+            f"must yield exactly one value, yielded {len(results)}",
+            results,
+        )
+    result = results[0]
+    if result is None or result == "" or result == [] or result == {}:
+        raise EvaluationError(
+            expression.where,
+            expression.text,
+            f"must yield a non-empty value, yielded {jqexpr.stringify(result)}",
+            results,
+        )
+    return jqexpr.stringify(result)

@@ -1,0 +1,63 @@
+"""Which component (and which instance, which replica) a live Pod belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from conformance import jqexpr
+from conformance.definition.model import Component, Definition
+from conformance.evaluate.common import outputs, single_value
+from conformance.evaluate.errors import EvaluationError
+
+
+@dataclass(frozen=True)
+class PodMatch:
+    component: str
+    instance_id: str | None  # from componentInstanceSelector.idPath
+    replica_key: str | None  # from replicaSelector.keyPath
+
+
+def selects(component: Component, pod: dict[str, Any]) -> bool:
+    """Whether the component's componentTypeSelector matches the Pod.
+
+    With ``value``: some output of keyPath equals value. Without: keyPath yields
+    a non-null output. A Pod component without a type selector selects every Pod.
+    Components that are not Pods select nothing.
+    """
+    if not component.is_pod:
+        return False
+    selector = component.pod_selector.component_type if component.pod_selector else None
+    if selector is None:
+        return True
+    results = outputs(selector.key_path, pod)
+    if selector.value is None:
+        return any(r is not None and r is not False for r in results)
+    return any(r is not None and jqexpr.stringify(r) == selector.value for r in results)
+
+
+def match(component: Component, pod: dict[str, Any]) -> PodMatch:
+    """Read the instance id and replica key of a Pod already selected by ``component``."""
+    selector = component.pod_selector
+    instance_id = replica = None
+    if selector is not None and selector.instance_id_path is not None:
+        instance_id = single_value(selector.instance_id_path, pod)
+    if selector is not None and selector.replica_key_path is not None:
+        replica = single_value(selector.replica_key_path, pod)
+    return PodMatch(component=component.name, instance_id=instance_id, replica_key=replica)
+
+
+def classify(definition: Definition, pod: dict[str, Any]) -> list[PodMatch]:
+    """Every component of ``definition`` that selects ``pod``, with its reading of the Pod.
+
+    A correct definition yields exactly one match for every Pod of the workload.
+    """
+    return [match(component, pod) for component in definition.components if selects(component, pod)]
+
+
+def pod_name(pod: dict[str, Any]) -> str:
+    metadata = pod.get("metadata") or {}
+    return f"{metadata.get('namespace', '')}/{metadata.get('name', '?')}"
+
+
+__all__ = ["EvaluationError", "PodMatch", "classify", "match", "pod_name", "selects"]

@@ -1,0 +1,302 @@
+"""Which document paths a jq expression reads, found from its text.
+
+A small static analysis of the jq subset Karta definitions use: field access
+(``.a.b``, ``."a"``, ``.["a"]``), iteration (``[]``, ``[0]``), optional
+``?``, pipes, ``,``, alternatives and other binary operators, parentheses,
+``select(...)``, ``map(...)``, ``if ... then ... else ... end``, literals and
+builtin calls. It is used to check that every path a definition reads on the
+root object exists in the CRD's OpenAPI schema, without needing a document
+where the field happens to be set.
+
+Paths are tuples of steps: a field name, or ``ANY`` for an array element.
+Constructs it does not follow (object construction, ``reduce``, variables)
+end a path there, so the analysis never invents a path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ANY = "[]"
+Path = tuple[str, ...]
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<comment>\#[^\n]*)
+  | (?P<string>"(?:[^"\\]|\\.)*")
+  | (?P<number>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
+  | (?P<field>\.[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<recurse>\.\.)
+  | (?P<dot>\.)
+  | (?P<var>\$[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*)
+  | (?P<op>//=?|==|!=|<=|>=|\|=|\+=|-=|\*=|/=|%=|[|,+\-*/%<>=?:;()\[\]{}])
+    """,
+    re.VERBOSE,
+)
+_BINARY_WORDS = {"and", "or"}
+_BINARY_OPS = {"//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "and", "or", "="}
+
+
+@dataclass
+class _Tok:
+    kind: str
+    text: str
+
+
+def _tokens(text: str) -> list[_Tok]:
+    tokens = []
+    position = 0
+    while position < len(text):
+        found = _TOKEN.match(text, position)
+        if not found:
+            raise ValueError(f"unexpected character {text[position]!r}")
+        kind = found.lastgroup or ""
+        if kind not in ("ws", "comment"):
+            tokens.append(_Tok(kind, found.group()))
+        position = found.end()
+    return tokens
+
+
+class _Reader:
+    def __init__(self, tokens: list[_Tok]) -> None:
+        self.tokens = tokens
+        self.index = 0
+        self.accessed: set[Path] = set()
+
+    def peek(self, offset: int = 0) -> _Tok | None:
+        at = self.index + offset
+        return self.tokens[at] if at < len(self.tokens) else None
+
+    def take(self) -> _Tok:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def at_text(self, *texts: str) -> bool:
+        token = self.peek()
+        return token is not None and token.text in texts and token.kind in ("op", "ident")
+
+    # pipeline := comma ('|' comma)*
+    def pipeline(self, inputs: set[Path]) -> set[Path]:
+        current = self.comma(inputs)
+        while self.at_text("|"):
+            self.take()
+            current = self.comma(current)
+        return current
+
+    # comma := binary (',' binary)*
+    def comma(self, inputs: set[Path]) -> set[Path]:
+        outputs = self.binary(inputs)
+        while self.at_text(","):
+            self.take()
+            outputs = outputs | self.binary(inputs)
+        return outputs
+
+    # binary := postfix (op postfix)*  -- every operand reads the same input
+    def binary(self, inputs: set[Path]) -> set[Path]:
+        outputs = self.postfix(inputs)
+        while True:
+            token = self.peek()
+            if token is None or token.text not in _BINARY_OPS:
+                return outputs
+            self.take()
+            right = self.postfix(inputs)
+            # The alternative operator may still yield a path of its left side.
+            outputs = outputs | right if token.text == "//" else set()
+
+    def postfix(self, inputs: set[Path]) -> set[Path]:
+        current = self.primary(inputs)
+        while True:
+            token = self.peek()
+            if token is None:
+                return current
+            if token.kind == "field":
+                self.take()
+                current = self.step(current, token.text[1:])
+            elif token.text == "?":
+                self.take()
+            elif token.text == "[":
+                current = self.bracket(current, inputs)
+            elif token.kind == "dot" and self.peek(1) is not None and self.peek(1).kind == "string":  # type: ignore[union-attr]
+                self.take()
+                current = self.step(current, _unquote(self.take().text))
+            elif token.kind == "dot" and self.peek(1) is not None and self.peek(1).text == "[":  # type: ignore[union-attr]
+                self.take()
+            else:
+                return current
+
+    def step(self, paths: set[Path], name: str) -> set[Path]:
+        result = {(*path, name) for path in paths}
+        self.accessed |= result
+        return result
+
+    def bracket(self, current: set[Path], inputs: set[Path]) -> set[Path]:
+        self.take()  # [
+        if self.at_text("]"):
+            self.take()
+            return self.step(current, ANY)
+        first, second = self.peek(), self.peek(1)
+        if first is not None and second is not None and second.text == "]":
+            if first.kind == "string":
+                self.index += 2
+                return self.step(current, _unquote(first.text))
+            if first.kind == "number":
+                self.index += 2
+                return self.step(current, ANY)
+        # A computed index or a slice: read what it reads, stop the path here.
+        self.skip_balanced("[", "]", inputs)
+        return set()
+
+    def skip_balanced(self, opening: str, closing: str, inputs: set[Path]) -> None:
+        depth = 1
+        start = self.index
+        while self.peek() is not None and depth:
+            token = self.take()
+            if token.text == opening and token.kind == "op":
+                depth += 1
+            elif token.text == closing and token.kind == "op":
+                depth -= 1
+        del start, inputs
+
+    def args(self, inputs: set[Path]) -> list[set[Path]]:
+        results = []
+        if not self.at_text("("):
+            return results
+        self.take()
+        while True:
+            results.append(self.pipeline(inputs))
+            if self.at_text(";"):
+                self.take()
+                continue
+            if self.at_text(")"):
+                self.take()
+            return results
+
+    def primary(self, inputs: set[Path]) -> set[Path]:
+        token = self.peek()
+        if token is None:
+            return set()
+        if token.kind == "field":
+            self.take()
+            return self.step(inputs, token.text[1:])
+        if token.kind == "dot":
+            self.take()
+            following = self.peek()
+            if following is not None and following.kind == "string":
+                self.take()
+                return self.step(inputs, _unquote(following.text))
+            return set(inputs)
+        if token.kind == "recurse":
+            self.take()
+            return set()
+        if token.kind in ("string", "number", "var"):
+            self.take()
+            return set()
+        if token.text == "(":
+            self.take()
+            result = self.pipeline(inputs)
+            if self.at_text(")"):
+                self.take()
+            return result
+        if token.text == "[":
+            self.take()
+            if not self.at_text("]"):
+                self.pipeline(inputs)
+            if self.at_text("]"):
+                self.take()
+            return set()
+        if token.text == "{":
+            self.take()
+            self.skip_balanced("{", "}", inputs)
+            return set()
+        if token.text == "-":
+            self.take()
+            self.postfix(inputs)
+            return set()
+        if token.kind == "ident":
+            return self.call(inputs)
+        self.take()
+        return set()
+
+    def call(self, inputs: set[Path]) -> set[Path]:
+        name = self.take().text
+        if name == "if":
+            self.pipeline(inputs)
+            outputs: set[Path] = set()
+            while self.at_text("then", "elif", "else"):
+                word = self.take().text
+                branch = self.pipeline(inputs)
+                if word != "elif":
+                    outputs |= branch
+            if self.at_text("end"):
+                self.take()
+            return outputs
+        if name in (
+            "not",
+            "true",
+            "false",
+            "null",
+            "empty",
+            "length",
+            "keys",
+            "tostring",
+            "tonumber",
+            "type",
+        ):
+            return set()
+        if name == "select":
+            self.args(inputs)
+            return set(inputs)
+        if name in ("map", "map_values", "any", "all"):
+            # map(f), any(f), all(f): f reads each element; any(gen; f), all(gen; f): f reads gen's outputs.
+            if not self.at_text("("):
+                return set()
+            self.take()
+            mark, seen = self.index, set(self.accessed)
+            generator = self.pipeline(inputs)
+            if name in ("any", "all") and self.at_text(";"):
+                self.take()
+                self.pipeline(generator)
+            else:
+                self.index, self.accessed = mark, seen
+                self.accessed |= _elements(inputs)
+                self.pipeline(_elements(inputs))
+            if self.at_text(")"):
+                self.take()
+            return set()
+        if name in ("recurse", "reduce", "foreach", "def", "label", "try", "getpath", "paths", "path"):
+            return set()
+        self.args(inputs)
+        return set()
+
+
+def _elements(paths: set[Path]) -> set[Path]:
+    return {(*path, ANY) for path in paths}
+
+
+def _unquote(text: str) -> str:
+    import json
+
+    value: str = json.loads(text)
+    return value
+
+
+def read_paths(expression: str) -> set[Path]:
+    """Every path the expression reads from its input document (with their prefixes)."""
+    reader = _Reader(_tokens(expression))
+    outputs = reader.pipeline({()})
+    paths = reader.accessed | {p for p in outputs if p}
+    closed: set[Path] = set()
+    for path in paths:
+        for end in range(1, len(path) + 1):
+            closed.add(path[:end])
+    return closed
+
+
+def leaf_paths(expression: str) -> list[Path]:
+    """The read paths that are not a prefix of another read path, sorted."""
+    paths = read_paths(expression)
+    return sorted(p for p in paths if not any(q[: len(p)] == p and len(q) > len(p) for q in paths))

@@ -1,0 +1,283 @@
+"""Build the local backend's binaries from Go modules, cached by version outside the repo.
+
+    <cache>/kubernetes/<v>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
+    <cache>/etcd/<v>/bin/etcd
+    <cache>/kwok/<v>/bin/{kwok,kwokctl}
+    <cache>/kuberay/<v>/bin/ray-operator
+
+Nothing prebuilt is downloaded: every binary is compiled here by the Go toolchain
+from modules fetched through the Go module proxy. k8s.io/kubernetes and the
+KubeRay operator are built from small wrapper modules (their own go.mod files
+carry replace directives, which ``go install module@version`` refuses).
+Each build is idempotent (a ``.complete`` stamp) and locked against concurrent runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance import cache, gomod, versions
+from conformance.errors import EnvironmentProblem
+from conformance.local.progress import say, step
+
+KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+STAMP = ".complete"
+
+
+class BuildFailed(EnvironmentProblem):
+    """A Go build failed; the message names its log."""
+
+
+@dataclass(frozen=True)
+class Binaries:
+    kube_apiserver: Path
+    kube_controller_manager: Path
+    kube_scheduler: Path
+    kubectl: Path
+    etcd: Path
+    kwok: Path
+    kwokctl: Path
+    ray_operator: Path
+    crds: Path  # config/crd/bases of the KubeRay module
+
+
+def build_all(kuberay_version: str | None = None) -> Binaries:
+    """Every binary the local backend needs, built on first use."""
+    pins = versions.load()
+    kuberay = pins.kuberay_version(kuberay_version)
+    gomod.go_binary()
+    kube_bin = build_kubernetes(pins.kubernetes, pins.staging)
+    etcd_bin = build_etcd(pins.etcd)
+    kwok_bin = build_kwok(pins.kwok)
+    operator_bin, crds = build_kuberay(kuberay.version)
+    return Binaries(
+        kube_apiserver=kube_bin / "kube-apiserver",
+        kube_controller_manager=kube_bin / "kube-controller-manager",
+        kube_scheduler=kube_bin / "kube-scheduler",
+        kubectl=kube_bin / "kubectl",
+        etcd=etcd_bin / "etcd",
+        kwok=kwok_bin / "kwok",
+        kwokctl=kwok_bin / "kwokctl",
+        ray_operator=operator_bin / "ray-operator",
+        crds=crds,
+    )
+
+
+# ---------------------------------------------------------------------------
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _done(bin_dir: Path, names: tuple[str, ...]) -> bool:
+    return (bin_dir / STAMP).exists() and all((bin_dir / n).exists() for n in names)
+
+
+def _go(args: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> None:
+    environment = dict(os.environ)
+    environment.update({"CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"})
+    environment.update(env or {})
+    with open(log, "a") as output:
+        output.write(f"\n$ go {' '.join(args)}\n")
+        output.flush()
+        completed = subprocess.run(
+            [gomod.go_binary(), *args], cwd=cwd, env=environment, stdout=output, stderr=subprocess.STDOUT, check=False
+        )
+    if completed.returncode != 0:
+        tail = log.read_text().strip().splitlines()[-3:]
+        raise BuildFailed(f"go {args[0]} failed in {cwd} (log: {log}): {' / '.join(tail)}")
+
+
+def _stamp(bin_dir: Path, what: dict[str, str], started: float) -> None:
+    what = {**what, "seconds": f"{time.monotonic() - started:.0f}"}
+    (bin_dir / STAMP).write_text(json.dumps(what, indent=2) + "\n")
+
+
+def _module_file(module: str, version: str) -> str:
+    """The go.mod text of ``module@version`` (downloads only the .mod file's module)."""
+    folder = gomod.download(module, version)
+    return (folder / "go.mod").read_text()
+
+
+def _remote_replaces(go_mod: str) -> list[str]:
+    """A go.mod's replace directives that point at other modules (not local folders)."""
+    lines: list[str] = []
+    block = False
+    for raw in go_mod.splitlines():
+        line = raw.split("//")[0].strip()
+        if line.startswith("replace ("):
+            block = True
+            continue
+        if block and line == ")":
+            block = False
+            continue
+        body = line[len("replace ") :] if line.startswith("replace ") else (line if block else "")
+        if "=>" in body and not body.split("=>")[1].strip().startswith("."):
+            lines.append(body)
+    return lines
+
+
+# ---------------------------------------------------------------------------
+
+
+def build_kubernetes(version: str, staging: str) -> Path:
+    folder = cache.component_dir("kubernetes", version)
+    bin_dir = folder / "bin"
+    with _locked(folder):
+        if _done(bin_dir, KUBE_COMMANDS):
+            return bin_dir
+        started = time.monotonic()
+        source = folder / "src"
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir(parents=True)
+        log = folder / "build.log"
+        with step(f"Building Kubernetes {version} (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)"):
+            upstream = _module_file("k8s.io/kubernetes", version)
+            staged = sorted(set(re.findall(r"^\s*(k8s\.io/[\w.-]+)\s+=>\s+\./staging/", upstream, re.MULTILINE)))
+            if not staged:
+                raise BuildFailed(f"k8s.io/kubernetes@{version}: no staging replace directives found in its go.mod")
+            replaces = "\n".join(f"\t{m} => {m} {staging}" for m in staged)
+            (source / "go.mod").write_text(
+                "module kartaconformance.local/kubebuild\n\ngo 1.24.0\n\n"
+                f"require k8s.io/kubernetes {version}\n\nreplace (\n{replaces}\n)\n"
+            )
+            (source / "tools.go").write_text(
+                "//go:build tools\n\npackage tools\n\nimport (\n"
+                '\t_ "k8s.io/kubectl/pkg/cmd"\n'
+                '\t_ "k8s.io/kubernetes/cmd/kube-apiserver/app"\n'
+                '\t_ "k8s.io/kubernetes/cmd/kube-controller-manager/app"\n'
+                '\t_ "k8s.io/kubernetes/cmd/kube-scheduler/app"\n)\n'
+            )
+            _go(["mod", "tidy"], source, log)
+            minor = version.removeprefix("v").split(".")[1]
+            ldflags = " ".join(
+                [
+                    "-s -w",
+                    f"-X k8s.io/component-base/version.gitVersion={version}",
+                    "-X k8s.io/component-base/version.gitMajor=1",
+                    f"-X k8s.io/component-base/version.gitMinor={minor}",
+                    "-X k8s.io/component-base/version.gitTreeState=clean",
+                    f"-X k8s.io/client-go/pkg/version.gitVersion={version}",
+                ]
+            )
+            bin_dir.mkdir(parents=True, exist_ok=True)
+            _go(
+                ["build", "-trimpath", f"-ldflags={ldflags}", "-o", str(bin_dir) + "/"]
+                + [f"k8s.io/kubernetes/cmd/{name}" for name in KUBE_COMMANDS],
+                source,
+                log,
+            )
+        _stamp(bin_dir, {"kubernetes": version, "staging": staging}, started)
+        return bin_dir
+
+
+def build_etcd(version: str) -> Path:
+    folder = cache.component_dir("etcd", version)
+    bin_dir = folder / "bin"
+    with _locked(folder):
+        if _done(bin_dir, ("etcd",)):
+            return bin_dir
+        started = time.monotonic()
+        source = folder / "src"
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir(parents=True)
+        log = folder / "build.log"
+        with step(f"Building etcd {version}"):
+            (source / "go.mod").write_text(
+                f"module kartaconformance.local/etcdbuild\n\ngo 1.24.0\n\nrequire go.etcd.io/etcd/server/v3 {version}\n"
+            )
+            # etcd's own main package lives in a module with local replace directives;
+            # this two-line main calls the same entry point the etcd binary uses.
+            (source / "main.go").write_text(
+                'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\n'
+                "func main() { etcdmain.Main(os.Args) }\n"
+            )
+            _go(["mod", "tidy"], source, log)
+            bin_dir.mkdir(parents=True, exist_ok=True)
+            _go(["build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / "etcd"), "."], source, log)
+        _stamp(bin_dir, {"etcd": version}, started)
+        return bin_dir
+
+
+def build_kwok(version: str) -> Path:
+    folder = cache.component_dir("kwok", version)
+    bin_dir = folder / "bin"
+    with _locked(folder):
+        if _done(bin_dir, ("kwok", "kwokctl")):
+            return bin_dir
+        started = time.monotonic()
+        log = folder / "build.log"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        with step(f"Building kwok and kwokctl {version}"):
+            _go(
+                [
+                    "install",
+                    "-trimpath",
+                    "-ldflags=-s -w",
+                    f"sigs.k8s.io/kwok/cmd/kwok@{version}",
+                    f"sigs.k8s.io/kwok/cmd/kwokctl@{version}",
+                ],
+                folder,
+                log,
+                env={"GOBIN": str(bin_dir), "GOFLAGS": ""},
+            )
+        _stamp(bin_dir, {"kwok": version}, started)
+        return bin_dir
+
+
+def build_kuberay(version: str) -> tuple[Path, Path]:
+    """The KubeRay operator of ``version`` and its CRD folder."""
+    pins = versions.load()
+    folder = cache.component_dir("kuberay", version)
+    bin_dir = folder / "bin"
+    with _locked(folder):
+        try:
+            module_dir = gomod.download(pins.kuberay_module, version)
+        except gomod.ModuleUnavailable as error:
+            raise EnvironmentProblem(f"KubeRay {version} cannot be built here: {error}") from None
+        crds = module_dir / "config" / "crd" / "bases"
+        if _done(bin_dir, ("ray-operator",)):
+            return bin_dir, crds
+        started = time.monotonic()
+        source = folder / "src"
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir(parents=True)
+        log = folder / "build.log"
+        with step(f"Building the KubeRay operator {version}"):
+            replaces = _remote_replaces((module_dir / "go.mod").read_text())
+            replace_block = ("\nreplace (\n" + "\n".join(f"\t{r}" for r in replaces) + "\n)\n") if replaces else ""
+            (source / "go.mod").write_text(
+                "module kartaconformance.local/kuberaybuild\n\ngo 1.24.0\n\n"
+                f"require {pins.kuberay_module} {version}\n{replace_block}"
+            )
+            (source / "tools.go").write_text(
+                f'//go:build tools\n\npackage tools\n\nimport _ "{pins.kuberay_module}/controllers/ray"\n'
+            )
+            _go(["mod", "tidy"], source, log)
+            bin_dir.mkdir(parents=True, exist_ok=True)
+            _go(
+                ["build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / "ray-operator"), pins.kuberay_module],
+                source,
+                log,
+            )
+        _stamp(bin_dir, {"kuberay": version}, started)
+        say(f"KubeRay operator {version} built in {time.monotonic() - started:.0f} s")
+        return bin_dir, crds

@@ -1,0 +1,301 @@
+"""The local cluster: kwokctl's binary runtime on locally built binaries, plus the KubeRay operator.
+
+Real: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and the
+KubeRay operator. Simulated: nodes, kubelets and containers (kwok). Everything
+binds to 127.0.0.1; ports are free ports, so clusters of different names can
+run side by side. One folder holds the kubeconfig, the logs and the pid files:
+``<cache>/clusters/<name>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
+
+from conformance import cache, versions
+from conformance.errors import EnvironmentProblem
+from conformance.local import operator, processes
+from conformance.local.build import Binaries, build_all
+from conformance.local.progress import say, step
+
+NODES = 3
+NODE_CAPACITY = {"cpu": "32", "memory": "128Gi", "pods": "110", "nvidia.com/gpu": "8"}
+
+
+@dataclass
+class ClusterState:
+    name: str
+    kuberay_version: str
+    kubernetes_version: str
+    kubeconfig: str
+    operator_probe_port: int
+    operator_metrics_port: int
+    created: float
+
+
+class LocalCluster:
+    def __init__(self, name: str = "karta") -> None:
+        self.name = name
+        self.home = cache.cache_root() / "clusters" / name
+        self.kwok_workdir = self.home / "kwok"
+        self.kubeconfig = self.home / "kubeconfig"
+        self.logs = self.home / "logs"
+        self.pids = self.home / "pids"
+        self.state_file = self.home / "state.json"
+
+    # -- state ---------------------------------------------------------------
+
+    def state(self) -> ClusterState | None:
+        try:
+            return ClusterState(**json.loads(self.state_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    @property
+    def control_plane_pids(self) -> Path:
+        return self.kwok_workdir / "clusters" / self.name / "pids"
+
+    def process_table(self) -> dict[str, int | None]:
+        """Each process this cluster started -> its pid if it is alive, else None."""
+        table: dict[str, int | None] = {}
+        for folder in (self.control_plane_pids, self.pids):
+            for pid_file in sorted(folder.glob("*.pid")):
+                pid = processes.read_pid(pid_file)
+                table[pid_file.stem] = pid if pid is not None and processes.alive(pid) else None
+        return table
+
+    def healthy(self) -> bool:
+        state = self.state()
+        if state is None:
+            return False
+        table = self.process_table()
+        if not table or any(pid is None for pid in table.values()):
+            return False
+        return operator.ready(state.operator_probe_port)
+
+    # -- up ------------------------------------------------------------------
+
+    def up(self, kuberay_version: str | None = None) -> ClusterState:
+        pins = versions.load()
+        kuberay = pins.kuberay_version(kuberay_version)
+        current = self.state()
+        if current is not None and current.kuberay_version == kuberay.version and self.healthy():
+            say(f"cluster {self.name!r} is already up (KubeRay {current.kuberay_version})")
+            return current
+        if current is not None or self.home.exists():
+            say(f"cluster {self.name!r}: found leftovers of an earlier run; cleaning them up first")
+            self.down(quiet=True)
+        binaries = build_all(kuberay.version)
+        self.home.mkdir(parents=True, exist_ok=True)
+        try:
+            with step(f"Starting the control plane (Kubernetes {pins.kubernetes}, kwok {pins.kwok})"):
+                self._create_control_plane(binaries)
+            with step(f"Adding {NODES} kwok nodes"):
+                self._add_nodes(binaries)
+            with step(f"Installing the KubeRay {kuberay.version} CRDs"):
+                self._install_crds(binaries)
+            probe_port, metrics_port = processes.free_port(), processes.free_port()
+            with step(f"Starting the KubeRay operator {kuberay.version}"):
+                operator.start(
+                    binaries.ray_operator,
+                    kuberay.version,
+                    kubeconfig=self.kubeconfig,
+                    log=self.logs / "kuberay-operator.log",
+                    pid_dir=self.pids,
+                    probe_port=probe_port,
+                    metrics_port=metrics_port,
+                )
+            state = ClusterState(
+                name=self.name,
+                kuberay_version=kuberay.version,
+                kubernetes_version=pins.kubernetes,
+                kubeconfig=str(self.kubeconfig),
+                operator_probe_port=probe_port,
+                operator_metrics_port=metrics_port,
+                created=time.time(),
+            )
+            self.state_file.write_text(json.dumps(asdict(state), indent=2) + "\n")
+            return state
+        except BaseException:
+            say(f"cluster {self.name!r}: start failed; logs are in {self.logs} and {self.control_plane_logs}")
+            self._keep_logs()
+            self.down(quiet=True, keep_logs=True)
+            raise
+
+    @property
+    def control_plane_logs(self) -> Path:
+        return self.kwok_workdir / "clusters" / self.name / "logs"
+
+    def _kwokctl(self, binaries: Binaries, *args: str, timeout: float = 180) -> None:
+        env = dict(os.environ, KWOK_WORKDIR=str(self.kwok_workdir))
+        log = self.logs / "kwokctl.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as output:
+            completed = subprocess.run(
+                [str(binaries.kwokctl), "--name", self.name, *args],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+            )
+        if completed.returncode != 0:
+            tail = " / ".join(log.read_text().strip().splitlines()[-2:])[-600:]
+            raise EnvironmentProblem(f"kwokctl {args[0]} {args[1] if len(args) > 1 else ''} failed (log: {log}): {tail}")
+
+    def _create_control_plane(self, binaries: Binaries) -> None:
+        config = self.home / "kwokctl.yaml"
+        config.write_text(yaml.safe_dump(kwokctl_configuration(binaries), sort_keys=False))
+        self._kwokctl(
+            binaries,
+            "create",
+            "cluster",
+            "--config",
+            str(config),
+            "--runtime",
+            "binary",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--wait",
+            "120s",
+        )
+
+    def kubectl(self, binaries: Binaries, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
+        completed = subprocess.run(
+            [str(binaries.kubectl), "--kubeconfig", str(self.kubeconfig), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise EnvironmentProblem(f"kubectl {' '.join(args[:3])} failed: {completed.stderr.strip()[-600:]}")
+        return completed.stdout
+
+    def _add_nodes(self, binaries: Binaries) -> None:
+        manifests = [kwok_node(f"kwok-node-{index}") for index in range(NODES)]
+        self.kubectl(binaries, "apply", "-f", "-", stdin=yaml.safe_dump_all(manifests))
+        self.kubectl(binaries, "wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
+
+    def _install_crds(self, binaries: Binaries) -> None:
+        self.kubectl(binaries, "apply", "--server-side", "-f", str(binaries.crds))
+        self.kubectl(binaries, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
+    def _keep_logs(self) -> None:
+        if self.control_plane_logs.exists():
+            target = self.logs / "control-plane"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(self.control_plane_logs, target)
+
+    # -- down ----------------------------------------------------------------
+
+    def down(self, quiet: bool = False, keep_logs: bool = False) -> list[str]:
+        """Stop every process of this cluster (also after a crash) and remove its files."""
+        stopped = processes.stop_all(self.pids)
+        kwokctl = _find_kwokctl()
+        if kwokctl is not None and (self.kwok_workdir / "clusters" / self.name).exists():
+            subprocess.run(
+                [str(kwokctl), "--name", self.name, "delete", "cluster"],
+                env=dict(os.environ, KWOK_WORKDIR=str(self.kwok_workdir)),
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+        stopped += processes.stop_all(self.control_plane_pids)
+        if keep_logs:
+            for child in self.home.iterdir() if self.home.exists() else []:
+                if child != self.logs:
+                    shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(self.home, ignore_errors=True)
+        if not quiet:
+            say(f"cluster {self.name!r} is down" + (f" (stopped {', '.join(stopped)})" if stopped else ""))
+        return stopped
+
+    # -- status --------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        state = self.state()
+        return {
+            "name": self.name,
+            "state": asdict(state) if state else None,
+            "processes": self.process_table(),
+            "operator_ready": bool(state and operator.ready(state.operator_probe_port)),
+            "home": str(self.home),
+        }
+
+
+def _find_kwokctl() -> Path | None:
+    pins = versions.load()
+    candidate = cache.component_dir("kwok", pins.kwok) / "bin" / "kwokctl"
+    return candidate if candidate.exists() else None
+
+
+def kwokctl_configuration(binaries: Binaries) -> dict[str, Any]:
+    """kwokctl options: local binaries only (nothing to download), everything on 127.0.0.1."""
+    pins = versions.load()
+    return {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokctlConfiguration",
+        "options": {
+            "runtime": "binary",
+            "bindAddress": "127.0.0.1",
+            "kubeVersion": pins.kubernetes,
+            "kubeApiserverBinary": str(binaries.kube_apiserver),
+            "kubeControllerManagerBinary": str(binaries.kube_controller_manager),
+            "kubeSchedulerBinary": str(binaries.kube_scheduler),
+            "kwokControllerBinary": str(binaries.kwok),
+            "etcdBinary": str(binaries.etcd),
+            "kubectlBinary": str(binaries.kubectl),
+        },
+    }
+
+
+def kwok_node(name: str) -> dict[str, Any]:
+    """A fake node that kwok manages, with CPU, memory and nvidia.com/gpu capacity."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {
+                "type": "kwok",
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "nvidia.com/gpu.present": "true",
+            },
+        },
+        "spec": {},
+        "status": {"capacity": dict(NODE_CAPACITY), "allocatable": dict(NODE_CAPACITY)},
+    }
+
+
+def wait_http_ok(url: str, deadline: float) -> bool:
+    """Poll ``url`` (loopback only) until it answers 200, for at most ``deadline`` seconds."""
+
+    def attempt() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL we built
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    poll = retry(stop=stop_after_delay(deadline), wait=wait_fixed(0.25), retry=retry_if_result(lambda ok: not ok))
+    try:
+        return bool(poll(attempt)())
+    except RetryError:
+        return False

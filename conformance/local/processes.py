@@ -1,0 +1,105 @@
+"""Start, find and stop the local processes a cluster runs, through pid files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); look at its state.
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if fields and fields[0] == "Z":
+            return False
+    return True
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def start(
+    name: str, argv: list[str], env: dict[str, str], log: Path, pid_dir: Path, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own session, output to ``log``, pid in ``pid_dir/<name>.pid``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    pid_dir.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            argv, env=env, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, cwd=cwd,
+        )
+    (pid_dir / f"{name}.pid").write_text(f"{process.pid}\n")
+    return process
+
+
+def stop(pid: int, grace: float = 10.0) -> None:
+    """SIGTERM the process group of ``pid`` (falling back to the pid), then SIGKILL after ``grace``."""
+    if not alive(pid):
+        return
+    _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not alive(pid):
+            return
+        time.sleep(0.1)
+    _signal(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:
+        _reap(pid)
+        time.sleep(0.05)
+
+
+def stop_all(pid_dir: Path, grace: float = 10.0) -> list[str]:
+    """Stop every process with a pid file in ``pid_dir``; return the names stopped."""
+    stopped = []
+    for pid_file in sorted(pid_dir.glob("*.pid")):
+        pid = read_pid(pid_file)
+        if pid is not None and alive(pid):
+            stop(pid, grace)
+            stopped.append(pid_file.stem)
+        pid_file.unlink(missing_ok=True)
+    return stopped
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        group = os.getpgid(pid)
+    except ProcessLookupError:
+        return
+    try:
+        if group == pid:
+            os.killpg(group, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)

@@ -1,0 +1,97 @@
+"""Reports a human reads (text, Markdown) and a machine reads (JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from conformance.verdict import Outcome, Verdict
+
+
+def summarize(verdicts: list[Verdict]) -> dict[tuple[str, str], dict[Outcome, int]]:
+    """(definition, claim) -> outcome counts, in first-seen order."""
+    table: dict[tuple[str, str], dict[Outcome, int]] = {}
+    for verdict in verdicts:
+        row = table.setdefault((verdict.definition, verdict.claim), defaultdict(int))
+        row[verdict.outcome] += 1
+    return table
+
+
+def text_lines(verdicts: list[Verdict], header: str | None = None) -> list[str]:
+    """One verdict line per definition and claim, then one line per failing check."""
+    lines = [header] if header else []
+    for (definition, claim), counts in summarize(verdicts).items():
+        total = sum(counts.values())
+        if counts.get(Outcome.FAIL):
+            status = Outcome.FAIL
+        elif counts.get(Outcome.ERROR):
+            status = Outcome.ERROR
+        elif counts.get(Outcome.UNVERIFIED):
+            status = Outcome.UNVERIFIED
+        else:
+            status = Outcome.PASS
+        detail = (
+            f"{total} check(s)"
+            if status is Outcome.PASS
+            else (
+                f"{counts.get(Outcome.FAIL, 0)} failed, {counts.get(Outcome.ERROR, 0)} not evaluated, of {total}"
+            )
+        )
+        lines.append(f"{status!s:10} {definition:32} {claim:20} {detail}")
+    problems = [v for v in verdicts if not v.ok]
+    if problems:
+        lines.append("")
+        for verdict in problems:
+            phase = f" [{verdict.phase}]" if verdict.phase else ""
+            lines.append(f"{verdict.outcome!s:10} {verdict.line()}{phase}")
+    passed = sum(1 for v in verdicts if v.ok)
+    lines.append("")
+    lines.append(
+        f"{passed} passed, {sum(1 for v in verdicts if v.outcome is Outcome.FAIL)} failed, "
+        f"{sum(1 for v in verdicts if v.outcome is Outcome.ERROR)} not evaluated, "
+        f"{sum(1 for v in verdicts if v.outcome is Outcome.UNVERIFIED)} unverified here "
+        f"({len({v.definition for v in verdicts})} definition(s))"
+    )
+    return lines
+
+
+def write_json(path: str | Path, verdicts: list[Verdict], meta: dict[str, Any]) -> None:
+    document = {"meta": meta, "verdicts": [v.to_json() for v in verdicts]}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(document, indent=2, default=str) + "\n")
+
+
+def markdown(verdicts: list[Verdict], title: str, meta_lines: Iterable[str] = ()) -> str:
+    lines = [f"## {title}", ""]
+    lines += [f"{line}  " for line in meta_lines]
+    lines += ["", "| definition | claim | result |", "| --- | --- | --- |"]
+    for (definition, claim), counts in summarize(verdicts).items():
+        bad = counts.get(Outcome.FAIL, 0) + counts.get(Outcome.ERROR, 0)
+        result = (
+            "pass"
+            if not bad
+            else f"**{counts.get(Outcome.FAIL, 0)} failed, {counts.get(Outcome.ERROR, 0)} error**"
+        )
+        lines.append(f"| {definition} | {claim} | {result} |")
+    problems = [v for v in verdicts if not v.ok]
+    if problems:
+        lines += ["", "### What to fix", ""]
+        for verdict in problems:
+            escaped = verdict.line().replace("|", "\\|")
+            lines.append(f"- `{verdict.phase}` {escaped}")
+            if verdict.evidence.get("yielded") is not None:
+                shown = json.dumps(verdict.evidence["yielded"], default=str)[:300]
+                lines.append(f"  - yielded: `{shown}`")
+    return "\n".join(lines) + "\n"
+
+
+def append_step_summary(text: str) -> None:
+    """Append to ``$GITHUB_STEP_SUMMARY`` when running in GitHub Actions."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(text)

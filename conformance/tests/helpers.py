@@ -1,0 +1,40 @@
+"""Helpers shared by the tests: the repo's folders and broken copies of shipped definitions."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DEFINITIONS = REPO / "definitions"
+FIXTURES = REPO / "fixtures"
+
+
+def shipped(name: str) -> dict[str, Any]:
+    """A shipped definition as a dict (``rayservice``, ``raycluster``, ``rayjob``)."""
+    document: dict[str, Any] = yaml.safe_load((DEFINITIONS / f"{name}.yaml").read_text())
+    return document
+
+
+def component(document: dict[str, Any], name: str) -> dict[str, Any]:
+    structure = document["spec"]["structureDefinition"]
+    for item in [structure["rootComponent"], *structure.get("childComponents", [])]:
+        if item["name"] == name:
+            result: dict[str, Any] = item
+            return result
+    raise KeyError(name)
+
+
+def broken(
+    tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None], filename: str | None = None
+) -> Path:
+    """Write a copy of shipped definition ``name`` with ``change`` applied; return its path."""
+    document = copy.deepcopy(shipped(name))
+    change(document)
+    path = tmp_path / (filename or f"{name}.yaml")
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path

@@ -1,0 +1,50 @@
+"""Verdicts: the outcome of checking one claim of one definition on one subject."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"  # the definition is wrong about what it claims
+    ERROR = "error"  # the claim could not be evaluated (e.g. the definition is invalid)
+    UNVERIFIED = "unverified"  # this machine lacks an input (e.g. a KubeRay version's CRDs); never silent
+
+    def __str__(self) -> str:
+        return self.value.upper()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    definition: str  # metadata.name of the ResourceInterface
+    source: str  # the file it came from
+    claim: str  # claim id, e.g. "schema", "instance-alignment"
+    subject: str  # the definition field (or component) the verdict is about
+    phase: str  # "static", "static/v1.6.2", or a live scenario phase
+    outcome: Outcome
+    message: str
+    expression: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.PASS
+
+    def line(self) -> str:
+        """The one line a definition author reads: file, component and field, what is wrong."""
+        where = f"{self.source}: {self.subject}" if self.subject else self.source
+        return f"{where}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["outcome"] = self.outcome.value
+        return data
+
+
+def exit_code(verdicts: list[Verdict], *, strict: bool = False) -> int:
+    """0 when every verdict passes, 1 otherwise; UNVERIFIED fails only when ``strict``."""
+    tolerated = () if strict else (Outcome.UNVERIFIED,)
+    return 0 if all(v.ok or v.outcome in tolerated for v in verdicts) else 1

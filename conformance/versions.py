@@ -1,0 +1,73 @@
+"""Pinned versions, read from ``versions.yaml`` (the single source of truth)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from conformance.errors import UserError
+
+
+@dataclass(frozen=True)
+class KubeRayVersion:
+    version: str  # "v1.6.2"
+    chart: str  # Helm chart version
+    ray_image: str
+    ray_version: str
+
+
+@dataclass(frozen=True)
+class Versions:
+    default_kuberay: str
+    kuberay: dict[str, KubeRayVersion]
+    kuberay_module: str
+    chart_repository: str
+    kubernetes: str
+    etcd: str
+    kwok: str
+    ray: str
+    kind_node_images: tuple[str, ...]
+
+    def kuberay_version(self, version: str | None) -> KubeRayVersion:
+        """The pinned entry for ``version`` (the default when None); exit 2 on an unknown one."""
+        wanted = version or self.default_kuberay
+        if not wanted.startswith("v"):
+            wanted = f"v{wanted}"
+        if wanted not in self.kuberay:
+            supported = ", ".join(self.kuberay)
+            raise UserError(f"--kuberay-version: unknown KubeRay version {version!r}; supported: {supported}")
+        return self.kuberay[wanted]
+
+    @property
+    def staging(self) -> str:
+        """The k8s.io/* staging module version matching ``kubernetes`` (v1.34.4 -> v0.34.4)."""
+        return "v0." + self.kubernetes.removeprefix("v").split(".", 1)[1]
+
+
+@functools.cache
+def load() -> Versions:
+    raw: dict[str, Any] = yaml.safe_load(resources.files("conformance").joinpath("versions.yaml").read_text())
+    kuberay = raw["kuberay"]
+    return Versions(
+        default_kuberay=kuberay["default"],
+        kuberay={
+            name: KubeRayVersion(
+                version=name,
+                chart=str(v["chart"]),
+                ray_image=v["ray_image"],
+                ray_version=str(v["ray_version"]),
+            )
+            for name, v in kuberay["versions"].items()
+        },
+        kuberay_module=kuberay["module"],
+        chart_repository=kuberay["chart_repository"],
+        kubernetes=raw["local"]["kubernetes"],
+        etcd=raw["local"]["etcd"],
+        kwok=raw["local"]["kwok"],
+        ray=str(raw["local"]["ray"]),
+        kind_node_images=tuple(raw["kind"]["node_images"]),
+    )
