@@ -162,7 +162,7 @@ class _Reader:
         del start, inputs
 
     def args(self, inputs: set[Path]) -> list[set[Path]]:
-        results = []
+        results: list[set[Path]] = []
         if not self.at_text("("):
             return results
         self.take()

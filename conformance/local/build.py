@@ -99,7 +99,12 @@ def _go(args: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None
         output.write(f"\n$ go {' '.join(args)}\n")
         output.flush()
         completed = subprocess.run(
-            [gomod.go_binary(), *args], cwd=cwd, env=environment, stdout=output, stderr=subprocess.STDOUT, check=False
+            [gomod.go_binary(), *args],
+            cwd=cwd,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            check=False,
         )
     if completed.returncode != 0:
         tail = log.read_text().strip().splitlines()[-3:]
@@ -149,11 +154,17 @@ def build_kubernetes(version: str, staging: str) -> Path:
         shutil.rmtree(source, ignore_errors=True)
         source.mkdir(parents=True)
         log = folder / "build.log"
-        with step(f"Building Kubernetes {version} (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)"):
+        with step(
+            f"Building Kubernetes {version} (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)"
+        ):
             upstream = _module_file("k8s.io/kubernetes", version)
-            staged = sorted(set(re.findall(r"^\s*(k8s\.io/[\w.-]+)\s+=>\s+\./staging/", upstream, re.MULTILINE)))
+            staged = sorted(
+                set(re.findall(r"^\s*(k8s\.io/[\w.-]+)\s+=>\s+\./staging/", upstream, re.MULTILINE))
+            )
             if not staged:
-                raise BuildFailed(f"k8s.io/kubernetes@{version}: no staging replace directives found in its go.mod")
+                raise BuildFailed(
+                    f"k8s.io/kubernetes@{version}: no staging replace directives found in its go.mod"
+                )
             replaces = "\n".join(f"\t{m} => {m} {staging}" for m in staged)
             (source / "go.mod").write_text(
                 "module kartaconformance.local/kubebuild\n\ngo 1.24.0\n\n"
@@ -263,7 +274,9 @@ def build_kuberay(version: str) -> tuple[Path, Path]:
         log = folder / "build.log"
         with step(f"Building the KubeRay operator {version}"):
             replaces = _remote_replaces((module_dir / "go.mod").read_text())
-            replace_block = ("\nreplace (\n" + "\n".join(f"\t{r}" for r in replaces) + "\n)\n") if replaces else ""
+            replace_block = (
+                ("\nreplace (\n" + "\n".join(f"\t{r}" for r in replaces) + "\n)\n") if replaces else ""
+            )
             (source / "go.mod").write_text(
                 "module kartaconformance.local/kuberaybuild\n\ngo 1.24.0\n\n"
                 f"require {pins.kuberay_module} {version}\n{replace_block}"
@@ -274,7 +287,14 @@ def build_kuberay(version: str) -> tuple[Path, Path]:
             _go(["mod", "tidy"], source, log)
             bin_dir.mkdir(parents=True, exist_ok=True)
             _go(
-                ["build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / "ray-operator"), pins.kuberay_module],
+                [
+                    "build",
+                    "-trimpath",
+                    "-ldflags=-s -w",
+                    "-o",
+                    str(bin_dir / "ray-operator"),
+                    pins.kuberay_module,
+                ],
                 source,
                 log,
             )

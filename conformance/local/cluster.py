@@ -152,7 +152,9 @@ class LocalCluster:
             )
         if completed.returncode != 0:
             tail = " / ".join(log.read_text().strip().splitlines()[-2:])[-600:]
-            raise EnvironmentProblem(f"kwokctl {args[0]} {args[1] if len(args) > 1 else ''} failed (log: {log}): {tail}")
+            raise EnvironmentProblem(
+                f"kwokctl {args[0]} {args[1] if len(args) > 1 else ''} failed (log: {log}): {tail}"
+            )
 
     def _create_control_plane(self, binaries: Binaries) -> None:
         config = self.home / "kwokctl.yaml"
@@ -181,7 +183,9 @@ class LocalCluster:
             check=False,
         )
         if completed.returncode != 0:
-            raise EnvironmentProblem(f"kubectl {' '.join(args[:3])} failed: {completed.stderr.strip()[-600:]}")
+            raise EnvironmentProblem(
+                f"kubectl {' '.join(args[:3])} failed: {completed.stderr.strip()[-600:]}"
+            )
         return completed.stdout
 
     def _add_nodes(self, binaries: Binaries) -> None:
@@ -203,6 +207,11 @@ class LocalCluster:
 
     def down(self, quiet: bool = False, keep_logs: bool = False) -> list[str]:
         """Stop every process of this cluster (also after a crash) and remove its files."""
+        control_plane = {
+            f.stem: pid
+            for f in self.control_plane_pids.glob("*.pid")
+            if (pid := processes.read_pid(f)) is not None
+        }
         stopped = processes.stop_all(self.pids)
         kwokctl = _find_kwokctl()
         if kwokctl is not None and (self.kwok_workdir / "clusters" / self.name).exists():
@@ -214,10 +223,16 @@ class LocalCluster:
                 check=False,
             )
         stopped += processes.stop_all(self.control_plane_pids)
+        for component, pid in control_plane.items():  # kwokctl signals them but does not wait
+            if processes.alive(pid):
+                processes.stop(pid)
+                stopped.append(component)
         if keep_logs:
             for child in self.home.iterdir() if self.home.exists() else []:
                 if child != self.logs:
-                    shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+                    shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(
+                        missing_ok=True
+                    )
         else:
             shutil.rmtree(self.home, ignore_errors=True)
         if not quiet:
@@ -289,12 +304,14 @@ def wait_http_ok(url: str, deadline: float) -> bool:
 
     def attempt() -> bool:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL we built
+            with urllib.request.urlopen(url, timeout=2) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
 
-    poll = retry(stop=stop_after_delay(deadline), wait=wait_fixed(0.25), retry=retry_if_result(lambda ok: not ok))
+    poll = retry(
+        stop=stop_after_delay(deadline), wait=wait_fixed(0.25), retry=retry_if_result(lambda ok: not ok)
+    )
     try:
         return bool(poll(attempt)())
     except RetryError:

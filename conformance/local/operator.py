@@ -13,11 +13,26 @@ READY_TIMEOUT = 90.0
 # What the kuberay-operator Helm chart of each version passes by default (templates/deployment.yaml
 # rendered with the chart's values.yaml), except the bind addresses, which are loopback free ports here.
 CHART_DEFAULT_ARGS: dict[str, list[str]] = {
-    "v1.3.2": ["--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false", "--enable-leader-election=true"],
-    "v1.4.2": ["--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false", "--enable-leader-election=true"],
-    "v1.5.1": ["--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false", "--enable-leader-election=true"],
-    "v1.6.2": ["--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false", "--enable-leader-election=true"],
-    "v1.7.0": ["--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false", "--enable-leader-election=true"],
+    "v1.3.2": [
+        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
+        "--enable-leader-election=true",
+    ],
+    "v1.4.2": [
+        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
+        "--enable-leader-election=true",
+    ],
+    "v1.5.1": [
+        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
+        "--enable-leader-election=true",
+    ],
+    "v1.6.2": [
+        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
+        "--enable-leader-election=true",
+    ],
+    "v1.7.0": [
+        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
+        "--enable-leader-election=true",
+    ],
 }
 CHART_DEFAULT_ENV: dict[str, dict[str, str]] = {}
 

@@ -26,13 +26,18 @@ def test_component_locations_are_relative_to_structure_definition() -> None:
     worker = definition.component("worker")
     assert worker is not None and worker.pod_selector is not None
     assert worker.pod_selector.component_type is not None
-    assert worker.pod_selector.component_type.key_path.where == "childComponents[worker].podSelector.componentTypeSelector.keyPath"
+    assert (
+        worker.pod_selector.component_type.key_path.where
+        == "childComponents[worker].podSelector.componentTypeSelector.keyPath"
+    )
     assert worker.where == "childComponents[worker]"
     assert definition.root.where == "rootComponent"
 
 
 def test_multi_document_file(tmp_path: Path) -> None:
-    text = (DEFINITIONS / "raycluster.yaml").read_text() + "\n---\n" + (DEFINITIONS / "rayjob.yaml").read_text()
+    text = (
+        (DEFINITIONS / "raycluster.yaml").read_text() + "\n---\n" + (DEFINITIONS / "rayjob.yaml").read_text()
+    )
     path = tmp_path / "both.yaml"
     path.write_text(text)
     definitions = load_path(path)
@@ -62,24 +67,33 @@ def test_unreadable_documents(text: str, message: str) -> None:
 
 def test_unknown_field_names_component_and_field(tmp_path: Path) -> None:
     path = broken(tmp_path, "rayservice", lambda d: component(d, "worker")["podSelector"].update(typo=1))
-    with pytest.raises(DefinitionError, match=r"rayservice.yaml: childComponents\[worker\].podSelector.typo: unknown field"):
+    with pytest.raises(
+        DefinitionError, match=r"rayservice.yaml: childComponents\[worker\].podSelector.typo: unknown field"
+    ):
         load_path(path)
 
 
 def test_wrong_type_names_component_and_field(tmp_path: Path) -> None:
-    path = broken(tmp_path, "rayservice", lambda d: component(d, "head")["scaleDefinition"].update(replicasPath=1))
+    path = broken(
+        tmp_path, "rayservice", lambda d: component(d, "head")["scaleDefinition"].update(replicasPath=1)
+    )
     with pytest.raises(
-        DefinitionError, match=r"childComponents\[head\].scaleDefinition.replicasPath: expected a string, got a number"
+        DefinitionError,
+        match=r"childComponents\[head\].scaleDefinition.replicasPath: expected a string, got a number",
     ):
         load_path(path)
 
 
 def test_matcher_needs_a_criterion(tmp_path: Path) -> None:
     def change(d: dict) -> None:  # type: ignore[type-arg]
-        d["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"]["running"] = [{}]
+        d["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"]["running"] = [
+            {}
+        ]
 
     path = broken(tmp_path, "raycluster", change)
-    with pytest.raises(DefinitionError, match=r"statusMappings.running\[0\]: a matcher needs at least one of"):
+    with pytest.raises(
+        DefinitionError, match=r"statusMappings.running\[0\]: a matcher needs at least one of"
+    ):
         load_path(path)
 
 

@@ -23,7 +23,9 @@ def _structure(d: Doc) -> Doc:
 
 
 def _jq_syntax(d: Doc) -> None:
-    component(d, "worker")["podSelector"]["componentTypeSelector"]["keyPath"] = '.metadata.labels["ray.io/node-type"'
+    component(d, "worker")["podSelector"]["componentTypeSelector"]["keyPath"] = (
+        '.metadata.labels["ray.io/node-type"'
+    )
 
 
 def _dangling_owner(d: Doc) -> None:
@@ -59,11 +61,15 @@ def _root_without_status(d: Doc) -> None:
 
 
 def _two_spec_kinds(d: Doc) -> None:
-    component(d, "head")["specDefinition"]["podSpecPath"] = ".spec.rayClusterConfig.headGroupSpec.template.spec"
+    component(d, "head")["specDefinition"]["podSpecPath"] = (
+        ".spec.rayClusterConfig.headGroupSpec.template.spec"
+    )
 
 
 def _metadata_without_pod_spec(d: Doc) -> None:
-    component(d, "head")["specDefinition"]["metadataPath"] = ".spec.rayClusterConfig.headGroupSpec.template.metadata"
+    component(d, "head")["specDefinition"]["metadataPath"] = (
+        ".spec.rayClusterConfig.headGroupSpec.template.metadata"
+    )
 
 
 def _instance_path_without_selector(d: Doc) -> None:
@@ -75,11 +81,15 @@ def _selector_without_instance_path(d: Doc) -> None:
 
 
 def _missing_group_member(d: Doc) -> None:
-    d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][1]["componentName"] = "workers"
+    d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][1]["componentName"] = (
+        "workers"
+    )
 
 
 def _bad_filter(d: Doc) -> None:
-    d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][0]["filters"] = ["select("]
+    d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][0]["filters"] = [
+        "select("
+    ]
 
 
 def _bad_status_expression(d: Doc) -> None:
@@ -93,17 +103,52 @@ def _duplicate_pod_group(d: Doc) -> None:
 
 
 BROKEN: list[tuple[str, Callable[[Doc], None], str, str]] = [
-    ("jq syntax error", _jq_syntax, "childComponents[worker].podSelector.componentTypeSelector.keyPath", "jq: error"),
-    ("dangling ownerRef", _dangling_owner, "childComponents[head].ownerRef", "ownerRef 'rayclustr' names no component"),
-    ("ownership cycle", _cycle, "childComponents[raycluster].ownerRef", "ownership cycle: raycluster -> head -> raycluster"),
+    (
+        "jq syntax error",
+        _jq_syntax,
+        "childComponents[worker].podSelector.componentTypeSelector.keyPath",
+        "jq: error",
+    ),
+    (
+        "dangling ownerRef",
+        _dangling_owner,
+        "childComponents[head].ownerRef",
+        "ownerRef 'rayclustr' names no component",
+    ),
+    (
+        "ownership cycle",
+        _cycle,
+        "childComponents[raycluster].ownerRef",
+        "ownership cycle: raycluster -> head -> raycluster",
+    ),
     ("owns itself", _self_owner, "childComponents[worker].ownerRef", "a component cannot own itself"),
     ("duplicate name", _duplicate_name, "childComponents[head].name", "component name 'head' is used twice"),
-    ("root with ownerRef", _root_owner, "rootComponent.ownerRef", "the root component must not have an ownerRef"),
-    ("child without ownerRef", _child_without_owner, "childComponents[worker].ownerRef", "a child component needs an ownerRef"),
+    (
+        "root with ownerRef",
+        _root_owner,
+        "rootComponent.ownerRef",
+        "the root component must not have an ownerRef",
+    ),
+    (
+        "child without ownerRef",
+        _child_without_owner,
+        "childComponents[worker].ownerRef",
+        "a child component needs an ownerRef",
+    ),
     ("root without group", _root_without_group, "rootComponent.kind", "the root component needs a full kind"),
-    ("root without status", _root_without_status, "rootComponent.statusDefinition", "needs a statusDefinition"),
+    (
+        "root without status",
+        _root_without_status,
+        "rootComponent.statusDefinition",
+        "needs a statusDefinition",
+    ),
     ("two spec definitions", _two_spec_kinds, "childComponents[head].specDefinition", "set at most one of"),
-    ("metadataPath alone", _metadata_without_pod_spec, "childComponents[head].specDefinition.metadataPath", "goes with podSpecPath"),
+    (
+        "metadataPath alone",
+        _metadata_without_pod_spec,
+        "childComponents[head].specDefinition.metadataPath",
+        "goes with podSpecPath",
+    ),
     (
         "instanceIdPath without selector",
         _instance_path_without_selector,
@@ -134,7 +179,12 @@ BROKEN: list[tuple[str, Callable[[Doc], None], str, str]] = [
         "rootComponent.statusDefinition.statusMappings.running[0].byExpression.expression",
         "jq: error",
     ),
-    ("pod group twice", _duplicate_pod_group, "optimizationInstructions.gangScheduling.podGroups[raycluster].name", "defined twice"),
+    (
+        "pod group twice",
+        _duplicate_pod_group,
+        "optimizationInstructions.gangScheduling.podGroups[raycluster].name",
+        "defined twice",
+    ),
 ]
 
 

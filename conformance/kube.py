@@ -1,0 +1,162 @@
+"""A small Kubernetes client for the harness (cluster I/O lives here and in providers, never in claims).
+
+Objects go in and come out as plain dicts, as the API server serves them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import urllib3
+from kubernetes import client, config, watch
+from kubernetes.client.rest import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_delay,
+    wait_exponential,
+)
+
+from conformance.errors import EnvironmentProblem
+
+T = TypeVar("T")
+logging.getLogger("kubernetes").setLevel(logging.WARNING)
+urllib3.disable_warnings()
+
+
+class WaitTimeout(Exception):
+    """A bounded wait ran out; ``last`` is what was seen last."""
+
+    def __init__(self, what: str, seconds: float, last: Any) -> None:
+        self.what = what
+        self.last = last
+        super().__init__(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+@dataclass(frozen=True)
+class Ref:
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None = None
+
+
+class Kube:
+    def __init__(self, kubeconfig: str) -> None:
+        try:
+            self.api_client = config.new_client_from_config(config_file=kubeconfig)
+        except Exception as error:  # the kubernetes client raises many kinds here
+            raise EnvironmentProblem(f"cannot use kubeconfig {kubeconfig}: {error}") from None
+        self.kubeconfig = kubeconfig
+        self.dynamic = DynamicClient(self.api_client)
+        self.core = client.CoreV1Api(self.api_client)
+
+    # -- plain CRUD as dicts -------------------------------------------------
+
+    def resource(self, api_version: str, kind: str) -> Any:
+        return self.dynamic.resources.get(api_version=api_version, kind=kind)
+
+    def served(self, api_version: str, kind: str) -> bool:
+        try:
+            self.resource(api_version, kind)
+        except ResourceNotFoundError:
+            return False
+        return True
+
+    def create(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        resource = self.resource(obj["apiVersion"], obj["kind"])
+        created = resource.create(body=obj, namespace=namespace if resource.namespaced else None)
+        result: dict[str, Any] = created.to_dict()
+        return result
+
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
+        resource = self.resource(api_version, kind)
+        try:
+            found: dict[str, Any] = resource.get(name=name, namespace=namespace).to_dict()
+            return found
+        except NotFoundError:
+            return None
+
+    def list_objects(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        resource = self.resource(api_version, kind)
+        kwargs: dict[str, Any] = {}
+        if label_selector:
+            kwargs["label_selector"] = label_selector
+        if resource.namespaced and namespace:
+            kwargs["namespace"] = namespace
+        items: list[dict[str, Any]] = resource.get(**kwargs).to_dict().get("items", [])
+        for item in items:
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items
+
+    def patch_merge(
+        self, api_version: str, kind: str, name: str, namespace: str, patch: dict[str, Any]
+    ) -> None:
+        self.resource(api_version, kind).patch(
+            name=name, namespace=namespace, body=patch, content_type="application/merge-patch+json"
+        )
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
+        with contextlib.suppress(NotFoundError):
+            self.resource(api_version, kind).delete(name=name, namespace=namespace)
+
+    # -- namespaces ----------------------------------------------------------
+
+    def create_namespace(self, name: str, labels: dict[str, str] | None = None) -> None:
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels or {}}}
+        self.core.create_namespace(body=body)
+
+    def delete_namespace(self, name: str) -> None:
+        with contextlib.suppress(ApiException):
+            self.core.delete_namespace(name=name)
+
+    def events(self, namespace: str) -> list[dict[str, Any]]:
+        return self.list_objects("v1", "Event", namespace)
+
+    # -- waiting -------------------------------------------------------------
+
+    def wait_for(self, what: str, probe: Callable[[], T | None], timeout: float) -> T:
+        """Poll ``probe`` (bounded, backing off to 1 s) until it returns something other than None/False.
+
+        API errors while polling are retried until the deadline; on timeout WaitTimeout carries
+        the last value seen, for the diagnostics bundle.
+        """
+        last: list[Any] = [None]
+
+        def attempt() -> T | None:
+            last[0] = probe()
+            return last[0]  # type: ignore[no-any-return]
+
+        poller = Retrying(
+            stop=stop_after_delay(timeout),
+            wait=wait_exponential(multiplier=0.1, max=1.0),
+            retry=retry_if_result(lambda value: value is None or value is False)
+            | retry_if_exception_type((ApiException, urllib3.exceptions.HTTPError)),
+        )
+        try:
+            result = poller(attempt)
+            assert result is not None
+            return result
+        except RetryError:
+            raise WaitTimeout(what, timeout, last[0]) from None
+
+    def watch_events(
+        self, api_version: str, kind: str, namespace: str, timeout: int
+    ) -> Iterator[dict[str, Any]]:
+        """Raw watch events (``{"type": ..., "object": {...}}``) for up to ``timeout`` seconds."""
+        resource = self.resource(api_version, kind)
+        stream = watch.Watch()
+        yield from resource.watch(namespace=namespace, timeout=timeout, watcher=stream)

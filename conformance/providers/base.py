@@ -1,0 +1,70 @@
+"""The Provider interface and the choice of backend."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Protocol
+
+from conformance.errors import UserError
+
+
+class Provider(Protocol):
+    name: str  # "local", "kind", "existing"
+
+    @property
+    def kubeconfig(self) -> str: ...
+
+    @property
+    def kuberay_version(self) -> str: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def logs(self) -> list[Path]:
+        """Log files or folders worth copying into a diagnostics bundle."""
+        ...
+
+    def describe(self) -> str:
+        """One line: the backend, the versions, and what is simulated."""
+        ...
+
+
+def docker_answers() -> bool:
+    """Whether a Docker daemon answers (the kind backend needs one)."""
+    docker = shutil.which("docker")
+    if docker is None:
+        return False
+    try:
+        return subprocess.run([docker, "info"], capture_output=True, timeout=10, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def make_provider(
+    cluster: str, kuberay_version: str | None = None, kubeconfig: str | None = None, name: str = "karta"
+) -> Provider:
+    """The provider for ``--cluster`` (auto: kind when a Docker daemon answers, local otherwise)."""
+    from conformance import versions
+
+    pins = versions.load()
+    version = pins.kuberay_version(kuberay_version).version
+    if cluster == "auto":
+        cluster = "kind" if docker_answers() else "local"
+    if cluster == "local":
+        from conformance.providers.local import LocalProvider
+
+        return LocalProvider(version, name=name)
+    if cluster == "existing":
+        from conformance.providers.existing import ExistingProvider
+
+        if not kubeconfig:
+            raise UserError("--cluster existing needs --kubeconfig PATH")
+        return ExistingProvider(kubeconfig, version)
+    if cluster == "kind":
+        raise UserError(
+            "--cluster kind: the kind backend is not available in this version of karta-conformance"
+        )
+    raise UserError(f"--cluster: unknown backend {cluster!r}; use auto, local, kind or existing")

@@ -1,0 +1,37 @@
+"""A cluster the user already runs (any kubeconfig with KubeRay installed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conformance.errors import UserError
+
+
+class ExistingProvider:
+    name = "existing"
+
+    def __init__(self, kubeconfig: str, kuberay_version: str) -> None:
+        if not Path(kubeconfig).expanduser().is_file():
+            raise UserError("no such kubeconfig", where=kubeconfig)
+        self._kubeconfig = str(Path(kubeconfig).expanduser())
+        self._version = kuberay_version
+
+    @property
+    def kubeconfig(self) -> str:
+        return self._kubeconfig
+
+    @property
+    def kuberay_version(self) -> str:
+        return self._version
+
+    def start(self) -> None:
+        """Nothing to start: the cluster is the user's."""
+
+    def stop(self) -> None:
+        """Nothing to stop: the cluster is the user's."""
+
+    def logs(self) -> list[Path]:
+        return []
+
+    def describe(self) -> str:
+        return f"backend existing: {self._kubeconfig} (assumed KubeRay {self._version}; nothing simulated by the harness)"
