@@ -30,6 +30,7 @@ class Versions:
     etcd: str
     kwok: str
     ray: str
+    ray_constraints: tuple[str, ...]
     kind_node_images: tuple[str, ...]
 
     def kuberay_version(self, version: str | None) -> KubeRayVersion:
@@ -69,5 +70,6 @@ def load() -> Versions:
         etcd=raw["local"]["etcd"],
         kwok=raw["local"]["kwok"],
         ray=str(raw["local"]["ray"]),
+        ray_constraints=tuple(raw["local"].get("ray_constraints") or ()),
         kind_node_images=tuple(raw["kind"]["node_images"]),
     )

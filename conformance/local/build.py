@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ class Binaries:
     kwokctl: Path
     ray_operator: Path
     crds: Path  # config/crd/bases of the KubeRay module
+    ray: Path  # the `ray` command of a venv with ray[serve] (for the real Ray heads)
 
 
 def build_all(kuberay_version: str | None = None) -> Binaries:
@@ -60,6 +62,7 @@ def build_all(kuberay_version: str | None = None) -> Binaries:
     etcd_bin = build_etcd(pins.etcd)
     kwok_bin = build_kwok(pins.kwok)
     operator_bin, crds = build_kuberay(kuberay.version)
+    ray_venv = build_ray(pins.ray, pins.ray_constraints)
     return Binaries(
         kube_apiserver=kube_bin / "kube-apiserver",
         kube_controller_manager=kube_bin / "kube-controller-manager",
@@ -70,6 +73,7 @@ def build_all(kuberay_version: str | None = None) -> Binaries:
         kwokctl=kwok_bin / "kwokctl",
         ray_operator=operator_bin / "ray-operator",
         crds=crds,
+        ray=ray_venv / "bin" / "ray",
     )
 
 
@@ -301,3 +305,35 @@ def build_kuberay(version: str) -> tuple[Path, Path]:
         _stamp(bin_dir, {"kuberay": version}, started)
         say(f"KubeRay operator {version} built in {time.monotonic() - started:.0f} s")
         return bin_dir, crds
+
+
+def build_ray(version: str, constraints: tuple[str, ...] = ()) -> Path:
+    """A virtualenv with PyPI ``ray[serve]==version`` for the real Ray heads (wheels, nothing compiled)."""
+    folder = cache.component_dir("ray", version)
+    venv = folder / "venv"
+    with _locked(folder):
+        if (venv / STAMP).exists() and (venv / "bin" / "ray").exists():
+            return venv
+        started = time.monotonic()
+        shutil.rmtree(venv, ignore_errors=True)
+        log = folder / "build.log"
+        with step(f"Installing Ray {version} (PyPI ray[serve]) for the Ray heads"):
+            for argv in (
+                [sys.executable, "-m", "venv", str(venv)],
+                [
+                    str(venv / "bin" / "pip"),
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    f"ray[serve]=={version}",
+                ],
+            ):
+                with open(log, "a") as output:
+                    completed = subprocess.run(argv, stdout=output, stderr=subprocess.STDOUT, check=False)
+                if completed.returncode != 0:
+                    tail = " / ".join(log.read_text().strip().splitlines()[-3:])
+                    raise BuildFailed(f"installing Ray {version} failed (log: {log}): {tail}")
+        (venv / STAMP).write_text(
+            json.dumps({"ray": version, "seconds": f"{time.monotonic() - started:.0f}"}) + "\n"
+        )
+        return venv

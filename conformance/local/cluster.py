@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,8 +29,11 @@ from conformance.errors import EnvironmentProblem
 from conformance.local import operator, processes
 from conformance.local.build import Binaries, build_all
 from conformance.local.progress import say, step
+from conformance.local.rayheads import remove_namespace
 
 NODES = 3
+NO_PROXY = "127.0.0.1,localhost"
+RUNTIME_READY_TIMEOUT = 30.0
 NODE_CAPACITY = {"cpu": "32", "memory": "128Gi", "pods": "110", "nvidia.com/gpu": "8"}
 
 
@@ -41,6 +45,7 @@ class ClusterState:
     kubeconfig: str
     operator_probe_port: int
     operator_metrics_port: int
+    ray_proxy_port: int
     created: float
 
 
@@ -105,6 +110,10 @@ class LocalCluster:
                 self._add_nodes(binaries)
             with step(f"Installing the KubeRay {kuberay.version} CRDs"):
                 self._install_crds(binaries)
+            proxy_port = processes.free_port()
+            with step("Starting the Ray runtime (real Ray heads behind a routing proxy)"):
+                self._start_runtime(binaries, proxy_port)
+            proxy = f"http://127.0.0.1:{proxy_port}"
             probe_port, metrics_port = processes.free_port(), processes.free_port()
             with step(f"Starting the KubeRay operator {kuberay.version}"):
                 operator.start(
@@ -115,6 +124,12 @@ class LocalCluster:
                     pid_dir=self.pids,
                     probe_port=probe_port,
                     metrics_port=metrics_port,
+                    extra_env={
+                        "HTTP_PROXY": proxy,
+                        "http_proxy": proxy,
+                        "NO_PROXY": NO_PROXY,
+                        "no_proxy": NO_PROXY,
+                    },
                 )
             state = ClusterState(
                 name=self.name,
@@ -123,6 +138,7 @@ class LocalCluster:
                 kubeconfig=str(self.kubeconfig),
                 operator_probe_port=probe_port,
                 operator_metrics_port=metrics_port,
+                ray_proxy_port=proxy_port,
                 created=time.time(),
             )
             self.state_file.write_text(json.dumps(asdict(state), indent=2) + "\n")
@@ -197,6 +213,32 @@ class LocalCluster:
         self.kubectl(binaries, "apply", "--server-side", "-f", str(binaries.crds))
         self.kubectl(binaries, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
+    def _start_runtime(self, binaries: Binaries, port: int) -> None:
+        repo = Path(__file__).resolve().parents[2]
+        env = dict(os.environ, PYTHONPATH=str(repo))
+        for key in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+            env.pop(key, None)
+        argv = [
+            sys.executable,
+            "-m",
+            "conformance.local.runtime",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--home",
+            str(self.home),
+            "--port",
+            str(port),
+            "--ray-bin",
+            str(binaries.ray),
+        ]
+        process = processes.start("ray-runtime", argv, env, self.logs / "ray-runtime.log", self.pids)
+        if not wait_http_ok(f"http://127.0.0.1:{port}/_karta/healthz", RUNTIME_READY_TIMEOUT):
+            tail = " / ".join((self.logs / "ray-runtime.log").read_text(errors="replace").splitlines()[-3:])
+            state = "running" if process.poll() is None else f"exited {process.returncode}"
+            raise EnvironmentProblem(
+                f"the Ray runtime did not answer ({state}; log: {self.logs}/ray-runtime.log): {tail}"
+            )
+
     def _keep_logs(self) -> None:
         if self.control_plane_logs.exists():
             target = self.logs / "control-plane"
@@ -212,7 +254,17 @@ class LocalCluster:
             for f in self.control_plane_pids.glob("*.pid")
             if (pid := processes.read_pid(f)) is not None
         }
-        stopped = processes.stop_all(self.pids)
+        stopped = []
+        for first in ("kuberay-operator", "ray-runtime"):  # the runtime stops its Ray heads on SIGTERM
+            pid = processes.read_pid(self.pids / f"{first}.pid")
+            if pid is not None and processes.alive(pid):
+                processes.stop(pid, grace=60)
+                stopped.append(first)
+            (self.pids / f"{first}.pid").unlink(missing_ok=True)
+        stopped += processes.stop_all(self.pids)
+        for marker in sorted((self.home / "netns").glob("*")):
+            remove_namespace(marker.name)
+            marker.unlink(missing_ok=True)
         kwokctl = _find_kwokctl()
         if kwokctl is not None and (self.kwok_workdir / "clusters" / self.name).exists():
             subprocess.run(

@@ -1,0 +1,255 @@
+"""Real Ray heads for head Pods that kwok reports Running.
+
+Each head runs `ray start --head --block` with Ray's default ports inside its own network
+namespace (only a loopback), plus a bridge that exposes those ports as Unix sockets in a
+short folder ``/tmp/karta-<id>/``. The fixtures' Serve app is importable (PYTHONPATH).
+Worker Pods get no Ray process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.local import netns, processes
+
+RAY_PORTS = (6379, 8265, 8000, 10001, 52365)
+APP_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "app"
+
+
+@dataclass
+class HeadKey:
+    namespace: str
+    pod: str
+    uid: str
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha1(f"{self.namespace}/{self.pod}/{self.uid}".encode()).hexdigest()[:10]
+
+
+@dataclass
+class RayHead:
+    key: HeadKey
+    cluster: str  # the RayCluster (ray.io/cluster label)
+    pod_ip: str
+    ray_bin: Path
+    logs: Path
+    num_cpus: str = "1"
+    ray_process: subprocess.Popen[bytes] | None = None
+    bridge_process: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def netns(self) -> str:
+        return f"{netns.PREFIX}{self.key.id}"
+
+    @property
+    def socket_dir(self) -> Path:
+        return Path(f"/tmp/karta-{self.key.id}")
+
+    @property
+    def log_file(self) -> Path:
+        return self.logs / f"ray-head-{self.key.namespace}-{self.key.pod}.log"
+
+    def socket(self, port: int) -> Path:
+        return self.socket_dir / f"{port}.sock"
+
+    @property
+    def marker(self) -> Path:
+        """Records the namespace, so `cluster down` can remove it even after a crash."""
+        return self.logs.parent / "netns" / self.netns
+
+    def start(self) -> None:
+        self.marker.parent.mkdir(parents=True, exist_ok=True)
+        self.marker.write_text(f"{self.key.namespace}/{self.key.pod}\n")
+        netns.create(self.netns)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+        self.socket_dir.mkdir(parents=True)
+        env = dict(os.environ)
+        env.update(
+            {
+                "PYTHONPATH": str(APP_DIR),
+                "RAY_USAGE_STATS_ENABLED": "0",
+                "KARTA_FIXTURE_HEALTH_FILE": str(self.socket_dir / "unhealthy"),
+                **self.extra_env,
+            }
+        )
+        env.pop("HTTP_PROXY", None)
+        env.pop("http_proxy", None)
+        ray = [
+            str(self.ray_bin),
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address=127.0.0.1",
+            "--port=6379",
+            "--dashboard-host=0.0.0.0",
+            "--dashboard-port=8265",
+            f"--num-cpus={self.num_cpus}",
+            "--disable-usage-stats",
+            f"--temp-dir={self.socket_dir / 'ray'}",
+            "--object-store-memory=100000000",
+        ]
+        self.ray_process = processes.start(
+            f"ray-head-{self.key.id}",
+            netns.exec_argv(self.netns, ray),
+            env,
+            self.log_file,
+            self.logs.parent / "pids",
+        )
+        bridge = [
+            sys.executable,
+            "-m",
+            "conformance.local.bridge",
+            str(self.socket_dir),
+            *map(str, RAY_PORTS),
+        ]
+        bridge_env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+        self.bridge_process = processes.start(
+            f"ray-bridge-{self.key.id}",
+            netns.exec_argv(self.netns, bridge),
+            bridge_env,
+            self.logs / f"ray-bridge-{self.key.id}.log",
+            self.logs.parent / "pids",
+        )
+
+    def alive(self) -> bool:
+        return self.ray_process is not None and self.ray_process.poll() is None
+
+    def kill_ray(self) -> None:
+        """Fault hook: end the head's Ray processes, as if the container crashed."""
+        if self.ray_process is not None:
+            processes.stop(self.ray_process.pid, grace=2)
+
+    def stop(self) -> None:
+        for process in (self.ray_process, self.bridge_process):
+            if process is not None:
+                processes.stop(process.pid, grace=5)
+                (self.logs.parent / "pids" / f"ray-head-{self.key.id}.pid").unlink(missing_ok=True)
+                (self.logs.parent / "pids" / f"ray-bridge-{self.key.id}.pid").unlink(missing_ok=True)
+        # Ray forks raylet, gcs_server, dashboard ... in the same namespace; end them all.
+        subprocess.run(
+            netns.exec_argv(self.netns, [str(self.ray_bin), "stop", "--force"]),
+            capture_output=True,
+            check=False,
+        )
+        remove_namespace(self.netns)
+        self.marker.unlink(missing_ok=True)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+def remove_namespace(name: str) -> None:
+    """End every process left in a head's namespace and delete it."""
+    _kill_namespace_processes(name)
+    netns.delete(name)
+    shutil.rmtree(f"/tmp/karta-{name.removeprefix(netns.PREFIX)}", ignore_errors=True)
+
+
+def _kill_namespace_processes(name: str) -> None:
+    completed = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, check=False)
+    for token in completed.stdout.split():
+        if token.isdigit():
+            processes.stop(int(token), grace=2)
+
+
+class HeadManager:
+    """Keeps one Ray head per Running head Pod; holds heads of gated namespaces until released."""
+
+    def __init__(self, ray_bin: Path, logs: Path) -> None:
+        self.ray_bin = ray_bin
+        self.logs = logs
+        self.heads: dict[str, RayHead] = {}  # pod uid -> head
+        self.held: set[str] = set()  # namespaces whose new heads are held
+        self.lock = threading.RLock()
+
+    def hold(self, namespace: str) -> None:
+        with self.lock:
+            self.held.add(namespace)
+
+    def release(self, namespace: str) -> None:
+        with self.lock:
+            self.held.discard(namespace)
+
+    def by_pod_ip(self, ip: str) -> RayHead | None:
+        with self.lock:
+            return next((h for h in self.heads.values() if h.pod_ip == ip), None)
+
+    def by_pod(self, namespace: str, pod: str) -> RayHead | None:
+        with self.lock:
+            return next(
+                (h for h in self.heads.values() if (h.key.namespace, h.key.pod) == (namespace, pod)), None
+            )
+
+    def reconcile(self, head_pods: list[dict[str, Any]]) -> None:
+        """Start heads for Running head Pods (unless held), stop heads whose Pod is gone or deleting."""
+        wanted: dict[str, dict[str, Any]] = {}
+        for pod in head_pods:
+            metadata, status = pod["metadata"], pod.get("status") or {}
+            if (
+                metadata.get("deletionTimestamp")
+                or status.get("phase") != "Running"
+                or not status.get("podIP")
+            ):
+                continue
+            wanted[metadata["uid"]] = pod
+        with self.lock:
+            for uid in list(self.heads):
+                if uid not in wanted:
+                    self.heads.pop(uid).stop()
+            for uid, pod in wanted.items():
+                head = self.heads.get(uid)
+                if head is not None:
+                    if not head.alive():  # like a kubelet restarting a crashed container
+                        head.stop()
+                        head.start()
+                    continue
+                metadata = pod["metadata"]
+                if metadata["namespace"] in self.held:
+                    continue
+                head = RayHead(
+                    key=HeadKey(metadata["namespace"], metadata["name"], uid),
+                    cluster=(metadata.get("labels") or {}).get("ray.io/cluster", ""),
+                    pod_ip=pod["status"]["podIP"],
+                    ray_bin=self.ray_bin,
+                    logs=self.logs,
+                    num_cpus=_num_cpus(pod),
+                )
+                head.start()
+                self.heads[uid] = head
+
+    def stop_all(self) -> None:
+        with self.lock:
+            for head in self.heads.values():
+                head.stop()
+            self.heads.clear()
+
+    def describe(self) -> list[dict[str, str]]:
+        with self.lock:
+            return [
+                {
+                    "namespace": h.key.namespace,
+                    "pod": h.key.pod,
+                    "cluster": h.cluster,
+                    "alive": str(h.alive()),
+                }
+                for h in self.heads.values()
+            ]
+
+
+def _num_cpus(pod: dict[str, Any]) -> str:
+    """At least one CPU, so tasks of a RayJob entrypoint can run on the head."""
+    for container in pod.get("spec", {}).get("containers", []):
+        for argument in [*(container.get("command") or []), *(container.get("args") or [])]:
+            if "--num-cpus=" in argument:
+                value = argument.split("--num-cpus=")[1].split()[0].strip("'\"")
+                if value.isdigit() and int(value) > 0:
+                    return str(value)
+    return "1"
