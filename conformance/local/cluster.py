@@ -245,6 +245,27 @@ class LocalCluster:
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(self.control_plane_logs, target)
 
+    def restart_operator(self) -> None:
+        """Fault hook: stop the KubeRay operator and start it again with the same flags."""
+        state = self.state()
+        if state is None:
+            raise EnvironmentProblem(f"cluster {self.name!r} is not up")
+        pid = processes.read_pid(self.pids / "kuberay-operator.pid")
+        if pid is not None:
+            processes.stop(pid)
+        binaries = build_all(state.kuberay_version)
+        proxy = f"http://127.0.0.1:{state.ray_proxy_port}"
+        operator.start(
+            binaries.ray_operator,
+            state.kuberay_version,
+            kubeconfig=self.kubeconfig,
+            log=self.logs / "kuberay-operator.log",
+            pid_dir=self.pids,
+            probe_port=state.operator_probe_port,
+            metrics_port=state.operator_metrics_port,
+            extra_env={"HTTP_PROXY": proxy, "http_proxy": proxy, "NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY},
+        )
+
     # -- down ----------------------------------------------------------------
 
     def down(self, quiet: bool = False, keep_logs: bool = False) -> list[str]:

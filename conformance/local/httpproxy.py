@@ -10,8 +10,9 @@ get 502/503, as a connection failure would look to the operator.
 Control API (origin-form requests to the proxy itself, loopback only):
     GET  /_karta/healthz
     GET  /_karta/heads
-    POST /_karta/hold?namespace=NS         hold heads that start from now on in NS (the gate)
-    POST /_karta/release?namespace=NS      release them
+    POST /_karta/hold?namespace=NS         the gate: heads that start from now on in NS hold their Serve app
+                                           (replicas do not finish starting, the app stays DEPLOYING)
+    POST /_karta/release?namespace=NS      open the gate: held apps finish deploying
     POST /_karta/kill-ray?namespace=NS&pod=POD
     POST /_karta/unhealthy?namespace=NS&pod=POD&value=1|0   the Serve app's health check fails / recovers
 """
@@ -197,6 +198,13 @@ class _Handler(socketserver.BaseRequestHandler):
         forward = threading.Thread(target=_copy, args=(client, upstream), daemon=True)
         forward.start()
         response, body = _read_head(upstream)
+        if response == b"\r\n\r\n":
+            self.server.note(f"{method} {target} -> 502 empty answer from the Ray head")
+            with contextlib.suppress(OSError):
+                _respond(client, 502, {"error": "the Ray head closed the connection without answering"})
+            client.close()
+            upstream.close()
+            return
         if not upgrade:
             status_line, *response_headers = [x for x in response.decode("latin-1").split("\r\n") if x]
             response = (

@@ -11,7 +11,10 @@ from conformance.local import processes
 READY_TIMEOUT = 90.0
 
 # What the kuberay-operator Helm chart of each version passes by default (templates/deployment.yaml
-# rendered with the chart's values.yaml), except the bind addresses, which are loopback free ports here.
+# rendered with the chart's default values.yaml). Added here: the bind addresses (free loopback ports)
+# and the leader-election namespace, which in a cluster comes from the Pod's namespace.
+_LOGS_AND_METRICS = ["--log-stdout-encoder", "json", "--log-file-encoder", "json"]
+_TUNING = ["--reconcile-concurrency=1", "--qps=100", "--burst=200"]
 CHART_DEFAULT_ARGS: dict[str, list[str]] = {
     "v1.3.2": [
         "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
@@ -19,21 +22,37 @@ CHART_DEFAULT_ARGS: dict[str, list[str]] = {
     ],
     "v1.4.2": [
         "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
+        *_LOGS_AND_METRICS,
         "--enable-leader-election=true",
+        "--enable-metrics=true",
     ],
     "v1.5.1": [
-        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
+        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false,"
+        "RayMultiHostIndexing=false,RayServiceIncrementalUpgrade=false",
+        *_LOGS_AND_METRICS,
         "--enable-leader-election=true",
+        "--enable-metrics=true",
+        *_TUNING,
     ],
     "v1.6.2": [
-        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
+        *_LOGS_AND_METRICS,
         "--enable-leader-election=true",
+        "--enable-metrics=true",
+        *_TUNING,
+        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=true,RayMultiHostIndexing=true,"
+        "RayServiceIncrementalUpgrade=false,RayCronJob=false",
     ],
     "v1.7.0": [
-        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
+        *_LOGS_AND_METRICS,
         "--enable-leader-election=true",
+        "--enable-metrics=true",
+        *_TUNING,
+        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=true,RayMultiHostIndexing=true,"
+        "RayServiceIncrementalUpgrade=true,RayCronJob=false,RayClusterMTLS=false,RayClusterNetworkPolicy=false,"
+        "RayClusterHistoryServer=false",
     ],
 }
+# The chart sets no environment variables by default (values.yaml `env:` is empty).
 CHART_DEFAULT_ENV: dict[str, dict[str, str]] = {}
 
 

@@ -43,6 +43,7 @@ class RayHead:
     ray_bin: Path
     logs: Path
     num_cpus: str = "1"
+    held: bool = False
     ray_process: subprocess.Popen[bytes] | None = None
     bridge_process: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -59,6 +60,11 @@ class RayHead:
     def log_file(self) -> Path:
         return self.logs / f"ray-head-{self.key.namespace}-{self.key.pod}.log"
 
+    @property
+    def gate_file(self) -> Path:
+        """While it exists, the fixture Serve app's replicas on this head do not finish starting."""
+        return self.socket_dir.with_name(self.socket_dir.name + "-gate")
+
     def socket(self, port: int) -> Path:
         return self.socket_dir / f"{port}.sock"
 
@@ -73,12 +79,15 @@ class RayHead:
         netns.create(self.netns)
         shutil.rmtree(self.socket_dir, ignore_errors=True)
         self.socket_dir.mkdir(parents=True)
+        if self.held:
+            self.gate_file.write_text("held by the harness\n")
         env = dict(os.environ)
         env.update(
             {
                 "PYTHONPATH": str(APP_DIR),
                 "RAY_USAGE_STATS_ENABLED": "0",
                 "KARTA_FIXTURE_HEALTH_FILE": str(self.socket_dir / "unhealthy"),
+                "KARTA_FIXTURE_GATE_FILE": str(self.gate_file),
                 **self.extra_env,
             }
         )
@@ -142,6 +151,7 @@ class RayHead:
             check=False,
         )
         remove_namespace(self.netns)
+        self.gate_file.unlink(missing_ok=True)
         self.marker.unlink(missing_ok=True)
         shutil.rmtree(self.socket_dir, ignore_errors=True)
 
@@ -161,7 +171,7 @@ def _kill_namespace_processes(name: str) -> None:
 
 
 class HeadManager:
-    """Keeps one Ray head per Running head Pod; holds heads of gated namespaces until released."""
+    """Keeps one Ray head per Running head Pod; the gate holds the Serve app of new heads in a namespace."""
 
     def __init__(self, ray_bin: Path, logs: Path) -> None:
         self.ray_bin = ray_bin
@@ -171,12 +181,18 @@ class HeadManager:
         self.lock = threading.RLock()
 
     def hold(self, namespace: str) -> None:
+        """Heads that start in ``namespace`` from now on come up with their Serve app held (DEPLOYING)."""
         with self.lock:
             self.held.add(namespace)
 
     def release(self, namespace: str) -> None:
+        """Let every held head of ``namespace`` finish deploying its Serve app."""
         with self.lock:
             self.held.discard(namespace)
+            for head in self.heads.values():
+                if head.key.namespace == namespace and head.held:
+                    head.held = False
+                    head.gate_file.unlink(missing_ok=True)
 
     def by_pod_ip(self, ip: str) -> RayHead | None:
         with self.lock:
@@ -212,8 +228,6 @@ class HeadManager:
                         head.start()
                     continue
                 metadata = pod["metadata"]
-                if metadata["namespace"] in self.held:
-                    continue
                 head = RayHead(
                     key=HeadKey(metadata["namespace"], metadata["name"], uid),
                     cluster=(metadata.get("labels") or {}).get("ray.io/cluster", ""),
@@ -221,6 +235,7 @@ class HeadManager:
                     ray_bin=self.ray_bin,
                     logs=self.logs,
                     num_cpus=_num_cpus(pod),
+                    held=metadata["namespace"] in self.held,
                 )
                 head.start()
                 self.heads[uid] = head

@@ -31,6 +31,14 @@ class Provider(Protocol):
         """One line: the backend, the versions, and what is simulated."""
         ...
 
+    def hold_new_heads(self, namespace: str) -> None:
+        """The gate: Ray heads that start in ``namespace`` from now on hold their Serve app (DEPLOYING)."""
+        ...
+
+    def release_heads(self, namespace: str) -> None:
+        """Open the gate for ``namespace``."""
+        ...
+
 
 def docker_answers() -> bool:
     """Whether a Docker daemon answers (the kind backend needs one)."""

@@ -33,5 +33,11 @@ class ExistingProvider:
     def logs(self) -> list[Path]:
         return []
 
+    def hold_new_heads(self, namespace: str) -> None:
+        raise UserError("--cluster existing: the pending-phase gate needs the local or kind backend")
+
+    def release_heads(self, namespace: str) -> None:
+        raise UserError("--cluster existing: the pending-phase gate needs the local or kind backend")
+
     def describe(self) -> str:
         return f"backend existing: {self._kubeconfig} (assumed KubeRay {self._version}; nothing simulated by the harness)"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from conformance import versions
+from conformance.errors import EnvironmentProblem
 from conformance.local.cluster import LocalCluster
+from conformance.local.control import RuntimeControl
 
 
 class LocalProvider:
@@ -32,9 +34,33 @@ class LocalProvider:
     def logs(self) -> list[Path]:
         return [self.cluster.logs, self.cluster.control_plane_logs]
 
+    @property
+    def control(self) -> RuntimeControl:
+        state = self.cluster.state()
+        if state is None:
+            raise EnvironmentProblem(f"the local cluster {self.cluster.name!r} is not up")
+        return RuntimeControl(state.ray_proxy_port)
+
+    def hold_new_heads(self, namespace: str) -> None:
+        """The gate: Ray heads starting in ``namespace`` from now on keep their Serve app DEPLOYING."""
+        self.control.hold(namespace)
+
+    def release_heads(self, namespace: str) -> None:
+        self.control.release(namespace)
+
+    def kill_ray(self, namespace: str, pod: str) -> None:
+        self.control.kill_ray(namespace, pod)
+
+    def set_app_unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
+        self.control.unhealthy(namespace, pod, value)
+
+    def restart_operator(self) -> None:
+        self.cluster.restart_operator()
+
     def describe(self) -> str:
         pins = versions.load()
         return (
             f"backend local: Kubernetes {pins.kubernetes} (real etcd, API server, controller manager, scheduler), "
-            f"KubeRay operator {self._version} (real); simulated by kwok {pins.kwok}: nodes, kubelets, containers"
+            f"KubeRay operator {self._version} and Ray {pins.ray} heads (real); "
+            f"simulated by kwok {pins.kwok}: nodes, kubelets, containers (worker Pods run no Ray)"
         )

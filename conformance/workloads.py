@@ -1,0 +1,50 @@
+"""Readings of KubeRay objects that scenario drivers and tests wait on (pure functions over dicts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def condition(obj: dict[str, Any] | None, condition_type: str) -> dict[str, Any] | None:
+    for item in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if item.get("type") == condition_type:
+            result: dict[str, Any] = item
+            return result
+    return None
+
+
+def condition_true(obj: dict[str, Any] | None, condition_type: str) -> bool:
+    found = condition(obj, condition_type)
+    return bool(found and found.get("status") == "True")
+
+
+def active_cluster(rayservice: dict[str, Any] | None) -> str:
+    return str(
+        (((rayservice or {}).get("status") or {}).get("activeServiceStatus") or {}).get("rayClusterName")
+        or ""
+    )
+
+
+def pending_cluster(rayservice: dict[str, Any] | None) -> str:
+    return str(
+        (((rayservice or {}).get("status") or {}).get("pendingServiceStatus") or {}).get("rayClusterName")
+        or ""
+    )
+
+
+def app_statuses(rayservice: dict[str, Any] | None, which: str = "activeServiceStatus") -> dict[str, str]:
+    statuses = ((((rayservice or {}).get("status") or {}).get(which) or {}).get("applicationStatuses")) or {}
+    return {name: str((app or {}).get("status", "")) for name, app in statuses.items()}
+
+
+def rayservice_ready(rayservice: dict[str, Any] | None) -> bool:
+    """Ready=True and every active Serve application RUNNING."""
+    apps = app_statuses(rayservice)
+    return condition_true(rayservice, "Ready") and bool(apps) and all(s == "RUNNING" for s in apps.values())
+
+
+def owned_by(obj: dict[str, Any], kind: str, name: str) -> bool:
+    return any(
+        ref.get("kind") == kind and ref.get("name") == name
+        for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
+    )
