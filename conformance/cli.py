@@ -1,6 +1,7 @@
 """The ``karta-conformance`` command line.
 
     karta-conformance check --static PATH...      definitions against fixtures and CRD schemas
+    karta-conformance check --live PATH...        definitions against live objects (one shared scenario run)
     karta-conformance cluster up|down|status      the local backend's cluster
 
 Exit codes: 0 all claims hold, 1 a claim is violated, 2 bad input or no cluster.
@@ -25,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check definitions (static or live)")
     mode = check.add_mutually_exclusive_group(required=True)
     mode.add_argument("--static", action="store_true", help="no cluster: fixtures and CRD schemas")
+    mode.add_argument(
+        "--live", action="store_true", help="against a live cluster with KubeRay (one shared scenario run)"
+    )
     check.add_argument("paths", nargs="+", metavar="PATH", help="definition files or folders")
     check.add_argument("--fixtures", type=Path, default=None, help="fixtures folder (default: fixtures/)")
     check.add_argument(
@@ -33,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="kuberay_versions",
         help="KubeRay version(s) to check against (repeatable; static default: all supported, live: the default)",
     )
+    check.add_argument(
+        "--cluster",
+        default="auto",
+        help="live backend: auto (kind if Docker answers, else local), local, kind, existing",
+    )
+    check.add_argument("--kubeconfig", default=None, help="with --cluster existing: the kubeconfig to use")
     check.add_argument("--json", dest="json_path", type=Path, default=None, help="write the JSON report here")
     check.add_argument("--markdown", type=Path, default=None, help="write the Markdown summary here")
     check.add_argument(
@@ -81,8 +91,19 @@ def _check(args: argparse.Namespace) -> int:
         verdicts = run_static(args.paths, args.fixtures, args.kuberay_versions)
         header = "karta-conformance static check: definitions against fixtures and KubeRay CRD schemas"
         meta = {"mode": "static", "kuberay_versions": args.kuberay_versions or list(pins.kuberay)}
-    else:  # pragma: no cover - argparse requires --static
-        return 2
+    else:
+        from conformance.live_run import run_live
+
+        if args.kuberay_versions and len(args.kuberay_versions) > 1:
+            raise UserError("--live takes one --kuberay-version")
+        artifacts = args.artifacts or Path("artifacts")
+        verdicts, header, meta = run_live(
+            args.paths,
+            args.cluster,
+            args.kuberay_versions[0] if args.kuberay_versions else None,
+            args.kubeconfig,
+            artifacts,
+        )
     print("\n".join(report.text_lines(verdicts, header)))
     if args.json_path:
         report.write_json(args.json_path, verdicts, meta)

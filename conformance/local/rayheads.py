@@ -21,6 +21,7 @@ from typing import Any
 from conformance.local import netns, processes
 
 RAY_PORTS = (6379, 8265, 8000, 10001, 52365)
+NO_RAY_LABEL = "karta.conformance/no-ray"
 APP_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "app"
 
 

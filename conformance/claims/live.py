@@ -1,0 +1,528 @@
+"""Live claims: a definition checked against Snapshots of live objects (pure: no cluster calls).
+
+For every definition and every snapshot of its root kind:
+- ``gvk``: the root GVK is served and equals the live root's apiVersion and kind;
+- ``paths-live``: every spec, scale and instance-id path yields values on the live root, aligned per instance;
+- ``membership``: every Pod of the workload is selected by exactly one component; no component selects a
+  Pod outside the workload that it could not tell apart by ownership;
+- ``instance-ids``: per owner (RayCluster), the ids read from the Pods are ids the spec declares, and every
+  declared instance with replicas > 0 has Pods;
+- ``replicas``: per owner, once stable, Pods per instance = replicas (x numOfHosts), min <= replicas <= max;
+- ``ownership``: each component's ownerRef names a kind above it in the live owner chain; every kind in the
+  tree, reached through component kinds, is a component kind or in additionalChildKinds;
+- ``gang``: one pod group per owner of the expected kind, holding exactly that owner's Pods;
+- ``status``: the matched statuses equal the phase's expected ones, never contradictory;
+- ``template-fidelity``: labels, annotations, scheduler name, images and resources of each extracted pod
+  template appear on the live Pods of that component and instance (for owners made from the current spec).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from conformance import jqexpr
+from conformance.definition.model import Component, Definition
+from conformance.evaluate.errors import EvaluationError
+from conformance.evaluate.gangs import gang_groups
+from conformance.evaluate.instances import Instance, instances
+from conformance.evaluate.pods import PodMatch, match, pod_name, selects
+from conformance.evaluate.status import read_status
+from conformance.snapshot import Snapshot
+from conformance.verdict import Outcome, Verdict
+
+
+def gvk_key(api_version: str, kind: str) -> str:
+    return f"{api_version}/{kind}"
+
+
+class _Out:
+    def __init__(self, definition: Definition, snapshot: Snapshot) -> None:
+        self.definition = definition
+        self.snapshot = snapshot
+        self.items: list[Verdict] = []
+
+    @property
+    def phase(self) -> str:
+        return f"{self.snapshot.scenario}/{self.snapshot.phase}"
+
+    def add(
+        self, claim: str, subject: str, ok: bool, message: str, expression: str | None = None, **evidence: Any
+    ) -> None:
+        self.items.append(
+            Verdict(
+                definition=self.definition.name,
+                source=self.definition.source,
+                claim=claim,
+                subject=subject,
+                phase=self.phase,
+                outcome=Outcome.PASS if ok else Outcome.FAIL,
+                message=message,
+                expression=expression,
+                evidence=evidence,
+            )
+        )
+
+    def error(self, claim: str, error: EvaluationError, obj: str = "") -> None:
+        on = f" on {obj}" if obj else ""
+        self.add(
+            claim,
+            error.where,
+            False,
+            f"{error.message}{on} (jq: {' '.join(error.expression.split())[:160]})",
+            error.expression,
+            yielded=error.yielded,
+        )
+
+
+def applies(definition: Definition, snapshot: Snapshot) -> bool:
+    kind = definition.root.kind
+    return (
+        kind is not None
+        and snapshot.root.get("kind") == kind.kind
+        and snapshot.root.get("apiVersion") == kind.api_version
+    )
+
+
+def check(definitions: Iterable[Definition], snapshots: Iterable[Snapshot]) -> list[Verdict]:
+    verdicts: list[Verdict] = []
+    snapshots = list(snapshots)
+    for definition in definitions:
+        mine = [s for s in snapshots if applies(definition, s)]
+        if not mine:
+            kind = definition.root.kind
+            verdicts.append(
+                Verdict(
+                    definition=definition.name,
+                    source=definition.source,
+                    claim="scenario",
+                    subject="rootComponent.kind",
+                    phase="live",
+                    outcome=Outcome.ERROR,
+                    message=f"no scenario drives a {kind.api_version if kind else '?'} {kind.kind if kind else '?'}; "
+                    "the definition was not checked live",
+                )
+            )
+        for snapshot in mine:
+            verdicts.extend(check_snapshot(definition, snapshot))
+    return verdicts
+
+
+def check_snapshot(definition: Definition, snapshot: Snapshot) -> list[Verdict]:
+    out = _Out(definition, snapshot)
+    _gvk(out)
+    declared = _paths(out)
+    matches = _membership(out)
+    if declared is not None and matches is not None:
+        _instances_and_replicas(out, declared, matches)
+        _fidelity(out, declared, matches)
+    _ownership(out, matches or {})
+    _gang(out)
+    _status(out)
+    return out.items
+
+
+# ---------------------------------------------------------------------------
+
+
+def _gvk(out: _Out) -> None:
+    kind = out.definition.root.kind
+    assert kind is not None
+    root = out.snapshot.root
+    served = gvk_key(kind.api_version, kind.kind) in out.snapshot.served
+    same = (root.get("apiVersion"), root.get("kind")) == (kind.api_version, kind.kind)
+    out.add(
+        "gvk",
+        "rootComponent.kind",
+        served and same,
+        "served and equal to the live root"
+        if served and same
+        else f"{kind} is {'served' if served else 'NOT served'}; the live root is {root.get('apiVersion')} {root.get('kind')}",
+    )
+
+
+def _paths(out: _Out) -> dict[str, list[Instance]] | None:
+    declared: dict[str, list[Instance]] = {}
+    failed = False
+    for component in out.definition.components:
+        try:
+            declared[component.name] = instances(component, out.snapshot.root)
+        except EvaluationError as error:
+            out.error("paths-live", error, "the live root")
+            failed = True
+            continue
+        spec = component.spec
+        for instance in declared[component.name]:
+            if (
+                spec is not None
+                and (spec.pod_template_spec_path or spec.pod_spec_path)
+                and not isinstance(instance.pod_template, dict)
+            ):
+                path = spec.pod_template_spec_path or spec.pod_spec_path
+                assert path is not None
+                out.add(
+                    "paths-live",
+                    path.where,
+                    False,
+                    f"yields {instance.pod_template!r} for instance {instance.id!r} on the live root",
+                    path.text,
+                )
+                failed = True
+    if not failed:
+        out.add(
+            "paths-live",
+            "",
+            True,
+            "every spec, scale and instance path yields aligned values on the live root",
+        )
+    return None if failed else declared
+
+
+def _pod_components(definition: Definition) -> list[Component]:
+    return [c for c in definition.components if c.is_pod]
+
+
+def _scoped_by_ownership(
+    definition: Definition, component: Component, snapshot: Snapshot, pod: dict[str, Any]
+) -> bool:
+    """Whether a consumer reaches ``pod`` through ``component``'s ownerRef (the parent's kind owns it directly)."""
+    parent = definition.component(component.owner_ref or "")
+    owner = snapshot.direct_owner(pod)
+    return bool(parent and parent.kind and owner and owner.get("kind") == parent.kind.kind)
+
+
+def _membership(out: _Out) -> dict[str, PodMatch] | None:
+    """Pod uid -> the single component match, for Pods of the workload."""
+    definition, snapshot = out.definition, out.snapshot
+    workload = {p["metadata"]["uid"]: p for p in snapshot.pods()}
+    result: dict[str, PodMatch] = {}
+    ok = True
+    try:
+        for uid, pod in workload.items():
+            chosen = [c for c in _pod_components(definition) if selects(c, pod)]
+            if len(chosen) != 1:
+                ok = False
+                names = ", ".join(c.name for c in chosen) or "no component"
+                out.add(
+                    "membership",
+                    ", ".join(f"{c.where}.podSelector" for c in chosen) or "childComponents",
+                    False,
+                    f"Pod {pod_name(pod)} of the workload is selected by {names}; exactly one is required",
+                    labels=pod["metadata"].get("labels"),
+                )
+                continue
+            result[uid] = match(chosen[0], pod)
+        for pod in snapshot.namespace_pods:
+            if pod["metadata"]["uid"] in workload:
+                continue
+            for component in _pod_components(definition):
+                if selects(component, pod) and not _foreign_owner_excludes(
+                    definition, component, snapshot, pod
+                ):
+                    ok = False
+                    selector = component.pod_selector.component_type if component.pod_selector else None
+                    out.add(
+                        "membership",
+                        f"{component.where}.podSelector.componentTypeSelector",
+                        False,
+                        f"selects Pod {pod_name(pod)}, which belongs to another workload, and the component's "
+                        f"ownerRef {component.owner_ref!r} cannot scope it (its parent kind does not own the Pods directly)",
+                        selector.key_path.text if selector else None,
+                        labels=pod["metadata"].get("labels"),
+                    )
+    except EvaluationError as error:
+        out.error("membership", error)
+        return None
+    if ok:
+        out.add(
+            "membership",
+            "",
+            True,
+            f"each of the {len(workload)} Pods is selected by exactly one component; none outside",
+        )
+    return result if ok else None
+
+
+def _foreign_owner_excludes(
+    definition: Definition, component: Component, snapshot: Snapshot, pod: dict[str, Any]
+) -> bool:
+    """A Pod outside the workload is out of a component's reach when the parent kind owns Pods directly:
+    consumers then find the component's Pods by ownership, and this Pod's owner is not in the workload."""
+    parent = definition.component(component.owner_ref or "")
+    owners = pod["metadata"].get("ownerReferences") or []
+    return bool(parent and parent.kind and any(ref.get("kind") == parent.kind.kind for ref in owners))
+
+
+def _owner_key(snapshot: Snapshot, pod: dict[str, Any]) -> str:
+    owner = snapshot.direct_owner(pod)
+    return f"{owner['kind']}/{owner['metadata']['name']}" if owner else "-"
+
+
+def _instances_and_replicas(
+    out: _Out, declared: dict[str, list[Instance]], matches: dict[str, PodMatch]
+) -> None:
+    snapshot = out.snapshot
+    pods = {p["metadata"]["uid"]: p for p in snapshot.pods()}
+    # (component, owner) -> instance id -> count
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for uid, found in matches.items():
+        counts[(found.component, _owner_key(snapshot, pods[uid]))][found.instance_id or ""] += 1
+    ok_ids = ok_replicas = True
+    for component in _pod_components(out.definition):
+        instances_ = declared.get(component.name, [])
+        spec_ids = {i.id for i in instances_}
+        for (name, owner), by_id in counts.items():
+            if name != component.name:
+                continue
+            unknown = sorted(set(by_id) - spec_ids)
+            if unknown and component.instance_id_path is not None:
+                ok_ids = False
+                selector = component.pod_selector.instance_id_path if component.pod_selector else None
+                out.add(
+                    "instance-ids",
+                    selector.where if selector else component.where,
+                    False,
+                    f"Pods of {owner} carry instance id(s) {unknown} that the spec does not declare {sorted(spec_ids)}",
+                    selector.text if selector else None,
+                )
+            for instance in instances_:
+                wanted = instance.scale.get("replicas")
+                if (
+                    component.instance_id_path is not None
+                    and isinstance(wanted, int)
+                    and wanted > 0
+                    and instance.id not in by_id
+                ):
+                    ok_ids = False
+                    out.add(
+                        "instance-ids",
+                        f"{component.where}.instanceIdPath",
+                        False,
+                        f"instance {instance.id!r} declares {wanted} replica(s) but no Pod of {owner} carries its id",
+                    )
+                if not snapshot.expect.stable or not isinstance(wanted, int):
+                    continue
+                hosts = _num_of_hosts(snapshot.root, instance.id)
+                live = by_id.get(instance.id, 0)
+                if live != wanted * hosts:
+                    ok_replicas = False
+                    path = component.scale.replicas_path if component.scale else None
+                    out.add(
+                        "replicas",
+                        path.where if path else f"{component.where}.scaleDefinition",
+                        False,
+                        f"{owner}: {live} live Pod(s) for instance {instance.id or component.name!r}, the scale path says "
+                        f"{wanted}" + (f" x numOfHosts {hosts}" if hosts != 1 else ""),
+                        path.text if path else None,
+                    )
+                low, high = instance.scale.get("minReplicas"), instance.scale.get("maxReplicas")
+                if (isinstance(low, int) and low > wanted) or (isinstance(high, int) and wanted > high):
+                    ok_replicas = False
+                    out.add(
+                        "replicas",
+                        f"{component.where}.scaleDefinition",
+                        False,
+                        f"instance {instance.id!r}: expected min <= replicas <= max, got {low}, {wanted}, {high}",
+                    )
+    if ok_ids:
+        out.add("instance-ids", "", True, "instance ids on the Pods match the spec, per owner")
+    if ok_replicas:
+        out.add(
+            "replicas",
+            "",
+            True,
+            "live Pods per instance match the scale paths"
+            if snapshot.expect.stable
+            else "not stable yet; bounds hold",
+        )
+
+
+def _num_of_hosts(root: dict[str, Any], group: str) -> int:
+    """KubeRay's numOfHosts of worker group ``group`` anywhere in the root's spec (1 when absent)."""
+    for found in jqexpr.run(
+        '.. | objects | select(has("groupName")) | select(.groupName == $g) | (.numOfHosts // 1)'.replace(
+            "$g", json.dumps(group)
+        ),
+        root,
+    ):
+        if isinstance(found, int) and found > 0:
+            return found
+    return 1
+
+
+def _ownership(out: _Out, matches: dict[str, PodMatch]) -> None:
+    definition, snapshot = out.definition, out.snapshot
+    ok = True
+    pods = {p["metadata"]["uid"]: p for p in snapshot.pods()}
+    for component in definition.children:
+        parent = definition.component(component.owner_ref or "")
+        if parent is None or parent.kind is None or component.kind is None:
+            continue
+        if component.is_pod:
+            objects = [
+                pods[uid] for uid, m in matches.items() if m.component == component.name and uid in pods
+            ]
+        else:
+            objects = [o for o in snapshot.tree if o.get("kind") == component.kind.kind]
+        for obj in objects:
+            chain = [str(a.get("kind")) for a in snapshot.ancestors(obj)]
+            if parent.kind.kind not in chain:
+                ok = False
+                out.add(
+                    "ownership",
+                    f"{component.where}.ownerRef",
+                    False,
+                    f"{obj['kind']} {obj['metadata']['name']} has owner chain {' -> '.join(chain) or 'none'}; "
+                    f"ownerRef {component.owner_ref!r} ({parent.kind.kind}) is not in it",
+                )
+                break
+    known = {(c.kind.api_version, c.kind.kind) for c in definition.components if c.kind}
+    known |= {(k.api_version, k.kind) for k in definition.additional_child_kinds}
+    component_kinds = {c.kind.kind for c in definition.components if c.kind}
+    for obj in snapshot.tree:
+        owner = snapshot.direct_owner(obj)
+        if owner is not None and owner.get("kind") not in component_kinds:
+            continue  # made by Kubernetes for an object the workload created (e.g. EndpointSlices of a Service)
+        if (obj.get("apiVersion"), obj.get("kind")) not in known:
+            ok = False
+            out.add(
+                "ownership",
+                "additionalChildKinds",
+                False,
+                f"the live tree holds {obj.get('apiVersion')} {obj.get('kind')} {obj['metadata']['name']}, "
+                "which is neither a component kind nor listed in additionalChildKinds",
+            )
+    if ok:
+        out.add("ownership", "", True, "owner references and kinds match the live tree")
+
+
+def _gang(out: _Out) -> None:
+    definition, snapshot = out.definition, out.snapshot
+    if not definition.pod_groups:
+        return
+    owner_kind = snapshot.expect.gang_owner_kind
+    expected: dict[str, set[str]] = defaultdict(set)
+    for pod in snapshot.pods():
+        owner = snapshot.direct_owner(pod)
+        if owner is not None and owner.get("kind") == owner_kind:
+            expected[owner["metadata"]["name"]].add(pod_name(pod))
+    try:
+        groups = gang_groups(definition, snapshot.pods())
+    except EvaluationError as error:
+        out.error("gang", error)
+        return
+    wanted = sorted(sorted(v) for v in expected.values())
+    got = sorted(sorted(g.pods) for g in groups)
+    if wanted == got:
+        out.add(
+            "gang",
+            "optimizationInstructions.gangScheduling",
+            True,
+            f"one group per {owner_kind} ({len(groups)} groups)",
+        )
+        return
+    merged = [g for g in groups if sum(1 for members in expected.values() if members & set(g.pods)) > 1]
+    detail = (
+        f"group {merged[0].label} merges Pods of {sum(1 for m in expected.values() if m & set(merged[0].pods))} {owner_kind}s"
+        if merged
+        else f"groups {[g.label for g in groups]} do not match one group per {owner_kind}"
+    )
+    out.add(
+        "gang",
+        "optimizationInstructions.gangScheduling.podGroups",
+        False,
+        detail,
+        expected={k: sorted(v) for k, v in expected.items()},
+        yielded={g.label: list(g.pods) for g in groups},
+    )
+
+
+def _status(out: _Out) -> None:
+    root = out.definition.root
+    assert root.status is not None
+    try:
+        reading = read_status(root.status, out.snapshot.root)
+    except EvaluationError as error:
+        out.error("status", error, "the live root")
+        return
+    expected = sorted(out.snapshot.expect.statuses)
+    ok = sorted(reading.matched) == expected and not reading.contradictions
+    out.add(
+        "status",
+        "rootComponent.statusDefinition.statusMappings",
+        ok,
+        f"matched {list(reading.matched) or 'nothing'}"
+        + ("" if ok else f", expected {expected}")
+        + (f"; contradictory: {reading.contradictions}" if reading.contradictions else ""),
+        live_status=out.snapshot.root.get("status"),
+    )
+
+
+def _fidelity(out: _Out, declared: dict[str, list[Instance]], matches: dict[str, PodMatch]) -> None:
+    snapshot = out.snapshot
+    pods = {p["metadata"]["uid"]: p for p in snapshot.pods()}
+    current = set(snapshot.expect.current_owners)
+    ok = True
+    checked = 0
+    for uid, found in matches.items():
+        pod = pods[uid]
+        owner = snapshot.direct_owner(pod)
+        if current and (owner is None or owner["metadata"]["name"] not in current):
+            continue
+        component = out.definition.component(found.component)
+        instance = next(
+            (i for i in declared.get(found.component, []) if i.id == (found.instance_id or "")), None
+        )
+        if component is None or instance is None or not isinstance(instance.pod_template, dict):
+            continue
+        checked += 1
+        for problem in _template_differences(instance.pod_template, pod):
+            ok = False
+            spec = component.spec
+            path = (spec.pod_template_spec_path or spec.pod_spec_path) if spec else None
+            out.add(
+                "template-fidelity",
+                path.where if path else component.where,
+                False,
+                f"Pod {pod_name(pod)}: {problem}",
+                path.text if path else None,
+            )
+            break
+    if ok:
+        out.add("template-fidelity", "", True, f"{checked} Pod(s) carry their extracted templates")
+
+
+def _template_differences(template: dict[str, Any], pod: dict[str, Any]) -> list[str]:
+    problems = []
+    metadata = template.get("metadata") or {}
+    live_meta = pod.get("metadata") or {}
+    for field in ("labels", "annotations"):
+        for key, value in (metadata.get(field) or {}).items():
+            if (live_meta.get(field) or {}).get(key) != value:
+                problems.append(
+                    f"{field[:-1]} {key}={value!r} from the template is {(live_meta.get(field) or {}).get(key)!r}"
+                )
+    spec = template.get("spec") or {}
+    live_spec = pod.get("spec") or {}
+    if spec.get("schedulerName") and spec.get("schedulerName") != live_spec.get("schedulerName"):
+        problems.append(f"schedulerName {spec['schedulerName']!r} is {live_spec.get('schedulerName')!r}")
+    live_containers = {c.get("name"): c for c in live_spec.get("containers") or []}
+    for container in spec.get("containers") or []:
+        live = live_containers.get(container.get("name"))
+        if live is None:
+            problems.append(f"container {container.get('name')!r} is missing")
+            continue
+        if container.get("image") != live.get("image"):
+            problems.append(
+                f"container {container['name']!r} image {container.get('image')!r} is {live.get('image')!r}"
+            )
+        for kind in ("requests", "limits"):
+            for resource, quantity in ((container.get("resources") or {}).get(kind) or {}).items():
+                got = ((live.get("resources") or {}).get(kind) or {}).get(resource)
+                if str(got) != str(quantity):
+                    problems.append(
+                        f"container {container['name']!r} {kind}.{resource} {quantity!r} is {got!r}"
+                    )
+    return problems

@@ -1,0 +1,137 @@
+"""Live: every claim of every definition, checked on one shared run of the scenarios.
+
+The scenarios (RayService with a zero-downtime upgrade held in its pending phase, RayCluster
+scaling, RayJob to success) run once per session; definitions are only evaluated on the
+snapshots, so the negative definitions below cost no cluster time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import report
+from conformance.definition import Definition, load_path
+from conformance.live_run import LiveResult, evaluate, run_scenarios
+from conformance.providers import Provider
+from conformance.snapshot import Snapshot
+from conformance.tests.helpers import DEFINITIONS, broken, component
+from conformance.verdict import Outcome, Verdict
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="session")
+def live(provider: Provider, artifacts: Path) -> LiveResult:
+    result = run_scenarios(provider, artifacts)
+    definitions = _definitions()
+    verdicts = evaluate(definitions, result)
+    report.write_json(artifacts / "live-report.json", verdicts, {"backend": provider.describe()})
+    summary = report.markdown(verdicts, "karta-conformance live", [provider.describe()])
+    (artifacts / "live-summary.md").write_text(summary)
+    report.append_step_summary(summary)
+    return result
+
+
+def _definitions() -> list[Definition]:
+    return load_path(DEFINITIONS) + load_path(DEFINITIONS / "variants")
+
+
+def _failures(verdicts: list[Verdict]) -> list[str]:
+    return [f"{v.outcome} [{v.phase}] {v.claim}: {v.line()}" for v in verdicts if not v.ok]
+
+
+def _phase(live: LiveResult, scenario: str, phase: str) -> Snapshot:
+    found = [s for s in live.snapshots if (s.scenario, s.phase) == (scenario, phase)]
+    assert found, f"no snapshot {scenario}/{phase}; scenario failures: {[str(f) for f in live.failures]}"
+    return found[0]
+
+
+def test_scenarios_complete(live: LiveResult) -> None:
+    assert not live.failures, [str(f) for f in live.failures]
+    phases = {(s.scenario, s.phase) for s in live.snapshots}
+    for wanted in [
+        ("rayservice", "ready"),
+        ("rayservice", "upgrade-pending"),
+        ("rayservice", "promoted"),
+        ("rayservice", "app-unhealthy"),
+        ("raycluster", "scaled-up"),
+        ("raycluster", "scaled-down"),
+        ("rayjob", "succeeded"),
+    ]:
+        assert wanted in phases
+
+
+def test_pending_phase_holds_two_clusters_and_the_pending_pods(live: LiveResult) -> None:
+    snapshot = _phase(live, "rayservice", "upgrade-pending")
+    status = snapshot.root["status"]
+    active = status["activeServiceStatus"]["rayClusterName"]
+    pending = status["pendingServiceStatus"]["rayClusterName"]
+    assert active and pending and active != pending
+    assert any(c["type"] == "UpgradeInProgress" and c["status"] == "True" for c in status["conditions"])
+    clusters = {o["metadata"]["name"] for o in snapshot.tree if o["kind"] == "RayCluster"}
+    assert clusters == {active, pending}
+    pending_pods = [p for p in snapshot.pods() if p["metadata"]["labels"].get("ray.io/cluster") == pending]
+    assert {p["metadata"]["labels"]["ray.io/node-type"] for p in pending_pods} == {"head", "worker"}
+    for pod in pending_pods:
+        assert [r["name"] for r in pod["metadata"]["ownerReferences"] if r["kind"] == "RayCluster"] == [
+            pending
+        ]
+
+
+@pytest.mark.parametrize("name", ["raycluster", "rayjob", "rayservice"])
+def test_shipped_definition_holds_on_live_objects(live: LiveResult, name: str) -> None:
+    (definition,) = [d for d in load_path(DEFINITIONS) if d.name == name]
+    verdicts = evaluate([definition], live)
+    assert verdicts and not _failures(verdicts), "\n".join(_failures(verdicts))
+
+
+def test_pods_under_root_variant_selects_other_workloads_pods(live: LiveResult) -> None:
+    """The evidence for the README: variant (b) cannot scope its Pods to the workload."""
+    (variant,) = load_path(DEFINITIONS / "variants")
+    verdicts = evaluate([variant], live)
+    failing = {v.claim for v in verdicts if not v.ok}
+    assert failing == {"membership"}, "\n".join(_failures(verdicts))
+    assert any("neighbour-raycluster" in v.message for v in verdicts if not v.ok)
+
+
+def _merge_gangs(d: dict[str, Any]) -> None:
+    for member in d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"]:
+        member["groupByKeyPaths"] = ['.metadata.labels["ray.io/originated-from-cr-name"] // "one-group"']
+
+
+def _head_selects_nothing(d: dict[str, Any]) -> None:
+    component(d, "head")["podSelector"]["componentTypeSelector"]["value"] = "leader"
+
+
+def _omits_service(d: dict[str, Any]) -> None:
+    kinds = d["spec"]["structureDefinition"]["additionalChildKinds"]
+    d["spec"]["structureDefinition"]["additionalChildKinds"] = [k for k in kinds if k["kind"] != "Service"]
+
+
+def _never_running(d: dict[str, Any]) -> None:
+    mappings = d["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"]
+    mappings["running"] = [{"byConditions": [{"type": "Serving", "status": "True"}]}]
+
+
+@pytest.mark.parametrize(
+    ("label", "change", "claim", "phase"),
+    [
+        ("gang merges active and pending", _merge_gangs, "gang", "rayservice/upgrade-pending"),
+        ("head selector matches nothing", _head_selects_nothing, "membership", "rayservice/ready"),
+        ("omits a kind of the live tree", _omits_service, "ownership", "rayservice/ready"),
+        ("status never Running", _never_running, "status", "rayservice/ready"),
+    ],
+)
+def test_broken_definition_fails_the_named_claim(
+    live: LiveResult, tmp_path: Path, label: str, change: Any, claim: str, phase: str
+) -> None:
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    verdicts = evaluate([definition], live)
+    failing = [v for v in verdicts if v.outcome is Outcome.FAIL and v.claim == claim and v.phase == phase]
+    assert failing, f"{label}: expected claim {claim!r} to fail at {phase}; got:\n" + "\n".join(
+        _failures(verdicts)
+    )
+    assert all(str(tmp_path) in v.line() for v in failing)
