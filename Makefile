@@ -7,7 +7,7 @@ CLUSTER ?= auto
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck unit static live check-static cluster-up cluster-down cluster-status bench-static clean
+.PHONY: help venv test lint typecheck unit static live conformance check-static cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -28,13 +28,18 @@ typecheck: venv ## mypy (strict)
 	$(BIN)/mypy
 
 test: lint typecheck ## what CI runs: ruff, mypy and the whole pytest suite (static, unit and live)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --junitxml=artifacts/junit.xml $(PYTEST_ARGS)
 
 unit: venv ## pure tests, no cluster
 	$(BIN)/pytest -m "unit or static" $(PYTEST_ARGS)
 
 live: venv ## the live tests only (local backend)
 	$(BIN)/pytest -m live $(PYTEST_ARGS)
+
+conformance: venv ## static and live conformance of definitions/ on the pinned KubeRay, with a summary
+	$(BIN)/karta-conformance check --static definitions/ --markdown artifacts/static-summary.md --json artifacts/static-report.json
+	$(BIN)/karta-conformance check --live definitions/ --cluster $(CLUSTER) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
+		--artifacts artifacts --markdown artifacts/live-summary.md --json artifacts/live-report.json
 
 check-static: venv ## karta-conformance check --static definitions/
 	$(BIN)/karta-conformance check --static definitions/ definitions/variants/
@@ -50,6 +55,12 @@ cluster-status: venv ## what the local backend runs
 
 bench-static: venv ## time the static check of every definition
 	$(BIN)/python scripts/bench-static
+
+bench-local: venv ## time the local backend: builds, warm up, down, peak RSS
+	$(BIN)/python scripts/bench-local
+
+bench-live: venv ## time the whole live suite and the cost of one more definition
+	$(BIN)/python scripts/bench-live
 
 clean: ## remove the venv and build droppings (not the cache)
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache *.egg-info

@@ -109,6 +109,7 @@ def _check(args: argparse.Namespace) -> int:
         report.write_json(args.json_path, verdicts, meta)
     summary = report.markdown(verdicts, header)
     if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(summary)
     report.append_step_summary(summary)
     return exit_code(verdicts, strict=args.strict)

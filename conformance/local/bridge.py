@@ -27,7 +27,7 @@ def pipe(left: socket.socket, right: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
                 target.sendall(chunk)
-        except OSError:
+        except OSError:  # a reset by either side ends the pipe; nothing to report
             pass
         finally:
             with contextlib.suppress(OSError):

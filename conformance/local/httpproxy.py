@@ -145,6 +145,14 @@ class _Handler(socketserver.BaseRequestHandler):
     server: RoutingProxy
 
     def handle(self) -> None:
+        try:
+            self._handle()
+        except OSError as error:  # a peer went away mid-request: the operator retries
+            self.server.note(f"connection dropped: {error}")
+            with contextlib.suppress(OSError):
+                self.request.close()
+
+    def _handle(self) -> None:
         client: socket.socket = self.request
         head, rest = _read_head(client)
         lines = head.decode("latin-1").split("\r\n")

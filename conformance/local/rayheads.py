@@ -78,8 +78,9 @@ class RayHead:
         self.marker.parent.mkdir(parents=True, exist_ok=True)
         self.marker.write_text(f"{self.key.namespace}/{self.key.pod}\n")
         netns.create(self.netns)
-        shutil.rmtree(self.socket_dir, ignore_errors=True)
-        self.socket_dir.mkdir(parents=True)
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.socket_dir.glob("*.sock"):
+            stale.unlink()
         if self.held:
             self.gate_file.write_text("held by the harness\n")
         env = dict(os.environ)
@@ -145,12 +146,8 @@ class RayHead:
                 processes.stop(process.pid, grace=5)
                 (self.logs.parent / "pids" / f"ray-head-{self.key.id}.pid").unlink(missing_ok=True)
                 (self.logs.parent / "pids" / f"ray-bridge-{self.key.id}.pid").unlink(missing_ok=True)
-        # Ray forks raylet, gcs_server, dashboard ... in the same namespace; end them all.
-        subprocess.run(
-            netns.exec_argv(self.netns, [str(self.ray_bin), "stop", "--force"]),
-            capture_output=True,
-            check=False,
-        )
+        # Ray forks raylet, gcs_server, dashboard ... in the same network namespace: end them all there.
+        # (Never `ray stop`: it finds Ray processes by name across the whole machine, other heads' too.)
         remove_namespace(self.netns)
         self.gate_file.unlink(missing_ok=True)
         self.marker.unlink(missing_ok=True)
@@ -216,6 +213,8 @@ class HeadManager:
                 or not status.get("podIP")
             ):
                 continue
+            if (metadata.get("labels") or {}).get(NO_RAY_LABEL) == "true":
+                continue  # a neighbour workload that only needs to exist, not to run Ray
             wanted[metadata["uid"]] = pod
         with self.lock:
             for uid in list(self.heads):
@@ -225,8 +224,12 @@ class HeadManager:
                 head = self.heads.get(uid)
                 if head is not None:
                     if not head.alive():  # like a kubelet restarting a crashed container
+                        flag = head.socket_dir / "unhealthy"
+                        unhealthy = flag.exists()
                         head.stop()
                         head.start()
+                        if unhealthy:
+                            flag.write_text("unhealthy\n")
                     continue
                 metadata = pod["metadata"]
                 head = RayHead(
