@@ -51,10 +51,9 @@ def run_scenarios(
         kube.create_namespace(namespace, {"app.kubernetes.io/part-of": "karta-conformance"})
         started = time.monotonic()
         progress(f"scenario {name} in namespace {namespace} ...")
+        context = Context(kube, provider, namespace, snapshotter, progress)
         try:
-            result.snapshots.extend(
-                SCENARIOS[name](Context(kube, provider, namespace, snapshotter, progress))
-            )
+            SCENARIOS[name](context)
         except Exception as error:  # a scenario that breaks is a verdict with diagnostics, not a crash
             failure = (
                 error
@@ -67,6 +66,7 @@ def run_scenarios(
             result.diagnostics.append(folder)
             progress(f"scenario {name} FAILED: {failure} (diagnostics: {folder})")
         finally:
+            result.snapshots.extend(context.snapshots)
             result.seconds[name] = time.monotonic() - started
             kube.delete_namespace(namespace)
         progress(f"scenario {name}: {result.seconds[name]:.0f} s")
@@ -77,6 +77,8 @@ def scenario_verdicts(result: LiveResult, definitions: Sequence[Definition]) -> 
     verdicts = []
     for failure in result.failures:
         for definition in definitions:
+            if definition.root.kind is None or definition.root.kind.kind != failure.root_kind:
+                continue
             verdicts.append(
                 Verdict(
                     definition=definition.name,

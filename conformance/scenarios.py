@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from conformance import fixtures, versions
@@ -31,6 +31,7 @@ class ScenarioFailed(Exception):
     def __init__(self, scenario: str, phase: str, message: str) -> None:
         self.scenario = scenario
         self.phase = phase
+        self.root_kind = SCENARIO_KINDS.get(scenario, "")
         super().__init__(f"scenario {scenario}, phase {phase}: {message}")
 
 
@@ -41,6 +42,9 @@ class Context:
     namespace: str
     snapshotter: Snapshotter
     progress: Callable[[str], None] = print
+    snapshots: list[Snapshot] = field(
+        default_factory=list
+    )  # every snapshot taken, kept if a later phase fails
 
     def manifest(self, kind: str) -> dict[str, Any]:
         pinned = versions.load().kuberay_version(self.provider.kuberay_version)
@@ -55,7 +59,9 @@ class Context:
 
     def snap(self, scenario: str, phase: str, root: tuple[str, str, str], expect: Expectation) -> Snapshot:
         self.progress(f"  [{scenario}] snapshot: {phase}")
-        return self.snapshotter.take(scenario, phase, self.namespace, root, expect)
+        snapshot = self.snapshotter.take(scenario, phase, self.namespace, root, expect)
+        self.snapshots.append(snapshot)
+        return snapshot
 
     def add_neighbour(self) -> None:
         """Another workload in the same namespace: a standalone RayCluster (no Ray process)."""
@@ -216,9 +222,9 @@ def raycluster(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
-def rayjob(ctx: Context, submission_mode: str = "HTTPMode") -> list[Snapshot]:
-    """create -> running -> succeeded, with a real Ray job on the head."""
-    scenario = "rayjob"
+def rayjob(ctx: Context, submission_mode: str = "K8sJobMode") -> list[Snapshot]:
+    """create -> running -> succeeded, with a real Ray job on the head (K8sJobMode: the submitter Job runs)."""
+    scenario = "rayjob" if submission_mode == "K8sJobMode" else f"rayjob-{submission_mode.lower()}"
     kind = ("ray.io/v1", "RayJob")
     manifest = ctx.manifest("RayJob")
     manifest["spec"]["submissionMode"] = submission_mode
@@ -266,8 +272,19 @@ def rayjob(ctx: Context, submission_mode: str = "HTTPMode") -> list[Snapshot]:
     return snapshots
 
 
+def rayjob_http(ctx: Context) -> list[Snapshot]:
+    return rayjob(ctx, "HTTPMode")
+
+
 SCENARIOS: dict[str, Callable[[Context], list[Snapshot]]] = {
     "raycluster": raycluster,
     "rayjob": rayjob,
+    "rayjob-httpmode": rayjob_http,
     "rayservice": rayservice,
+}
+SCENARIO_KINDS = {
+    "raycluster": "RayCluster",
+    "rayjob": "RayJob",
+    "rayjob-httpmode": "RayJob",
+    "rayservice": "RayService",
 }

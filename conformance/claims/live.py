@@ -270,12 +270,17 @@ def _instances_and_replicas(
     for uid, found in matches.items():
         counts[(found.component, _owner_key(snapshot, pods[uid]))][found.instance_id or ""] += 1
     ok_ids = ok_replicas = True
+    owner_of = {uid: _owner_key(snapshot, pods[uid]) for uid in matches}
     for component in _pod_components(out.definition):
         instances_ = declared.get(component.name, [])
         spec_ids = {i.id for i in instances_}
-        for (name, owner), by_id in counts.items():
-            if name != component.name:
-                continue
+        # The owners this component's Pods belong under: every owner of its own or its siblings' Pods
+        # (a RayCluster with a head but no worker Pods still owes its workers).
+        siblings = {c.name for c in _pod_components(out.definition) if c.owner_ref == component.owner_ref}
+        owners = sorted({owner_of[uid] for uid, m in matches.items() if m.component in siblings})
+        for owner in owners:
+            name = component.name
+            by_id = counts.get((name, owner), {})
             unknown = sorted(set(by_id) - spec_ids)
             if unknown and component.instance_id_path is not None:
                 ok_ids = False

@@ -51,6 +51,7 @@ class Binaries:
     ray_operator: Path
     crds: Path  # config/crd/bases of the KubeRay module
     ray: Path  # the `ray` command of a venv with ray[serve] (for the real Ray heads)
+    kwok_stages: Path  # kustomize/stage of the kwok module (the default Stage manifests)
 
 
 def build_all(kuberay_version: str | None = None) -> Binaries:
@@ -74,6 +75,7 @@ def build_all(kuberay_version: str | None = None) -> Binaries:
         ray_operator=operator_bin / "ray-operator",
         crds=crds,
         ray=ray_venv / "bin" / "ray",
+        kwok_stages=gomod.download("sigs.k8s.io/kwok", pins.kwok) / "kustomize" / "stage",
     )
 
 

@@ -174,7 +174,9 @@ class LocalCluster:
 
     def _create_control_plane(self, binaries: Binaries) -> None:
         config = self.home / "kwokctl.yaml"
-        config.write_text(yaml.safe_dump(kwokctl_configuration(binaries), sort_keys=False))
+        config.write_text(
+            yaml.safe_dump_all([kwokctl_configuration(binaries), *kwok_stages(binaries)], sort_keys=False)
+        )
         self._kwokctl(
             binaries,
             "create",
@@ -210,7 +212,7 @@ class LocalCluster:
         self.kubectl(binaries, "wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
 
     def _install_crds(self, binaries: Binaries) -> None:
-        self.kubectl(binaries, "apply", "--server-side", "-f", str(binaries.crds))
+        self.kubectl(binaries, "create", "-f", str(binaries.crds))
         self.kubectl(binaries, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
     def _start_runtime(self, binaries: Binaries, port: int) -> None:
@@ -349,6 +351,27 @@ def kwokctl_configuration(binaries: Binaries) -> dict[str, Any]:
             "kubectlBinary": str(binaries.kubectl),
         },
     }
+
+
+# kwok's default stages, except pod-complete: Job Pods are finished by the Ray runtime instead
+# (RayJob submitters really run; see conformance/local/jobpods.py).
+STAGES = (
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-delete.yaml",
+)
+
+
+def kwok_stages(binaries: Binaries) -> list[dict[str, Any]]:
+    stages: list[dict[str, Any]] = []
+    for name in STAGES:
+        path = binaries.kwok_stages / name
+        try:
+            stages.extend(d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict))
+        except OSError as error:
+            raise EnvironmentProblem(f"kwok stage manifest missing: {path}: {error}") from None
+    return stages
 
 
 def kwok_node(name: str) -> dict[str, Any]:

@@ -90,6 +90,8 @@ class RayHead:
                 "RAY_USAGE_STATS_ENABLED": "0",
                 "KARTA_FIXTURE_HEALTH_FILE": str(self.socket_dir / "unhealthy"),
                 "KARTA_FIXTURE_GATE_FILE": str(self.gate_file),
+                # Job entrypoints run `python` on the head: the Ray environment's interpreter.
+                "PATH": f"{self.ray_bin.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
                 **self.extra_env,
             }
         )

@@ -21,6 +21,7 @@ from typing import Any
 from kubernetes import client, config
 
 from conformance.local.httpproxy import Router, RoutingProxy
+from conformance.local.jobpods import JobPodRunner
 from conformance.local.rayheads import HeadManager
 
 
@@ -32,6 +33,9 @@ class Runtime:
         self.logs = home / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.heads = HeadManager(ray_bin, self.logs)
+        self.jobs = JobPodRunner(
+            self.core, client.BatchV1Api(api), ray_bin, f"http://127.0.0.1:{port}", self.logs
+        )
         self.wake = threading.Event()
         self.stopping = threading.Event()
         router = Router(self.heads, self._service, self._pods)
@@ -49,6 +53,10 @@ class Runtime:
 
     def _pods(self, namespace: str) -> list[dict[str, Any]]:
         items = self.core.list_namespaced_pod(namespace).items
+        return [self.api.sanitize_for_serialization(p) for p in items]
+
+    def _job_pods(self) -> list[dict[str, Any]]:
+        items = self.core.list_pod_for_all_namespaces(label_selector="batch.kubernetes.io/job-name").items
         return [self.api.sanitize_for_serialization(p) for p in items]
 
     def _head_pods(self) -> list[dict[str, Any]]:
@@ -94,12 +102,14 @@ class Runtime:
         while not self.stopping.is_set():
             try:
                 self.heads.reconcile(self._head_pods())
+                self.jobs.reconcile(self._job_pods())
             except Exception as error:  # keep the runtime alive; the log says what went wrong
                 with open(self.logs / "ray-runtime.log", "a") as output:
                     output.write(f"{time.strftime('%H:%M:%S')} reconcile failed: {error!r}\n")
             self.wake.wait(1.0)
             self.wake.clear()
         self.proxy.shutdown()
+        self.jobs.stop_all()
         self.heads.stop_all()
 
 

@@ -60,6 +60,7 @@ def test_scenarios_complete(live: LiveResult) -> None:
         ("raycluster", "scaled-up"),
         ("raycluster", "scaled-down"),
         ("rayjob", "succeeded"),
+        ("rayjob-httpmode", "succeeded"),
     ]:
         assert wanted in phases
 
