@@ -84,8 +84,9 @@ class Context:
 # ---------------------------------------------------------------------------
 
 
-def rayservice(ctx: Context, check_unhealthy: bool = True) -> list[Snapshot]:
-    """create -> Ready -> upgrade applied, pending phase held by the gate -> released -> promoted -> old gone."""
+def rayservice(ctx: Context, check_unhealthy: bool = True, faults: bool = True) -> list[Snapshot]:
+    """create -> Ready -> upgrade applied, pending phase held by the gate (faults: the operator restarts,
+    a pending Pod is deleted) -> released -> promoted -> old cluster gone -> the app made UNHEALTHY."""
     scenario = "rayservice"
     kind = ("ray.io/v1", "RayService")
     manifest = ctx.manifest("RayService")
@@ -136,6 +137,39 @@ def rayservice(ctx: Context, check_unhealthy: bool = True) -> list[Snapshot]:
             scenario, "upgrade-pending", root, Expectation(statuses=["running"], current_owners=[pending])
         )
     )
+    if faults and hasattr(ctx.provider, "restart_operator"):
+        # Faults during the pending phase: the operator restarts, and a pending-cluster Pod is deleted.
+        ctx.provider.restart_operator()
+        workers = ctx.kube.list_objects(
+            "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending},ray.io/node-type=worker"
+        )
+        victim = workers[0]["metadata"]["name"]
+        ctx.kube.delete("v1", "Pod", victim, ctx.namespace)
+
+        def recovered() -> dict[str, Any] | None:
+            current = service()
+            pods = ctx.kube.list_objects(
+                "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending}"
+            )
+            names = {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")}
+            ok = pending_cluster(current) == pending and victim not in names and ctx.cluster_ready(pending)
+            return current if ok and len(names) == len(workers) + 1 else None
+
+        ctx.wait(
+            scenario,
+            "upgrade-pending-recovered",
+            "the pending cluster to replace the deleted Pod",
+            recovered,
+            180,
+        )
+        snapshots.append(
+            ctx.snap(
+                scenario,
+                "upgrade-pending-recovered",
+                root,
+                Expectation(statuses=["running"], current_owners=[pending]),
+            )
+        )
     ctx.provider.release_heads(ctx.namespace)
 
     def promoted() -> dict[str, Any] | None:

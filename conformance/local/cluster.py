@@ -113,24 +113,9 @@ class LocalCluster:
             proxy_port = processes.free_port()
             with step("Starting the Ray runtime (real Ray heads behind a routing proxy)"):
                 self._start_runtime(binaries, proxy_port)
-            proxy = f"http://127.0.0.1:{proxy_port}"
             probe_port, metrics_port = processes.free_port(), processes.free_port()
             with step(f"Starting the KubeRay operator {kuberay.version}"):
-                operator.start(
-                    binaries.ray_operator,
-                    kuberay.version,
-                    kubeconfig=self.kubeconfig,
-                    log=self.logs / "kuberay-operator.log",
-                    pid_dir=self.pids,
-                    probe_port=probe_port,
-                    metrics_port=metrics_port,
-                    extra_env={
-                        "HTTP_PROXY": proxy,
-                        "http_proxy": proxy,
-                        "NO_PROXY": NO_PROXY,
-                        "no_proxy": NO_PROXY,
-                    },
-                )
+                self._start_operator(binaries, kuberay.version, probe_port, metrics_port, proxy_port)
             state = ClusterState(
                 name=self.name,
                 kuberay_version=kuberay.version,
@@ -247,6 +232,21 @@ class LocalCluster:
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(self.control_plane_logs, target)
 
+    def _start_operator(
+        self, binaries: Binaries, version: str, probe_port: int, metrics_port: int, proxy_port: int
+    ) -> None:
+        proxy = f"http://127.0.0.1:{proxy_port}"
+        operator.start(
+            binaries.ray_operator,
+            version,
+            kubeconfig=self.kubeconfig,
+            log=self.logs / "kuberay-operator.log",
+            pid_dir=self.pids,
+            probe_port=probe_port,
+            metrics_port=metrics_port,
+            extra_env={"HTTP_PROXY": proxy, "http_proxy": proxy, "NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY},
+        )
+
     def restart_operator(self) -> None:
         """Fault hook: stop the KubeRay operator and start it again with the same flags."""
         state = self.state()
@@ -256,16 +256,12 @@ class LocalCluster:
         if pid is not None:
             processes.stop(pid)
         binaries = build_all(state.kuberay_version)
-        proxy = f"http://127.0.0.1:{state.ray_proxy_port}"
-        operator.start(
-            binaries.ray_operator,
+        self._start_operator(
+            binaries,
             state.kuberay_version,
-            kubeconfig=self.kubeconfig,
-            log=self.logs / "kuberay-operator.log",
-            pid_dir=self.pids,
-            probe_port=state.operator_probe_port,
-            metrics_port=state.operator_metrics_port,
-            extra_env={"HTTP_PROXY": proxy, "http_proxy": proxy, "NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY},
+            state.operator_probe_port,
+            state.operator_metrics_port,
+            state.ray_proxy_port,
         )
 
     # -- down ----------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,16 @@ def _now() -> str:
 
 
 class JobPodRunner:
-    def __init__(self, core: Any, batch: Any, ray_bin: Path, proxy_url: str, logs: Path) -> None:
+    def __init__(
+        self,
+        core: Any,
+        batch: Any,
+        ray_bin: Path,
+        proxy_url: str,
+        logs: Path,
+        ray_ready: Callable[[str], bool],
+    ) -> None:
+        self.ray_ready = ray_ready  # namespace -> its Ray heads answer (a real head Pod is Ready only then)
         self.core = core
         self.batch = batch
         self.ray_bin = ray_bin
@@ -48,7 +58,10 @@ class JobPodRunner:
             if status.get("phase") != "Running":
                 continue
             if self._is_rayjob_submitter(pod):
-                self.running[uid] = (self._start(pod), pod)
+                # kwok reports head Pods Ready at once; a real head is Ready only when Ray answers its
+                # probes, so the submitter starts once the namespace's Ray heads answer.
+                if self.ray_ready(metadata["namespace"]):
+                    self.running[uid] = (self._start(pod), pod)
             else:
                 self._terminate(pod, 0)  # what kwok's default pod-complete stage does
                 self.finished.add(uid)
@@ -66,7 +79,9 @@ class JobPodRunner:
             if ref.get("kind") != "Job":
                 continue
             try:
-                job = self.batch.read_namespaced_job(ref["name"], pod["metadata"]["namespace"])
+                job = self.batch.read_namespaced_job(
+                    ref["name"], pod["metadata"]["namespace"], _request_timeout=(5, 15)
+                )
             except Exception:
                 return False
             return bool((job.metadata.labels or {}).get("ray.io/originated-from-crd") == "RayJob")
@@ -134,4 +149,6 @@ class JobPodRunner:
                 ],
             }
         }
-        self.core.patch_namespaced_pod_status(pod["metadata"]["name"], pod["metadata"]["namespace"], body)
+        self.core.patch_namespaced_pod_status(
+            pod["metadata"]["name"], pod["metadata"]["namespace"], body, _request_timeout=(5, 15)
+        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -137,6 +138,19 @@ class RayHead:
     def alive(self) -> bool:
         return self.ray_process is not None and self.ray_process.poll() is None
 
+    def answering(self) -> bool:
+        """Whether the head's dashboard answers (Ray is up, not just started)."""
+        if not self.alive():
+            return False
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(2)
+                probe.connect(str(self.socket(8265)))
+                probe.sendall(b"GET /api/gcs_healthz HTTP/1.1\r\nHost: head\r\nConnection: close\r\n\r\n")
+                return probe.recv(64).startswith(b"HTTP/1.1 200")
+        except OSError:
+            return False
+
     def kill_ray(self) -> None:
         """Fault hook: end the head's Ray processes, as if the container crashed."""
         if self.ray_process is not None:
@@ -193,6 +207,12 @@ class HeadManager:
                 if head.key.namespace == namespace and head.held:
                     head.held = False
                     head.gate_file.unlink(missing_ok=True)
+
+    def ready(self, namespace: str) -> bool:
+        """Every head Pod of ``namespace`` has a Ray that answers (at least one head)."""
+        with self.lock:
+            heads = [h for h in self.heads.values() if h.key.namespace == namespace]
+        return bool(heads) and all(h.answering() for h in heads)
 
     def by_pod_ip(self, ip: str) -> RayHead | None:
         with self.lock:

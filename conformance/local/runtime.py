@@ -24,6 +24,8 @@ from conformance.local.httpproxy import Router, RoutingProxy
 from conformance.local.jobpods import JobPodRunner
 from conformance.local.rayheads import HeadManager
 
+API_TIMEOUT = (5, 15)  # connect, read: a call must never hang a proxy thread or the reconcile loop
+
 
 class Runtime:
     def __init__(self, kubeconfig: str, home: Path, port: int, ray_bin: Path) -> None:
@@ -34,7 +36,12 @@ class Runtime:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.heads = HeadManager(ray_bin, self.logs)
         self.jobs = JobPodRunner(
-            self.core, client.BatchV1Api(api), ray_bin, f"http://127.0.0.1:{port}", self.logs
+            self.core,
+            client.BatchV1Api(api),
+            ray_bin,
+            f"http://127.0.0.1:{port}",
+            self.logs,
+            self.heads.ready,
         )
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -45,22 +52,26 @@ class Runtime:
 
     def _service(self, name: str, namespace: str) -> dict[str, Any] | None:
         try:
-            found = self.core.read_namespaced_service(name, namespace)
+            found = self.core.read_namespaced_service(name, namespace, _request_timeout=API_TIMEOUT)
         except client.exceptions.ApiException:
             return None
         result: dict[str, Any] = self.api.sanitize_for_serialization(found)
         return result
 
     def _pods(self, namespace: str) -> list[dict[str, Any]]:
-        items = self.core.list_namespaced_pod(namespace).items
+        items = self.core.list_namespaced_pod(namespace, _request_timeout=API_TIMEOUT).items
         return [self.api.sanitize_for_serialization(p) for p in items]
 
     def _job_pods(self) -> list[dict[str, Any]]:
-        items = self.core.list_pod_for_all_namespaces(label_selector="batch.kubernetes.io/job-name").items
+        items = self.core.list_pod_for_all_namespaces(
+            label_selector="batch.kubernetes.io/job-name", _request_timeout=API_TIMEOUT
+        ).items
         return [self.api.sanitize_for_serialization(p) for p in items]
 
     def _head_pods(self) -> list[dict[str, Any]]:
-        items = self.core.list_pod_for_all_namespaces(label_selector="ray.io/node-type=head").items
+        items = self.core.list_pod_for_all_namespaces(
+            label_selector="ray.io/node-type=head", _request_timeout=API_TIMEOUT
+        ).items
         return [self.api.sanitize_for_serialization(p) for p in items]
 
     # -- control API -----------------------------------------------------------

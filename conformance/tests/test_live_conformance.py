@@ -55,6 +55,7 @@ def test_scenarios_complete(live: LiveResult) -> None:
     for wanted in [
         ("rayservice", "ready"),
         ("rayservice", "upgrade-pending"),
+        ("rayservice", "upgrade-pending-recovered"),
         ("rayservice", "promoted"),
         ("rayservice", "app-unhealthy"),
         ("raycluster", "scaled-up"),
