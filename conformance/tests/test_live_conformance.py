@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from conformance import report
-from conformance.definition import Definition, load_path
+from conformance.definition import Definition, load_definitions, load_path
 from conformance.live_run import LiveResult, evaluate, run_scenarios
 from conformance.providers import Provider
 from conformance.snapshot import Snapshot
@@ -24,10 +24,18 @@ pytestmark = pytest.mark.live
 
 
 @pytest.fixture(scope="session")
-def live(provider: Provider, artifacts: Path) -> LiveResult:
+def given(pytestconfig: pytest.Config) -> list[Definition]:
+    """``--definitions PATH...`` (default: definitions/ and the RayService modeling variants)."""
+    paths = pytestconfig.getoption("definitions")
+    return load_definitions(paths) if paths else _definitions()
+
+
+@pytest.fixture(scope="session")
+def live(provider: Provider, artifacts: Path, given: list[Definition]) -> LiveResult:
     result = run_scenarios(provider, artifacts)
-    definitions = _definitions()
-    verdicts = evaluate(definitions, result)
+    for index, snapshot in enumerate(result.snapshots):
+        snapshot.save(artifacts / "snapshots" / f"{index:02d}-{snapshot.scenario}-{snapshot.phase}.json")
+    verdicts = evaluate(given, result)
     report.write_json(artifacts / "live-report.json", verdicts, {"backend": provider.describe()})
     summary = report.markdown(verdicts, "karta-conformance live", [provider.describe()])
     (artifacts / "live-summary.md").write_text(summary)
@@ -87,6 +95,13 @@ def test_pending_phase_holds_two_clusters_and_the_pending_pods(live: LiveResult)
 def test_shipped_definition_holds_on_live_objects(live: LiveResult, name: str) -> None:
     (definition,) = [d for d in load_path(DEFINITIONS) if d.name == name]
     verdicts = evaluate([definition], live)
+    assert verdicts and not _failures(verdicts), "\n".join(_failures(verdicts))
+
+
+def test_given_definitions_hold_on_live_objects(live: LiveResult, given: list[Definition]) -> None:
+    """Every definition given with --definitions (by default the shipped ones; the variant is checked below)."""
+    chosen = [d for d in given if not d.source.startswith(str(DEFINITIONS / "variants"))]
+    verdicts = evaluate(chosen, live)
     assert verdicts and not _failures(verdicts), "\n".join(_failures(verdicts))
 
 
