@@ -98,3 +98,15 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+def deploy_failed_patch(
+    rayservice: dict[str, Any], missing_module: str = "karta_fixture_missing"
+) -> dict[str, Any]:
+    """Fault hook: a merge patch that points every Serve application of a RayService at a module that does
+    not exist, so Ray Serve reports the applications DEPLOY_FAILED (KubeRay applies serveConfigV2 changes
+    in place, without a new cluster)."""
+    config = yaml.safe_load((rayservice.get("spec") or {}).get("serveConfigV2") or "{}") or {}
+    for application in config.get("applications") or []:
+        application["import_path"] = f"{missing_module}:app"
+    return {"spec": {"serveConfigV2": yaml.safe_dump(config, sort_keys=False)}}

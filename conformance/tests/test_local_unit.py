@@ -108,3 +108,14 @@ replace (
         "github.com/imdario/mergo => github.com/imdario/mergo v0.3.16",
         "go.opentelemetry.io/otelhttp v0.35.1 => go.opentelemetry.io/otelhttp v0.44.0",
     ]
+
+
+def test_deploy_failed_hook_points_every_app_at_a_missing_module() -> None:
+    import yaml
+
+    from conformance.fixtures import deploy_failed_patch, load_fixtures
+
+    rayservice = next(f.object for f in load_fixtures() if f.kind == "RayService")
+    config = yaml.safe_load(deploy_failed_patch(rayservice)["spec"]["serveConfigV2"])
+    assert [a["import_path"] for a in config["applications"]] == ["karta_fixture_missing:app"]
+    assert config["applications"][0]["name"] == "echo"
