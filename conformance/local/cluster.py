@@ -106,13 +106,17 @@ class LocalCluster:
         try:
             with step(f"Starting the control plane (Kubernetes {pins.kubernetes}, kwok {pins.kwok})"):
                 self._create_control_plane(binaries)
+            # The API server needs a few seconds to establish the large KubeRay CRDs: create them first,
+            # add the nodes and start the Ray runtime meanwhile, and wait for them only before the operator.
+            with step(f"Creating the KubeRay {kuberay.version} CRDs"):
+                self.kubectl(binaries, "create", "--validate=false", "-f", str(binaries.crds))
             with step(f"Adding {NODES} kwok nodes"):
                 self._add_nodes(binaries)
-            with step(f"Installing the KubeRay {kuberay.version} CRDs"):
-                self._install_crds(binaries)
             proxy_port = processes.free_port()
             with step("Starting the Ray runtime (real Ray heads behind a routing proxy)"):
                 self._start_runtime(binaries, proxy_port)
+            with step("Waiting for the CRDs to be established"):
+                self.kubectl(binaries, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
             probe_port, metrics_port = processes.free_port(), processes.free_port()
             with step(f"Starting the KubeRay operator {kuberay.version}"):
                 self._start_operator(binaries, kuberay.version, probe_port, metrics_port, proxy_port)
@@ -195,10 +199,6 @@ class LocalCluster:
         manifests = [kwok_node(f"kwok-node-{index}") for index in range(NODES)]
         self.kubectl(binaries, "apply", "-f", "-", stdin=yaml.safe_dump_all(manifests))
         self.kubectl(binaries, "wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
-
-    def _install_crds(self, binaries: Binaries) -> None:
-        self.kubectl(binaries, "create", "-f", str(binaries.crds))
-        self.kubectl(binaries, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
     def _start_runtime(self, binaries: Binaries, port: int) -> None:
         repo = Path(__file__).resolve().parents[2]
