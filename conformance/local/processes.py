@@ -7,8 +7,9 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
+
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 
 def free_port() -> int:
@@ -66,17 +67,24 @@ def stop(pid: int, grace: float = 10.0) -> None:
     if not alive(pid):
         return
     _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        _reap(pid)
-        if not alive(pid):
-            return
-        time.sleep(0.1)
+    if _gone_within(pid, grace):
+        return
     _signal(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while alive(pid) and time.monotonic() < deadline:
+    _gone_within(pid, 5.0)
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    """Bounded poll (reaping our own children) until ``pid`` is gone; False if it outlived ``seconds``."""
+
+    def still_there() -> bool:
         _reap(pid)
-        time.sleep(0.05)
+        return alive(pid)
+
+    poll = Retrying(stop=stop_after_delay(seconds), wait=wait_fixed(0.1), retry=retry_if_result(bool))
+    try:
+        return not poll(still_there)
+    except RetryError:
+        return False
 
 
 def stop_all(pid_dir: Path, grace: float = 10.0) -> list[str]:
