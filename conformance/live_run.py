@@ -21,7 +21,7 @@ from conformance.providers import Provider, make_provider
 from conformance.scenarios import SCENARIOS, Context, ScenarioFailed
 from conformance.snapshot import Snapshot
 from conformance.snapshotter import Snapshotter
-from conformance.verdict import Outcome, Verdict
+from conformance.verdict import Outcome, Verdict, verdict_for
 
 
 @dataclass
@@ -79,17 +79,8 @@ def scenario_verdicts(result: LiveResult, definitions: Sequence[Definition]) -> 
         for definition in definitions:
             if definition.root.kind is None or definition.root.kind.kind != failure.root_kind:
                 continue
-            verdicts.append(
-                Verdict(
-                    definition=definition.name,
-                    source=definition.source,
-                    claim="scenario",
-                    subject="",
-                    phase=f"{failure.scenario}/{failure.phase}",
-                    outcome=Outcome.ERROR,
-                    message=str(failure),
-                )
-            )
+            phase = f"{failure.scenario}/{failure.phase}"
+            verdicts.append(verdict_for(definition, "scenario", "", phase, Outcome.ERROR, str(failure)))
     return verdicts
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
 
 
 class Outcome(StrEnum):
@@ -42,6 +50,30 @@ class Verdict:
         data = asdict(self)
         data["outcome"] = self.outcome.value
         return data
+
+
+def verdict_for(
+    definition: Named,
+    claim: str,
+    subject: str,
+    phase: str,
+    outcome: Outcome,
+    message: str,
+    expression: str | None = None,
+    evidence: dict[str, Any] | None = None,
+) -> Verdict:
+    """A verdict about ``definition`` (anything with ``name`` and ``source``)."""
+    return Verdict(
+        definition=definition.name,
+        source=definition.source,
+        claim=claim,
+        subject=subject,
+        phase=phase,
+        outcome=outcome,
+        message=message,
+        expression=expression,
+        evidence=evidence or {},
+    )
 
 
 def exit_code(verdicts: list[Verdict], *, strict: bool = False) -> int:

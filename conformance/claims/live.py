@@ -31,7 +31,7 @@ from conformance.evaluate.instances import Instance, instances
 from conformance.evaluate.pods import PodMatch, match, pod_name, selects
 from conformance.evaluate.status import read_status
 from conformance.snapshot import Snapshot
-from conformance.verdict import Outcome, Verdict
+from conformance.verdict import Outcome, Verdict, verdict_for
 
 
 def gvk_key(api_version: str, kind: str) -> str:
@@ -51,18 +51,9 @@ class _Out:
     def add(
         self, claim: str, subject: str, ok: bool, message: str, expression: str | None = None, **evidence: Any
     ) -> None:
+        outcome = Outcome.PASS if ok else Outcome.FAIL
         self.items.append(
-            Verdict(
-                definition=self.definition.name,
-                source=self.definition.source,
-                claim=claim,
-                subject=subject,
-                phase=self.phase,
-                outcome=Outcome.PASS if ok else Outcome.FAIL,
-                message=message,
-                expression=expression,
-                evidence=evidence,
-            )
+            verdict_for(self.definition, claim, subject, self.phase, outcome, message, expression, evidence)
         )
 
     def error(self, claim: str, error: EvaluationError, obj: str = "") -> None:

@@ -28,7 +28,7 @@ from conformance.evaluate.errors import EvaluationError
 from conformance.evaluate.instances import instance_ids, instances
 from conformance.fixtures import Fixture
 from conformance.jqpaths import leaf_paths
-from conformance.verdict import Outcome, Verdict
+from conformance.verdict import Outcome, Verdict, verdict_for
 
 STATIC = "static"
 
@@ -65,17 +65,7 @@ class _Verdicts:
         **evidence: Any,
     ) -> None:
         self.items.append(
-            Verdict(
-                definition=self.definition.name,
-                source=self.definition.source,
-                claim=claim,
-                subject=subject,
-                phase=phase,
-                outcome=outcome,
-                message=message,
-                expression=expression,
-                evidence=evidence,
-            )
+            verdict_for(self.definition, claim, subject, phase, outcome, message, expression, evidence)
         )
 
     def failed(self, claim: str, error: EvaluationError, phase: str, **evidence: Any) -> None:
