@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from conformance import jqexpr
-from conformance.definition.model import Component, Definition
+from conformance.definition.model import Component, Definition, Expression
 from conformance.evaluate.common import outputs, single_value
 from conformance.evaluate.errors import EvaluationError
 
@@ -19,21 +19,27 @@ class PodMatch:
 
 
 def selects(component: Component, pod: dict[str, Any]) -> bool:
-    """Whether the component's componentTypeSelector matches the Pod.
+    """Whether the component's componentTypeSelector matches the Pod, as Karta evaluates it.
 
-    With ``value``: some output of keyPath equals value. Without: keyPath yields
-    a non-null output. A Pod component without a type selector selects every Pod.
-    Components that are not Pods select nothing.
+    With ``value``: Karta runs ``<keyPath> == "<value>"`` as one jq program, without parentheses
+    around keyPath (so an operator of lower precedence than ``==`` in keyPath changes the meaning),
+    and the selector matches when an output is ``true``. Without ``value``: keyPath yields a non-null
+    output (``false`` and ``""`` count as present). A Pod component without a type selector selects
+    every Pod. Components that are not Pods select nothing.
     """
     if not component.is_pod:
         return False
     selector = component.pod_selector.component_type if component.pod_selector else None
     if selector is None:
         return True
-    results = outputs(selector.key_path, pod)
     if selector.value is None:
-        return any(r is not None and r is not False for r in results)
-    return any(r is not None and jqexpr.stringify(r) == selector.value for r in results)
+        return any(r is not None for r in outputs(selector.key_path, pod))
+    equality = Expression(
+        text=f"{selector.key_path.text} == {json.dumps(selector.value)}",
+        where=selector.key_path.where,
+        context=selector.key_path.context,
+    )
+    return any(r is True for r in outputs(equality, pod))
 
 
 def match(component: Component, pod: dict[str, Any]) -> PodMatch:

@@ -209,3 +209,34 @@ def test_gang_filters_exclude_pods(tmp_path: Path) -> None:
     ]
     (group,) = gang_groups(definition, pods)
     assert group.pods == ("ns/g", "ns/h")
+
+
+def test_selector_with_value_is_one_unparenthesized_jq_program(tmp_path: Path) -> None:
+    """Karta evaluates `<keyPath> == "<value>"` as written: `//` binds looser than `==`."""
+
+    def change(d: dict[str, Any]) -> None:
+        component(d, "head")["podSelector"]["componentTypeSelector"]["keyPath"] = (
+            '.metadata.labels["ray.io/node-type"] // "none"'
+        )
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    head = definition.component("head")
+    assert head is not None
+    from conformance.evaluate.pods import selects
+
+    # `.x // ("none" == "head")` yields the label string, never `true`: the selector matches nothing.
+    assert not selects(head, _pod("h", "c1", "head", "headgroup"))
+
+
+def test_selector_without_value_counts_false_and_empty_as_present(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        selector = component(d, "head")["podSelector"]["componentTypeSelector"]
+        selector["keyPath"] = '.metadata.labels["ray.io/node-type"] == "head"'
+        del selector["value"]
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    head = definition.component("head")
+    assert head is not None
+    from conformance.evaluate.pods import selects
+
+    assert selects(head, _pod("w", "c1", "worker", "g"))  # `false` is a non-null output
