@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from conformance import jqexpr
-from conformance.definition.model import Component, Definition
+from conformance.definition.model import Component, Definition, Expression
 from conformance.evaluate.errors import EvaluationError
 from conformance.evaluate.gangs import gang_groups
 from conformance.evaluate.instances import Instance, instances
@@ -54,6 +54,16 @@ class _Out:
         outcome = Outcome.PASS if ok else Outcome.FAIL
         self.items.append(
             verdict_for(self.definition, claim, subject, self.phase, outcome, message, expression, evidence)
+        )
+
+    def fail_at(self, claim: str, expression: Expression | None, fallback: str, message: str) -> None:
+        """A FAIL located at ``expression`` (its field and jq text), or at ``fallback`` when there is none."""
+        self.add(
+            claim,
+            expression.where if expression else fallback,
+            False,
+            message,
+            expression.text if expression else None,
         )
 
     def error(self, claim: str, error: EvaluationError, obj: str = "") -> None:
@@ -270,18 +280,16 @@ def _instances_and_replicas(
         siblings = {c.name for c in _pod_components(out.definition) if c.owner_ref == component.owner_ref}
         owners = sorted({owner_of[uid] for uid, m in matches.items() if m.component in siblings})
         for owner in owners:
-            name = component.name
-            by_id = counts.get((name, owner), {})
+            by_id = counts.get((component.name, owner), {})
             unknown = sorted(set(by_id) - spec_ids)
             if unknown and component.instance_id_path is not None:
                 ok_ids = False
                 selector = component.pod_selector.instance_id_path if component.pod_selector else None
-                out.add(
+                out.fail_at(
                     "instance-ids",
-                    selector.where if selector else component.where,
-                    False,
+                    selector,
+                    component.where,
                     f"Pods of {owner} carry instance id(s) {unknown} that the spec does not declare {sorted(spec_ids)}",
-                    selector.text if selector else None,
                 )
             for instance in instances_:
                 wanted = instance.scale.get("replicas")
@@ -478,13 +486,7 @@ def _fidelity(out: _Out, declared: dict[str, list[Instance]], matches: dict[str,
             ok = False
             spec = component.spec
             path = (spec.pod_template_spec_path or spec.pod_spec_path) if spec else None
-            out.add(
-                "template-fidelity",
-                path.where if path else component.where,
-                False,
-                f"Pod {pod_name(pod)}: {problem}",
-                path.text if path else None,
-            )
+            out.fail_at("template-fidelity", path, component.where, f"Pod {pod_name(pod)}: {problem}")
             break
     if ok:
         out.add("template-fidelity", "", True, f"{checked} Pod(s) carry their extracted templates")
