@@ -4,10 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 KUBERAY_VERSION ?=
 CLUSTER ?= auto
+DEFINITIONS ?= definitions/
+ARTIFACTS ?= artifacts
+KIND_IMAGE ?=
 PYTEST_ARGS ?=
+KC := $(BIN)/karta-conformance
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck unit static live conformance check-static cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
+.PHONY: help venv tools actionlint test lint typecheck unit static live conformance check-static cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -20,7 +24,13 @@ $(BIN)/karta-conformance: pyproject.toml
 
 venv: $(BIN)/karta-conformance ## create .venv with the project (editable) and dev tools
 
-lint: venv ## ruff
+tools: venv ## build the pinned kind, helm and actionlint from their Go modules (into the cache)
+	$(KC) tools install
+
+actionlint: venv ## lint .github/workflows (actionlint built from its Go module on first use)
+	$(KC) tools run actionlint
+
+lint: venv actionlint ## ruff and actionlint
 	$(BIN)/ruff check conformance scripts
 	$(BIN)/ruff format --check conformance scripts
 
@@ -36,10 +46,15 @@ unit: venv ## pure tests, no cluster
 live: venv ## the live tests only (local backend)
 	$(BIN)/pytest -m live $(PYTEST_ARGS)
 
-conformance: venv ## static and live conformance of definitions/ on the pinned KubeRay, with a summary
-	$(BIN)/karta-conformance check --static definitions/ --markdown artifacts/static-summary.md --json artifacts/static-report.json
-	$(BIN)/karta-conformance check --live definitions/ --cluster $(CLUSTER) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
-		--artifacts artifacts --markdown artifacts/live-summary.md --json artifacts/live-report.json
+conformance: venv ## the main job: static and live conformance of $(DEFINITIONS), reports in $(ARTIFACTS)/
+	@echo "== karta-conformance: definitions $(DEFINITIONS), backend $(CLUSTER)$(if $(KUBERAY_VERSION), and KubeRay $(KUBERAY_VERSION),), reports in $(ARTIFACTS)/"
+	$(if $(filter kind,$(CLUSTER)),$(if $(shell command -v go),$(KC) tools install kind helm,@echo "== no Go toolchain: using kind and helm from PATH"))
+	$(KC) check --static $(DEFINITIONS) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
+		--json $(ARTIFACTS)/static-report.json --junit $(ARTIFACTS)/static-junit.xml --markdown $(ARTIFACTS)/static-summary.md
+	$(KC) check --live $(DEFINITIONS) --cluster $(CLUSTER) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
+		$(if $(KIND_IMAGE),--kind-image $(KIND_IMAGE)) --artifacts $(ARTIFACTS) \
+		--json $(ARTIFACTS)/live-report.json --junit $(ARTIFACTS)/live-junit.xml --markdown $(ARTIFACTS)/live-summary.md
+	@echo "== summary: $(ARTIFACTS)/live-summary.md and $(ARTIFACTS)/static-summary.md (JSON and JUnit beside them)"
 
 check-static: venv ## karta-conformance check --static definitions/
 	$(BIN)/karta-conformance check --static definitions/ definitions/variants/

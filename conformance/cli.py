@@ -3,6 +3,8 @@
     karta-conformance check --static PATH...      definitions against fixtures and CRD schemas
     karta-conformance check --live PATH...        definitions against live objects (one shared scenario run)
     karta-conformance cluster up|down|status      the local backend's cluster
+    karta-conformance ci matrix|compat            what the GitHub workflows compute
+    karta-conformance tools install|path|run      pinned tools built from Go modules (actionlint, kind, helm)
 
 Exit codes: 0 all claims hold, 1 a claim is violated, 2 bad input or no cluster.
 """
@@ -10,6 +12,8 @@ Exit codes: 0 all claims hold, 1 a claim is violated, 2 bad input or no cluster.
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
         help="live backend: auto (kind if Docker answers, else local), local, kind, existing",
     )
     check.add_argument("--kubeconfig", default=None, help="with --cluster existing: the kubeconfig to use")
+    check.add_argument(
+        "--kind-image",
+        default=None,
+        help="with --cluster kind: a pinned node image or Kubernetes version (default: the first pinned)",
+    )
+    check.add_argument(
+        "--keep-cluster", action="store_true", help="with --cluster kind: keep the kind cluster afterwards"
+    )
+    check.add_argument("--junit", type=Path, default=None, help="write a JUnit XML report here")
     check.add_argument("--json", dest="json_path", type=Path, default=None, help="write the JSON report here")
     check.add_argument("--markdown", type=Path, default=None, help="write the Markdown summary here")
     check.add_argument(
@@ -61,6 +74,21 @@ def _parser() -> argparse.ArgumentParser:
         "--kuberay-version", default=None, help="KubeRay version to run (default: the pinned default)"
     )
     cluster.add_argument("--name", default="karta", help="cluster name (several can run side by side)")
+
+    ci = commands.add_parser("ci", help="what the GitHub workflows compute")
+    ci_commands = ci.add_subparsers(dest="ci_command", required=True)
+    matrix = ci_commands.add_parser("matrix", help="the nightly matrix (KubeRay x kind node image) as JSON")
+    matrix.add_argument(
+        "--github-output", action="store_true", help="print `matrix=<json>` for $GITHUB_OUTPUT"
+    )
+    compat = ci_commands.add_parser("compat", help="compatibility table (Markdown) from live JSON reports")
+    compat.add_argument("reports", nargs="+", type=Path, metavar="REPORT")
+    compat.add_argument("--output", type=Path, default=None, help="also write the table here")
+
+    tool = commands.add_parser("tools", help="pinned tools built from their Go modules into the cache")
+    tool.add_argument("action", choices=["install", "path", "run"])
+    tool.add_argument("name", nargs="?", help="actionlint, kind or helm (install: all when omitted)")
+    tool.add_argument("args", nargs=argparse.REMAINDER, help="with run: the tool's arguments")
     return parser
 
 
@@ -71,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "cluster":
             return _cluster(args)
+        if args.command == "ci":
+            return _ci(args)
+        if args.command == "tools":
+            return _tools(args)
     except UserError as error:
         print(f"karta-conformance: {error}", file=sys.stderr)
         return error.exit_code
@@ -103,10 +135,14 @@ def _check(args: argparse.Namespace) -> int:
             args.kuberay_versions[0] if args.kuberay_versions else None,
             args.kubeconfig,
             artifacts,
+            node_image=args.kind_image,
+            keep=args.keep_cluster,
         )
     print("\n".join(report.text_lines(verdicts, header)))
     if args.json_path:
         report.write_json(args.json_path, verdicts, meta)
+    if args.junit:
+        report.write_junit(args.junit, verdicts, "karta-conformance " + ("static" if args.static else "live"))
     summary = report.markdown(verdicts, header)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
@@ -119,6 +155,39 @@ def _cluster(args: argparse.Namespace) -> int:
     from conformance.local.commands import cluster_command
 
     return cluster_command(args.action, name=args.name, kuberay_version=args.kuberay_version)
+
+
+def _ci(args: argparse.Namespace) -> int:
+    from conformance import ci
+
+    if args.ci_command == "matrix":
+        matrix = ci.nightly_matrix()
+        print(ci.github_output("matrix", matrix) if args.github_output else json.dumps(matrix, indent=2))
+        return 0
+    table = ci.compatibility_table(args.reports)
+    print(table, end="")
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(table)
+    report.append_step_summary(table)
+    return 0
+
+
+def _tools(args: argparse.Namespace) -> int:
+    from conformance import tools
+
+    if args.action == "install":
+        for name in [args.name, *args.args] if args.name else list(versions.load().tools):
+            print(tools.ensure(name))
+        return 0
+    if not args.name:
+        raise UserError(f"tools {args.action}: name a tool ({', '.join(versions.load().tools)})")
+    binary = tools.ensure(args.name)
+    if args.action == "path":
+        print(binary)
+        return 0
+    extra = args.args[1:] if args.args[:1] == ["--"] else args.args
+    return subprocess.run([str(binary), *extra], check=False).returncode
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance import diagnostics, versions
+from conformance import diagnostics
 from conformance.claims import live
 from conformance.definition import Definition, load_definitions
 from conformance.kube import Kube
@@ -49,6 +49,7 @@ def run_scenarios(
     for name in names or list(SCENARIOS):
         namespace = f"kc-{name}-{uuid.uuid4().hex[:5]}"
         kube.create_namespace(namespace, {"app.kubernetes.io/part-of": "karta-conformance"})
+        provider.prepare_namespace(namespace)
         started = time.monotonic()
         progress(f"scenario {name} in namespace {namespace} ...")
         context = Context(kube, provider, namespace, snapshotter, progress)
@@ -94,13 +95,15 @@ def run_live(
     kuberay_version: str | None,
     kubeconfig: str | None,
     artifacts: Path,
+    node_image: str | None = None,
+    keep: bool = False,
 ) -> tuple[list[Verdict], str, dict[str, object]]:
     definitions = load_definitions(paths)  # bad input exits 2 before any cluster work
-    provider = make_provider(cluster, kuberay_version, kubeconfig)
+    provider = make_provider(cluster, kuberay_version, kubeconfig, node_image=node_image, keep=keep)
     header = provider.describe()
     say(header)
-    provider.start()
-    try:
+    try:  # stopped on success, failure and Ctrl-C alike, also when start() fails half-way
+        provider.start()
         result = run_scenarios(provider, artifacts)
     finally:
         provider.stop()
@@ -111,7 +114,7 @@ def run_live(
         "mode": "live",
         "backend": provider.name,
         "kuberay": provider.kuberay_version,
-        "kubernetes": versions.load().kubernetes,
+        "kubernetes": provider.kubernetes_version,
         "scenario_seconds": result.seconds,
         "snapshots": [f"{s.scenario}/{s.phase}" for s in result.snapshots],
         "diagnostics": [str(d) for d in result.diagnostics],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -71,11 +72,12 @@ def markdown(verdicts: list[Verdict], title: str, meta_lines: Iterable[str] = ()
     lines += ["", "| definition | claim | result |", "| --- | --- | --- |"]
     for (definition, claim), counts in summarize(verdicts).items():
         bad = counts.get(Outcome.FAIL, 0) + counts.get(Outcome.ERROR, 0)
-        result = (
-            "pass"
-            if not bad
-            else f"**{counts.get(Outcome.FAIL, 0)} failed, {counts.get(Outcome.ERROR, 0)} error**"
-        )
+        if bad:
+            result = f"**{counts.get(Outcome.FAIL, 0)} failed, {counts.get(Outcome.ERROR, 0)} error**"
+        elif counts.get(Outcome.UNVERIFIED):
+            result = f"unverified here ({counts[Outcome.UNVERIFIED]})"
+        else:
+            result = "pass"
         lines.append(f"| {definition} | {claim} | {result} |")
     problems = [v for v in verdicts if not v.ok]
     if problems:
@@ -87,6 +89,39 @@ def markdown(verdicts: list[Verdict], title: str, meta_lines: Iterable[str] = ()
                 shown = json.dumps(verdict.evidence["yielded"], default=str)[:300]
                 lines.append(f"  - yielded: `{shown}`")
     return "\n".join(lines) + "\n"
+
+
+def write_junit(path: str | Path, verdicts: list[Verdict], suite: str) -> None:
+    """JUnit XML: a testsuite per definition, a testcase per verdict (UNVERIFIED is a skip with its reason)."""
+    root = ET.Element("testsuites", name=suite)
+    by_definition: dict[str, list[Verdict]] = {}
+    for verdict in verdicts:
+        by_definition.setdefault(verdict.definition, []).append(verdict)
+    for definition, items in by_definition.items():
+        element = ET.SubElement(
+            root,
+            "testsuite",
+            name=f"{suite}: {definition}",
+            tests=str(len(items)),
+            failures=str(sum(v.outcome is Outcome.FAIL for v in items)),
+            errors=str(sum(v.outcome is Outcome.ERROR for v in items)),
+            skipped=str(sum(v.outcome is Outcome.UNVERIFIED for v in items)),
+        )
+        for verdict in items:
+            case = ET.SubElement(
+                element,
+                "testcase",
+                classname=f"{definition}.{verdict.claim}",
+                name=f"{verdict.subject or verdict.source} [{verdict.phase}]",
+                file=verdict.source,
+            )
+            tag = {Outcome.FAIL: "failure", Outcome.ERROR: "error", Outcome.UNVERIFIED: "skipped"}.get(
+                verdict.outcome
+            )
+            if tag:
+                ET.SubElement(case, tag, message=verdict.line()[:500]).text = verdict.line()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(path, encoding="unicode", xml_declaration=True)
 
 
 def append_step_summary(text: str) -> None:

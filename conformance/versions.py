@@ -21,6 +21,13 @@ class KubeRayVersion:
 
 
 @dataclass(frozen=True)
+class Tool:
+    name: str  # "kind"
+    module: str  # the Go package `go install` builds ("sigs.k8s.io/kind")
+    version: str
+
+
+@dataclass(frozen=True)
 class Versions:
     default_kuberay: str
     kuberay: dict[str, KubeRayVersion]
@@ -32,6 +39,9 @@ class Versions:
     ray: str
     ray_constraints: tuple[str, ...]
     kind_node_images: tuple[str, ...]
+    kind_operator_image: str
+    kind_gpus_per_node: int
+    tools: dict[str, Tool]
 
     def kuberay_version(self, version: str | None) -> KubeRayVersion:
         """The pinned entry for ``version`` (the default when None); exit 2 on an unknown one."""
@@ -42,6 +52,23 @@ class Versions:
             supported = ", ".join(self.kuberay)
             raise UserError(f"--kuberay-version: unknown KubeRay version {version!r}; supported: {supported}")
         return self.kuberay[wanted]
+
+    def node_image(self, wanted: str | None) -> str:
+        """The pinned kind node image for ``wanted`` (an image, a Kubernetes version such as v1.33
+        or v1.33.4, or None for the default); exit 2 on one not in the versions file."""
+        if not wanted:
+            return self.kind_node_images[0]
+        for image in self.kind_node_images:
+            tag = image.split("@", 1)[0].rsplit(":", 1)[-1]
+            if wanted in (image, image.split("@", 1)[0], tag) or tag.startswith(f"{wanted}."):
+                return image
+        supported = ", ".join(i.split("@", 1)[0] for i in self.kind_node_images)
+        raise UserError(f"--kind-image: {wanted!r} is not pinned in versions.yaml; pinned: {supported}")
+
+    @staticmethod
+    def node_kubernetes(image: str) -> str:
+        """kindest/node:v1.34.0@sha256:... -> v1.34.0"""
+        return image.split("@", 1)[0].rsplit(":", 1)[-1]
 
     @property
     def staging(self) -> str:
@@ -72,4 +99,10 @@ def load() -> Versions:
         ray=str(raw["local"]["ray"]),
         ray_constraints=tuple(raw["local"].get("ray_constraints") or ()),
         kind_node_images=tuple(raw["kind"]["node_images"]),
+        kind_operator_image=raw["kind"]["operator_image"],
+        kind_gpus_per_node=int(raw["kind"]["gpus_per_node"]),
+        tools={
+            name: Tool(name=name, module=t["module"], version=t["version"])
+            for name, t in (raw.get("tools") or {}).items()
+        },
     )

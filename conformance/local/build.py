@@ -234,30 +234,34 @@ def build_etcd(version: str) -> Path:
         return bin_dir
 
 
-def build_kwok(version: str) -> Path:
-    folder = cache.component_dir("kwok", version)
+def go_install(component: str, version: str, packages: list[str], names: tuple[str, ...]) -> Path:
+    """``go install package@version...`` into ``<cache>/<component>/<version>/bin`` (once; locked)."""
+    folder = cache.component_dir(component, version)
     bin_dir = folder / "bin"
     with _locked(folder):
-        if _done(bin_dir, ("kwok", "kwokctl")):
+        if _done(bin_dir, names):
             return bin_dir
         started = time.monotonic()
         log = folder / "build.log"
         bin_dir.mkdir(parents=True, exist_ok=True)
-        with step(f"Building kwok and kwokctl {version}"):
+        with step(f"Building {' and '.join(names)} {version} from Go modules"):
             _go(
-                [
-                    "install",
-                    "-trimpath",
-                    "-ldflags=-s -w",
-                    f"sigs.k8s.io/kwok/cmd/kwok@{version}",
-                    f"sigs.k8s.io/kwok/cmd/kwokctl@{version}",
-                ],
+                ["install", "-trimpath", "-ldflags=-s -w", *(f"{p}@{version}" for p in packages)],
                 folder,
                 log,
                 env={"GOBIN": str(bin_dir), "GOFLAGS": ""},
             )
-        _stamp(bin_dir, {"kwok": version}, started)
+        _stamp(bin_dir, {component: version}, started)
         return bin_dir
+
+
+def build_kwok(version: str) -> Path:
+    return go_install(
+        "kwok",
+        version,
+        ["sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/cmd/kwokctl"],
+        ("kwok", "kwokctl"),
+    )
 
 
 def build_kuberay(version: str) -> tuple[Path, Path]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +21,9 @@ class Provider(Protocol):
     @property
     def kuberay_version(self) -> str: ...
 
+    @property
+    def kubernetes_version(self) -> str: ...
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
@@ -29,6 +34,10 @@ class Provider(Protocol):
 
     def describe(self) -> str:
         """One line: the backend, the versions, and what is simulated."""
+        ...
+
+    def prepare_namespace(self, namespace: str) -> None:
+        """Whatever a scenario namespace needs before the fixtures go in (the kind backend: the Serve app)."""
         ...
 
     def hold_new_heads(self, namespace: str) -> None:
@@ -51,8 +60,18 @@ def docker_answers() -> bool:
         return False
 
 
+def notice(message: str) -> None:
+    print(f"karta-conformance: {message}", file=sys.stderr, flush=True)
+
+
 def make_provider(
-    cluster: str, kuberay_version: str | None = None, kubeconfig: str | None = None, name: str = "karta"
+    cluster: str,
+    kuberay_version: str | None = None,
+    kubeconfig: str | None = None,
+    name: str = "karta",
+    node_image: str | None = None,
+    keep: bool = False,
+    announce: Callable[[str], None] = notice,
 ) -> Provider:
     """The provider for ``--cluster`` (auto: kind when a Docker daemon answers, local otherwise)."""
     from conformance import versions
@@ -61,6 +80,11 @@ def make_provider(
     version = pins.kuberay_version(kuberay_version).version
     if cluster == "auto":
         cluster = "kind" if docker_answers() else "local"
+        if cluster == "local":
+            announce(
+                "no Docker daemon answers (`docker info`), so --cluster auto uses the local backend "
+                "(real control plane and KubeRay, kwok simulates nodes and kubelets)"
+            )
     if cluster == "local":
         from conformance.providers.local import LocalProvider
 
@@ -72,7 +96,7 @@ def make_provider(
             raise UserError("--cluster existing needs --kubeconfig PATH")
         return ExistingProvider(kubeconfig, version)
     if cluster == "kind":
-        raise UserError(
-            "--cluster kind: the kind backend is not available in this version of karta-conformance"
-        )
+        from conformance.providers.kind import KindProvider
+
+        return KindProvider(version, name=name, node_image=node_image, keep=keep)
     raise UserError(f"--cluster: unknown backend {cluster!r}; use auto, local, kind or existing")

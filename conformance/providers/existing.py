@@ -24,6 +24,13 @@ class ExistingProvider:
     def kuberay_version(self) -> str:
         return self._version
 
+    @property
+    def kubernetes_version(self) -> str:
+        return "as served by the cluster"
+
+    def prepare_namespace(self, namespace: str) -> None:
+        """Nothing: the harness does not know how the user's cluster gets the fixtures' Serve app."""
+
     def start(self) -> None:
         """Nothing to start: the cluster is the user's."""
 

@@ -25,6 +25,13 @@ class LocalProvider:
     def kuberay_version(self) -> str:
         return self._version
 
+    @property
+    def kubernetes_version(self) -> str:
+        return versions.load().kubernetes
+
+    def prepare_namespace(self, namespace: str) -> None:
+        """Nothing: the local runtime puts the fixtures' Serve app on every Ray head's PYTHONPATH."""
+
     def start(self) -> None:
         self.cluster.up(self._version)
 

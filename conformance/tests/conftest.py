@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -55,18 +56,24 @@ def artifacts(pytestconfig: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def provider(pytestconfig: pytest.Config) -> Iterator[Provider]:
     """The live cluster for the whole session; torn down at the end (also on failure and Ctrl-C)."""
+    # --kubeconfig, --kind-image, --keep-cluster and --cluster-name are pytest-kind's options;
+    # kind clusters take --cluster-name, so --keep-cluster can reuse one.
+    cluster = pytestconfig.getoption("cluster")
+    name = pytestconfig.getoption("cluster_name") if cluster == "kind" else f"pytest-{os.getpid()}"
     try:
         chosen = make_provider(
-            pytestconfig.getoption("cluster"),
+            cluster,
             pytestconfig.getoption("kuberay_version"),
             pytestconfig.getoption("kubeconfig"),
-            name=f"pytest-{os.getpid()}",
+            name=name,
+            node_image=pytestconfig.getoption("kind_image"),
+            keep=pytestconfig.getoption("keep_cluster"),
         )
     except UserError as error:
         pytest.fail(f"live tests cannot run: {error}", pytrace=False)
     try:
         chosen.start()
-    except (UserError, OSError) as error:
+    except (UserError, OSError, subprocess.CalledProcessError) as error:
         chosen.stop()
         pytest.fail(f"live tests cannot run: the {chosen.name} cluster did not start: {error}", pytrace=False)
     print(f"\n{chosen.describe()}")
@@ -90,6 +97,7 @@ def namespace(
     name = f"kc-{slug}-{uuid.uuid4().hex[:5]}"
     kube.create_namespace(name, {"app.kubernetes.io/part-of": "karta-conformance"})
     try:
+        provider.prepare_namespace(name)
         yield name
     finally:
         report = getattr(request.node, "report_call", None)

@@ -1,0 +1,190 @@
+"""What the kind backend runs, as data: commands and manifests, built from the versions file.
+
+Pure: nothing here touches Docker, kind, Helm or a cluster. ``providers/kind.py`` executes
+the plan; the unit tests assert it exactly. Keeping the untested surface (running it) thin.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conformance import versions
+
+OPERATOR_NAMESPACE = "kuberay-system"
+RELEASE = "kuberay-operator"
+REPO_NAME = "kuberay"
+CHART = f"{REPO_NAME}/kuberay-operator"
+GPU = "nvidia.com/gpu"
+
+# The fixtures' Serve app and its two switches travel in one ConfigMap per namespace; the
+# RayService fixture mounts it at APP_MOUNT in every Ray container and points
+# KARTA_FIXTURE_GATE_FILE / KARTA_FIXTURE_HEALTH_FILE at the two keys.
+APP_CONFIGMAP = "karta-fixture-app"
+APP_MODULE = "karta_fixture_app.py"
+GATE_KEY = "karta-gate"
+HEALTH_KEY = "karta-health"
+SWITCH_ANNOTATION = "karta.conformance/switches"
+RAY_PODS = "ray.io/is-ray-node=yes"
+
+
+@dataclass(frozen=True)
+class KindPlan:
+    cluster: str  # kind cluster name
+    kuberay: versions.KubeRayVersion
+    node_image: str
+    chart_repository: str
+    operator_repository: str
+    gpus_per_node: int
+    workers: int = 2
+
+    @classmethod
+    def pinned(cls, cluster: str, kuberay_version: str | None, node_image: str | None) -> KindPlan:
+        pins = versions.load()
+        return cls(
+            cluster=cluster,
+            kuberay=pins.kuberay_version(kuberay_version),
+            node_image=pins.node_image(node_image),
+            chart_repository=pins.chart_repository,
+            operator_repository=pins.kind_operator_image,
+            gpus_per_node=pins.kind_gpus_per_node,
+        )
+
+    # -- the cluster ---------------------------------------------------------
+
+    @property
+    def kubernetes(self) -> str:
+        return versions.Versions.node_kubernetes(self.node_image)
+
+    @property
+    def operator_image(self) -> str:
+        return f"{self.operator_repository}:{self.kuberay.version}"
+
+    def cluster_config(self) -> dict[str, Any]:
+        """kind's Cluster config: one control plane and ``workers`` workers (the node image is --image)."""
+        return {
+            "kind": "Cluster",
+            "apiVersion": "kind.x-k8s.io/v1alpha4",
+            "nodes": [{"role": "control-plane"}] + [{"role": "worker"} for _ in range(self.workers)],
+        }
+
+    def images(self) -> list[str]:
+        """Images worth preloading with ``kind load docker-image`` when the local Docker has them."""
+        return [self.kuberay.ray_image, self.operator_image]
+
+    def docker_has_image(self, docker: str, image: str) -> list[str]:
+        return [docker, "image", "inspect", "--format", "{{.Id}}", image]
+
+    # -- the operator ----------------------------------------------------------
+
+    def helm_repo(self, helm: str) -> list[list[str]]:
+        return [
+            [helm, "repo", "add", REPO_NAME, self.chart_repository, "--force-update"],
+            [helm, "repo", "update", REPO_NAME],
+        ]
+
+    def helm_list(self, helm: str, kubeconfig: Path) -> list[str]:
+        return [
+            helm,
+            "list",
+            "--namespace",
+            OPERATOR_NAMESPACE,
+            "--kubeconfig",
+            str(kubeconfig),
+            "-o",
+            "json",
+        ]
+
+    def helm_install(self, helm: str, kubeconfig: Path) -> list[str]:
+        return [
+            helm,
+            "install",
+            RELEASE,
+            CHART,
+            "--version",
+            self.kuberay.chart,
+            "--namespace",
+            OPERATOR_NAMESPACE,
+            "--create-namespace",
+            "--set",
+            f"image.repository={self.operator_repository}",
+            "--set",
+            f"image.tag={self.kuberay.version}",
+            "--wait",
+            "--timeout",
+            "5m",
+            "--kubeconfig",
+            str(kubeconfig),
+        ]
+
+    def chart_label(self) -> str:
+        """How ``helm list`` names the pinned chart."""
+        return f"kuberay-operator-{self.kuberay.chart}"
+
+    def restart_operator(self) -> list[list[str]]:
+        deployment = f"deployment/{RELEASE}"
+        return [
+            ["-n", OPERATOR_NAMESPACE, "rollout", "restart", deployment],
+            ["-n", OPERATOR_NAMESPACE, "rollout", "status", deployment, "--timeout=180s"],
+        ]
+
+    def operator_logs(self) -> list[str]:
+        return ["-n", OPERATOR_NAMESPACE, "logs", f"deployment/{RELEASE}", "--all-containers", "--tail=-1"]
+
+    # -- fake GPUs -----------------------------------------------------------------
+
+    def list_nodes(self) -> list[str]:
+        return ["get", "nodes", "-o", "name"]
+
+    def gpu_patch(self) -> dict[str, Any]:
+        """Merge patch for a Node's status: extended-resource capacity the kubelet then keeps and
+        copies to allocatable (Kubernetes' "advertise extended resources for a node")."""
+        return {"status": {"capacity": {GPU: str(self.gpus_per_node)}}}
+
+    def patch_gpus(self, node: str) -> list[str]:
+        return ["patch", node, "--subresource=status", "--type=merge", "-p", json.dumps(self.gpu_patch())]
+
+    def wait_gpus(self) -> list[str]:
+        jsonpath = "{.status.allocatable.nvidia\\.com/gpu}"
+        return ["wait", "node", "--all", f"--for=jsonpath={jsonpath}={self.gpus_per_node}", "--timeout=120s"]
+
+    # -- the fixture app and its switches --------------------------------------------
+
+    @staticmethod
+    def fixture_app_configmap(namespace: str, app_source: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": APP_CONFIGMAP,
+                "namespace": namespace,
+                "labels": {"app.kubernetes.io/part-of": "karta-conformance"},
+            },
+            "data": {APP_MODULE: app_source, GATE_KEY: "off", HEALTH_KEY: "off"},
+        }
+
+    @staticmethod
+    def apply_stdin(namespace: str) -> list[str]:
+        return ["apply", "-n", namespace, "-f", "-"]
+
+    @staticmethod
+    def set_switch(namespace: str, key: str, on: bool) -> list[str]:
+        patch = {"data": {key: "on" if on else "off"}}
+        return ["-n", namespace, "patch", "configmap", APP_CONFIGMAP, "--type=merge", "-p", json.dumps(patch)]
+
+    @staticmethod
+    def nudge_ray_pods(namespace: str, serial: int) -> list[str]:
+        """An annotation change makes each kubelet sync the Pod now, refreshing its ConfigMap volume
+        (otherwise the new switch value arrives with the kubelet's periodic sync, within about a minute)."""
+        return [
+            "-n",
+            namespace,
+            "annotate",
+            "pods",
+            "-l",
+            RAY_PODS,
+            f"{SWITCH_ANNOTATION}={serial}",
+            "--overwrite",
+        ]
