@@ -53,7 +53,7 @@ class Context:
 
     def wait(self, scenario: str, phase: str, what: str, probe: Callable[[], Any], timeout: float) -> Any:
         try:
-            return self.kube.wait_for(what, probe, timeout)
+            return self.kube.wait_for(what, probe, timeout * self.provider.timeout_scale)
         except WaitTimeout as error:
             raise ScenarioFailed(scenario, phase, f"{error}; last seen: {str(error.last)[:400]}") from None
 

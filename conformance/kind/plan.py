@@ -77,6 +77,20 @@ class KindPlan:
     def docker_has_image(self, docker: str, image: str) -> list[str]:
         return [docker, "image", "inspect", "--format", "{{.Id}}", image]
 
+    def list_kind_nodes(self, kind: str) -> list[str]:
+        return [kind, "get", "nodes", "--name", self.cluster]
+
+    @staticmethod
+    def pull_on_node(docker: str, node: str, image: str) -> list[str]:
+        """Pull into one node's containerd before the scenarios start (Ray images are large; a pull
+        inside a scenario would eat its deadline)."""
+        return [docker, "exec", node, "crictl", "pull", image]
+
+    @staticmethod
+    def schedulable(node: str) -> bool:
+        """kind taints its control-plane node when there are workers: Pods land on workers only."""
+        return not node.endswith("-control-plane")
+
     # -- the operator ----------------------------------------------------------
 
     def helm_repo(self, helm: str) -> list[list[str]]:

@@ -14,6 +14,7 @@ from conformance.errors import UserError
 
 class Provider(Protocol):
     name: str  # "local", "kind", "existing"
+    timeout_scale: float  # scenario deadlines are multiplied by this (real containers are slower than kwok)
 
     @property
     def kubeconfig(self) -> str: ...

@@ -9,6 +9,7 @@ from conformance.errors import UserError
 
 class ExistingProvider:
     name = "existing"
+    timeout_scale = 2.0  # unknown nodes and images: be patient
 
     def __init__(self, kubeconfig: str, kuberay_version: str) -> None:
         if not Path(kubeconfig).expanduser().is_file():

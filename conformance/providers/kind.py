@@ -50,6 +50,7 @@ REQUIRED = {
 
 class KindProvider:
     name = "kind"
+    timeout_scale = 2.0  # real containers start Ray in tens of seconds, not kwok's instant
 
     def __init__(
         self,
@@ -115,6 +116,8 @@ class KindProvider:
             if self.run(self.plan.docker_has_image(binaries["docker"], image)).returncode == 0:
                 say(f"preloading {image} into the kind nodes")
                 self._cluster.load_docker_image(image)
+            elif image == self.plan.kuberay.ray_image:
+                self.pull_on_workers(binaries, image)
         self.install_operator(binaries["helm"])
         self.fake_gpus()
 
@@ -179,6 +182,13 @@ class KindProvider:
                 raise EnvironmentProblem(f"--cluster kind needs `{tool}`: {hint}")
             found[tool] = str(path)
         return found
+
+    def pull_on_workers(self, binaries: dict[str, str], image: str) -> None:
+        listed = self.run(self.plan.list_kind_nodes(binaries["kind"]))
+        for node in listed.stdout.split():
+            if self.plan.schedulable(node):
+                say(f"pulling {image} on kind node {node} (first run only; Ray images are large)")
+                self._checked(self.plan.pull_on_node(binaries["docker"], node, image))
 
     def install_operator(self, helm: str) -> None:
         kubeconfig = Path(self.kubeconfig)

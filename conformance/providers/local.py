@@ -12,6 +12,7 @@ from conformance.local.control import RuntimeControl
 
 class LocalProvider:
     name = "local"
+    timeout_scale = 1.0
 
     def __init__(self, kuberay_version: str, name: str = "karta") -> None:
         self._version = kuberay_version

@@ -49,6 +49,8 @@ class Recorder:
             return 0, ""
         if tool == "docker" and args[:2] == ["image", "inspect"]:
             return (0, "sha256:1") if args[-1] in self.local_images else (1, "")
+        if tool == "kind" and args[:2] == ["get", "nodes"]:
+            return 0, NODES.replace("node/", "").replace("karta-", f"{args[-1]}-")
         if tool == "helm" and args[0] == "list":
             return 0, json.dumps(self.releases)
         if tool == "kubectl" and args == ["get", "nodes", "-o", "name"]:
@@ -192,6 +194,11 @@ def test_an_older_kuberay_pins_its_chart_operator_and_ray_image(recorder: Record
     assert commands[1][5] == f"--image={V133}"
     assert ["/t/kind", "load", "docker-image", "--name", "old", "quay.io/kuberay/operator:v1.3.2"] in commands
     assert not [c for c in commands if c[1:3] == ["load", "docker-image"] and c[-1].startswith("rayproject/")]
+    # the Ray image is not in the local Docker: each schedulable node pulls it before any scenario
+    assert [c for c in commands if "crictl" in c] == [
+        ["/t/docker", "exec", "old-worker", "crictl", "pull", "rayproject/ray:2.41.0"],
+        ["/t/docker", "exec", "old-worker2", "crictl", "pull", "rayproject/ray:2.41.0"],
+    ]
     install = next(c for c in commands if c[1:2] == ["install"])
     assert install[install.index("--version") + 1] == "1.3.2"
     assert "image.tag=v1.3.2" in install
