@@ -182,7 +182,8 @@ def _paths(out: _Out) -> dict[str, list[Instance]] | None:
 
 
 def _pod_components(definition: Definition) -> list[Component]:
-    return [c for c in definition.components if c.is_pod]
+    """The components Karta assigns Pods to: its leaves."""
+    return list(definition.leaves)
 
 
 def _scoped_by_ownership(
@@ -202,7 +203,7 @@ def _membership(out: _Out) -> dict[str, PodMatch] | None:
     ok = True
     try:
         for uid, pod in workload.items():
-            chosen = [c for c in _pod_components(definition) if selects(c, pod)]
+            chosen = [c for c in _pod_components(definition) if selects(definition, c, pod)]
             if len(chosen) != 1:
                 ok = False
                 names = ", ".join(c.name for c in chosen) or "no component"
@@ -219,7 +220,7 @@ def _membership(out: _Out) -> dict[str, PodMatch] | None:
             if pod["metadata"]["uid"] in workload:
                 continue
             for component in _pod_components(definition):
-                if selects(component, pod) and not _foreign_owner_excludes(
+                if selects(definition, component, pod) and not _foreign_owner_excludes(
                     definition, component, snapshot, pod
                 ):
                     ok = False
@@ -468,12 +469,17 @@ def _fidelity(out: _Out, declared: dict[str, list[Instance]], matches: dict[str,
     snapshot = out.snapshot
     pods = {p["metadata"]["uid"]: p for p in snapshot.pods()}
     current = set(snapshot.expect.current_owners)
+    # Pods of a superseded owner (the old RayCluster during an upgrade) carry the old templates: skip
+    # them; Pods owned by other kinds (the submitter Job's Pod) are checked.
+    current_kinds = {o.get("kind") for o in snapshot.tree if o["metadata"]["name"] in current}
     ok = True
     checked = 0
     for uid, found in matches.items():
         pod = pods[uid]
         owner = snapshot.direct_owner(pod)
-        if current and (owner is None or owner["metadata"]["name"] not in current):
+        if current and (
+            owner is None or (owner.get("kind") in current_kinds and owner["metadata"]["name"] not in current)
+        ):
             continue
         component = out.definition.component(found.component)
         instance = next(

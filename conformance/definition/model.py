@@ -163,6 +163,12 @@ class Component:
     def is_pod(self) -> bool:
         return self.kind is not None and self.kind.group == "" and self.kind.kind == "Pod"
 
+    @property
+    def is_leaf(self) -> bool:
+        """Karta's leaf: a component with a pod template, a pod spec or a fragmented pod spec
+        (metadataPath alone does not count). Karta assigns Pods to leaves only."""
+        return bool(self.spec and self.spec.kinds_set)
+
 
 @dataclass(frozen=True)
 class PodGroupMember:
@@ -193,6 +199,20 @@ class Definition:
     @property
     def components(self) -> tuple[Component, ...]:
         return (self.root, *self.children)
+
+    @property
+    def leaves(self) -> tuple[Component, ...]:
+        """The components Karta assigns Pods to, root first, then children in order."""
+        return tuple(c for c in self.components if c.is_leaf)
+
+    def ancestry(self, name: str) -> list[Component]:
+        """``name``'s component, then its owner, up to the root (stops on a cycle)."""
+        chain: list[Component] = []
+        current = self.component(name)
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = self.component(current.owner_ref or "") if current.owner_ref else None
+        return chain
 
     def component(self, name: str) -> Component | None:
         for component in self.components:

@@ -18,7 +18,7 @@ def outputs(expression: Expression, value: Any) -> list[Any]:
 
 
 def single_value(expression: Expression, value: Any) -> str:
-    """Exactly one non-empty value (idPath, replica keyPath, groupByKeyPaths)."""
+    """Exactly one value that is not null or "" (idPath, replica keyPath, groupByKeyPaths), as Karta requires."""
     results = outputs(expression, value)
     if len(results) != 1:
         raise EvaluationError(
@@ -28,7 +28,7 @@ def single_value(expression: Expression, value: Any) -> str:
             results,
         )
     result = results[0]
-    if result is None or result == "" or result == [] or result == {}:
+    if result is None or result == "":
         raise EvaluationError(
             expression.where,
             expression.text,

@@ -1,4 +1,10 @@
-"""Which component (and which instance, which replica) a live Pod belongs to."""
+"""Which component (and which instance, which replica) a live Pod belongs to, as Karta infers it.
+
+Karta (``InferPodComponent``) assigns Pods to *leaf* components only: those with a pod template,
+a pod spec or a fragmented pod spec. With exactly one leaf, every Pod of the workload is that
+leaf's, without looking at selectors. Otherwise a leaf takes the Pods its componentTypeSelector
+matches; a leaf without a componentTypeSelector takes none.
+"""
 
 from __future__ import annotations
 
@@ -18,20 +24,17 @@ class PodMatch:
     replica_key: str | None  # from replicaSelector.keyPath
 
 
-def selects(component: Component, pod: dict[str, Any]) -> bool:
-    """Whether the component's componentTypeSelector matches the Pod, as Karta evaluates it.
+def type_selector_matches(component: Component, pod: dict[str, Any]) -> bool:
+    """The component's componentTypeSelector on the Pod, as Karta evaluates it.
 
     With ``value``: Karta runs ``<keyPath> == "<value>"`` as one jq program, without parentheses
     around keyPath (so an operator of lower precedence than ``==`` in keyPath changes the meaning),
     and the selector matches when an output is ``true``. Without ``value``: keyPath yields a non-null
-    output (``false`` and ``""`` count as present). A Pod component without a type selector selects
-    every Pod. Components that are not Pods select nothing.
+    output (``false`` and ``""`` count as present). No componentTypeSelector: no match.
     """
-    if not component.is_pod:
-        return False
     selector = component.pod_selector.component_type if component.pod_selector else None
     if selector is None:
-        return True
+        return False
     if selector.value is None:
         return any(r is not None for r in outputs(selector.key_path, pod))
     equality = Expression(
@@ -40,6 +43,24 @@ def selects(component: Component, pod: dict[str, Any]) -> bool:
         context=selector.key_path.context,
     )
     return any(r is True for r in outputs(equality, pod))
+
+
+def selects(definition: Definition, component: Component, pod: dict[str, Any]) -> bool:
+    """Whether Karta would consider ``pod`` to be ``component``'s (ignoring the order of leaves)."""
+    leaves = definition.leaves
+    if component not in leaves:
+        return False
+    if len(leaves) == 1:
+        return True
+    return type_selector_matches(component, pod)
+
+
+def karta_component(definition: Definition, pod: dict[str, Any]) -> Component | None:
+    """Karta's answer: the only leaf, or the first leaf (in definition order) whose selector matches."""
+    for component in definition.leaves:
+        if selects(definition, component, pod):
+            return component
+    return None
 
 
 def match(component: Component, pod: dict[str, Any]) -> PodMatch:
@@ -54,11 +75,12 @@ def match(component: Component, pod: dict[str, Any]) -> PodMatch:
 
 
 def classify(definition: Definition, pod: dict[str, Any]) -> list[PodMatch]:
-    """Every component of ``definition`` that selects ``pod``, with its reading of the Pod.
+    """Every leaf of ``definition`` that selects ``pod``, with its reading of the Pod.
 
-    A correct definition yields exactly one match for every Pod of the workload.
+    Karta takes the first; a definition whose leaves overlap depends on their order, so a
+    correct definition yields exactly one match for every Pod of the workload.
     """
-    return [match(component, pod) for component in definition.components if selects(component, pod)]
+    return [match(c, pod) for c in definition.leaves if selects(definition, c, pod)]
 
 
 def pod_name(pod: dict[str, Any]) -> str:
@@ -66,4 +88,13 @@ def pod_name(pod: dict[str, Any]) -> str:
     return f"{metadata.get('namespace', '')}/{metadata.get('name', '?')}"
 
 
-__all__ = ["EvaluationError", "PodMatch", "classify", "match", "pod_name", "selects"]
+__all__ = [
+    "EvaluationError",
+    "PodMatch",
+    "classify",
+    "karta_component",
+    "match",
+    "pod_name",
+    "selects",
+    "type_selector_matches",
+]

@@ -225,7 +225,7 @@ def test_selector_with_value_is_one_unparenthesized_jq_program(tmp_path: Path) -
     from conformance.evaluate.pods import selects
 
     # `.x // ("none" == "head")` yields the label string, never `true`: the selector matches nothing.
-    assert not selects(head, _pod("h", "c1", "head", "headgroup"))
+    assert not selects(definition, head, _pod("h", "c1", "head", "headgroup"))
 
 
 def test_selector_without_value_counts_false_and_empty_as_present(tmp_path: Path) -> None:
@@ -239,4 +239,58 @@ def test_selector_without_value_counts_false_and_empty_as_present(tmp_path: Path
     assert head is not None
     from conformance.evaluate.pods import selects
 
-    assert selects(head, _pod("w", "c1", "worker", "g"))  # `false` is a non-null output
+    assert selects(definition, head, _pod("w", "c1", "worker", "g"))  # `false` is a non-null output
+
+
+def test_pods_go_to_leaves_only(tmp_path: Path) -> None:
+    """Karta assigns Pods to leaf components (with a pod template, pod spec or fragmented spec) only:
+    a Pod-kind component with a selector but no spec takes no Pod."""
+
+    def change(d: dict[str, Any]) -> None:
+        del component(d, "worker")["specDefinition"]
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    assert [c.name for c in definition.leaves] == ["head"]
+    # one leaf left: Karta gives it every Pod without looking at its selector
+    assert [m.component for m in classify(definition, _pod("w", "c1", "worker", "gpu-workers"))] == ["head"]
+
+
+def test_a_leaf_without_type_selector_takes_no_pod_when_there_are_several(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        del component(d, "head")["podSelector"]
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    assert classify(definition, _pod("h", "c1", "head", "headgroup")) == []
+    assert [m.component for m in classify(definition, _pod("w", "c1", "worker", "g"))] == ["worker"]
+
+
+def test_gang_member_naming_an_owner_applies_to_its_pods_direct_members_first(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"] = [
+            {
+                "name": "by-owner",
+                "members": [
+                    {"componentName": "raycluster", "groupByKeyPaths": ['.metadata.labels["ray.io/cluster"]']}
+                ],
+            },
+            {"name": "heads", "members": [{"componentName": "head", "groupByKeyPaths": [".metadata.name"]}]},
+        ]
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    pods = [
+        _pod("h", "c", "head", "headgroup"),
+        _pod("w1", "c", "worker", "g"),
+        _pod("w2", "c", "worker", "g"),
+    ]
+    groups = {(g.pod_group, g.key): g.pods for g in gang_groups(definition, pods)}
+    assert groups == {("heads", ("h",)): ("ns/h",), ("by-owner", ("c",)): ("ns/w1", "ns/w2")}
+
+
+def test_gang_filter_must_yield_one_value(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        member = d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][1]
+        member["filters"] = [".metadata.labels.missing"]
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    with pytest.raises(EvaluationError, match="a filter must yield exactly one non-empty value"):
+        gang_groups(definition, [_pod("w", "c", "worker", "g")])

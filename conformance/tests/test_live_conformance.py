@@ -133,19 +133,50 @@ def _never_running(d: dict[str, Any]) -> None:
     mappings["running"] = [{"byConditions": [{"type": "Serving", "status": "True"}]}]
 
 
+def _submitter_without_spec(d: dict[str, Any]) -> None:
+    del component(d, "submitter-pod")["specDefinition"]
+
+
+def _submitter_reads_the_head_template(d: dict[str, Any]) -> None:
+    component(d, "submitter-pod")["specDefinition"]["podTemplateSpecPath"] = (
+        ".spec.rayClusterSpec.headGroupSpec.template"
+    )
+
+
 @pytest.mark.parametrize(
-    ("label", "change", "claim", "phase"),
+    ("label", "base", "change", "claim", "phase"),
     [
-        ("gang merges active and pending", _merge_gangs, "gang", "rayservice/upgrade-pending"),
-        ("head selector matches nothing", _head_selects_nothing, "membership", "rayservice/ready"),
-        ("omits a kind of the live tree", _omits_service, "ownership", "rayservice/ready"),
-        ("status never Running", _never_running, "status", "rayservice/ready"),
+        ("gang merges active and pending", "rayservice", _merge_gangs, "gang", "rayservice/upgrade-pending"),
+        (
+            "head selector matches nothing",
+            "rayservice",
+            _head_selects_nothing,
+            "membership",
+            "rayservice/ready",
+        ),
+        ("omits a kind of the live tree", "rayservice", _omits_service, "ownership", "rayservice/ready"),
+        ("status never Running", "rayservice", _never_running, "status", "rayservice/ready"),
+        # Karta assigns Pods to leaves only: a selector without a spec places the submitter Pod nowhere
+        (
+            "submitter Pod component is no leaf",
+            "rayjob",
+            _submitter_without_spec,
+            "membership",
+            "rayjob/succeeded",
+        ),
+        (
+            "submitter template path reads the head's",
+            "rayjob",
+            _submitter_reads_the_head_template,
+            "template-fidelity",
+            "rayjob/running",
+        ),
     ],
 )
 def test_broken_definition_fails_the_named_claim(
-    live: LiveResult, tmp_path: Path, label: str, change: Any, claim: str, phase: str
+    live: LiveResult, tmp_path: Path, label: str, base: str, change: Any, claim: str, phase: str
 ) -> None:
-    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    (definition,) = load_path(broken(tmp_path, base, change))
     verdicts = evaluate([definition], live)
     failing = [v for v in verdicts if v.outcome is Outcome.FAIL and v.claim == claim and v.phase == phase]
     assert failing, f"{label}: expected claim {claim!r} to fail at {phase}; got:\n" + "\n".join(
