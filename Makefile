@@ -37,13 +37,13 @@ lint: venv actionlint ## ruff and actionlint
 typecheck: venv ## mypy (strict)
 	$(BIN)/mypy
 
-test: lint typecheck ## what CI runs: ruff, mypy and the whole pytest suite (static, unit and live)
+test: lint typecheck ## what CI runs: ruff, actionlint, mypy and the whole pytest suite (static, unit and live)
 	$(BIN)/pytest --junitxml=artifacts/junit.xml $(PYTEST_ARGS)
 
 unit: venv ## pure tests, no cluster
 	$(BIN)/pytest -m "unit or static" $(PYTEST_ARGS)
 
-live: venv ## the live tests only (local backend)
+live: venv ## the live tests only (backend auto: kind if Docker answers, else local)
 	$(BIN)/pytest -m live $(PYTEST_ARGS)
 
 conformance: venv ## the main job: static and live conformance of $(DEFINITIONS), reports in $(ARTIFACTS)/

@@ -25,7 +25,9 @@ from conformance.providers import Provider, make_provider
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("karta-conformance")
     group.addoption(
-        "--cluster", default="local", help="live backend: local (default), kind, existing or auto"
+        "--cluster",
+        default="auto",
+        help="live backend: auto (default: kind when a Docker daemon answers, else local), local, kind or existing",
     )
     group.addoption(
         "--kuberay-version", default=None, help="KubeRay version for live tests (default: pinned default)"

@@ -324,6 +324,12 @@ def test_describe_names_backend_versions_and_what_is_simulated() -> None:
     assert "simulated: 4 nvidia.com/gpu per node" in line
 
 
+def test_every_pinned_ray_image_matches_its_ray_version() -> None:
+    """The fixtures' rayVersion is rendered from ray_version; KubeRay needs it to match the image."""
+    for pinned in versions.load().kuberay.values():
+        assert pinned.ray_image == f"rayproject/ray:{pinned.ray_version}", pinned.version
+
+
 def test_node_images_come_from_the_versions_file() -> None:
     pins = versions.load()
     assert pins.node_image(None) == V134
