@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +21,7 @@ from conformance import cache, tools
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.fixtures import default_dir
 from conformance.kind.plan import GATE_KEY, HEALTH_KEY, KindPlan
+from conformance.local.progress import say
 from conformance.providers.base import docker_answers
 
 
@@ -34,10 +34,6 @@ class Runner(Protocol):
 def run_command(command: Sequence[str], input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run a command, its output captured (the default Runner)."""
     return subprocess.run(list(command), input=input, capture_output=True, text=True, check=False)
-
-
-def say(message: str) -> None:
-    print(f"[karta-conformance] {message}", file=sys.stderr, flush=True)
 
 
 REQUIRED = {
