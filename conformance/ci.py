@@ -31,6 +31,10 @@ def nightly_matrix() -> dict[str, list[dict[str, str]]]:
     }
 
 
+def _column(kuberay: str, kubernetes: str) -> str:
+    return f"{kuberay} / k8s {kubernetes}"
+
+
 def _cell(counts: dict[str, int]) -> str:
     failed = counts.get("fail", 0) + counts.get("error", 0)
     total = sum(counts.values())
@@ -56,19 +60,17 @@ def compatibility_table(reports: Sequence[Path]) -> str:
             verdicts = document["verdicts"]
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise UserError(f"not a karta-conformance JSON report ({error})", where=str(path)) from None
-        column = f"{meta.get('kuberay', '?')} / k8s {meta.get('kubernetes', '?')}"
+        column = _column(meta.get("kuberay", "?"), meta.get("kubernetes", "?"))
         if column not in columns:
             columns.append(column)
         for verdict in verdicts:
             counts = cells.setdefault((verdict["definition"], column), {})
             counts[verdict["outcome"]] = counts.get(verdict["outcome"], 0) + 1
     definitions = sorted({definition for definition, _ in cells})
-    expected = [
-        f"{row['kuberay']} / k8s {row['kubernetes']}"
-        for row in nightly_matrix()["include"]
-        if f"{row['kuberay']} / k8s {row['kubernetes']}" not in columns
-    ]
-    columns += expected
+    for row in nightly_matrix()["include"]:  # matrix jobs without a report still get their column
+        expected = _column(row["kuberay"], row["kubernetes"])
+        if expected not in columns:
+            columns.append(expected)
     lines = [
         "## Karta definitions x KubeRay versions (live, kind backend)",
         "",
