@@ -67,8 +67,8 @@ def compatibility_table(reports: Sequence[Path]) -> str:
             counts = cells.setdefault((verdict["definition"], column), {})
             counts[verdict["outcome"]] = counts.get(verdict["outcome"], 0) + 1
     definitions = sorted({definition for definition, _ in cells})
-    for row in nightly_matrix()["include"]:  # matrix jobs without a report still get their column
-        expected = _column(row["kuberay"], row["kubernetes"])
+    for job in nightly_matrix()["include"]:  # matrix jobs without a report still get their column
+        expected = _column(job["kuberay"], job["kubernetes"])
         if expected not in columns:
             columns.append(expected)
     lines = [
