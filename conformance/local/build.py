@@ -15,6 +15,7 @@ Each build is idempotent (a ``.complete`` stamp) and locked against concurrent r
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -313,9 +314,41 @@ def build_kuberay(version: str) -> tuple[Path, Path]:
         return bin_dir, crds
 
 
+def _ray_key(version: str, constraints: tuple[str, ...]) -> str:
+    """The cache key of a Ray venv: its version and, when constrained, a digest of the constraints."""
+    if not constraints:
+        return version
+    digest = hashlib.sha256("\n".join(sorted(constraints)).encode()).hexdigest()[:12]
+    return f"{version}-c{digest}"
+
+
+# Run with the venv's own interpreter: every constraint must hold for what pip installed.
+_CHECK_CONSTRAINTS = """
+import sys
+from importlib import metadata
+from packaging.requirements import Requirement
+broken = []
+for line in sys.argv[1:]:
+    req = Requirement(line)
+    try:
+        have = metadata.version(req.name)
+    except metadata.PackageNotFoundError:
+        continue
+    if not req.specifier.contains(have, prereleases=True):
+        broken.append(f"{req.name} {have} violates {line}")
+print("; ".join(broken))
+sys.exit(1 if broken else 0)
+"""
+
+
 def build_ray(version: str, constraints: tuple[str, ...] = ()) -> Path:
-    """A virtualenv with PyPI ``ray[serve]==version`` for the real Ray heads (wheels, nothing compiled)."""
-    folder = cache.component_dir("ray", version)
+    """A virtualenv with PyPI ``ray[serve]==version`` for the real Ray heads (wheels, nothing compiled).
+
+    ``constraints`` (pip constraint lines, e.g. ``protobuf<7``) are passed to pip with ``-c`` and
+    checked against what was installed; they are part of the cache key, so a venv built without
+    them is never reused.
+    """
+    folder = cache.component_dir("ray", _ray_key(version, constraints))
     venv = folder / "venv"
     with _locked(folder):
         if (venv / STAMP).exists() and (venv / "bin" / "ray").exists():
@@ -323,6 +356,9 @@ def build_ray(version: str, constraints: tuple[str, ...] = ()) -> Path:
         started = time.monotonic()
         shutil.rmtree(venv, ignore_errors=True)
         log = folder / "build.log"
+        constraint_file = folder / "constraints.txt"
+        constraint_file.write_text("".join(f"{line}\n" for line in constraints))
+        python = str(venv / "bin" / "python")
         with step(f"Installing Ray {version} (PyPI ray[serve]) for the Ray heads"):
             for argv in (
                 [sys.executable, "-m", "venv", str(venv)],
@@ -331,6 +367,8 @@ def build_ray(version: str, constraints: tuple[str, ...] = ()) -> Path:
                     "install",
                     "--quiet",
                     "--disable-pip-version-check",
+                    "-c",
+                    str(constraint_file),
                     f"ray[serve]=={version}",
                 ],
             ):
@@ -339,7 +377,24 @@ def build_ray(version: str, constraints: tuple[str, ...] = ()) -> Path:
                 if completed.returncode != 0:
                     tail = " / ".join(log.read_text().strip().splitlines()[-3:])
                     raise BuildFailed(f"installing Ray {version} failed (log: {log}): {tail}")
+            if constraints:
+                checked = subprocess.run(
+                    [python, "-c", _CHECK_CONSTRAINTS, *constraints],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if checked.returncode != 0:
+                    reason = checked.stdout.strip() or checked.stderr.strip().splitlines()[-1:]
+                    raise BuildFailed(f"Ray {version} venv at {venv} breaks its pinned constraints: {reason}")
         (venv / STAMP).write_text(
-            json.dumps({"ray": version, "seconds": f"{time.monotonic() - started:.0f}"}) + "\n"
+            json.dumps(
+                {
+                    "ray": version,
+                    "constraints": list(constraints),
+                    "seconds": f"{time.monotonic() - started:.0f}",
+                }
+            )
+            + "\n"
         )
         return venv
