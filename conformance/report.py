@@ -79,6 +79,7 @@ def markdown(verdicts: list[Verdict], title: str, meta_lines: Iterable[str] = ()
         else:
             result = "pass"
         lines.append(f"| {definition} | {claim} | {result} |")
+    lines += gang_minimum_lines(verdicts)
     problems = [v for v in verdicts if not v.ok]
     if problems:
         lines += ["", "### What to fix", ""]
@@ -89,6 +90,36 @@ def markdown(verdicts: list[Verdict], title: str, meta_lines: Iterable[str] = ()
                 shown = json.dumps(verdict.evidence["yielded"], default=str)[:300]
                 lines.append(f"  - yielded: `{shown}`")
     return "\n".join(lines) + "\n"
+
+
+def gang_minimum_lines(verdicts: list[Verdict]) -> list[str]:
+    """The ``gang-minimum`` verdicts as a table: per definition, phase and pod group, the minimum a
+    Karta consumer computes and the Pods the owner needs together."""
+    rows = [v for v in verdicts if v.claim == "gang-minimum" and "group" in v.evidence]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "### Gang minimums",
+        "",
+        "| definition | phase | pod group | effective component | minimum | needed | result |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for v in rows:
+        e = v.evidence
+        minimum = e.get("minimum")
+        shown = "differs per Pod" if minimum is None and e.get("pod_minimums") else minimum
+        cells = [
+            v.definition,
+            v.phase,
+            e["group"],
+            e.get("effective_component"),
+            shown,
+            e.get("expected"),
+            v.outcome,
+        ]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return lines
 
 
 def write_junit(path: str | Path, verdicts: list[Verdict], suite: str) -> None:

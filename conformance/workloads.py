@@ -48,3 +48,16 @@ def owned_by(obj: dict[str, Any], kind: str, name: str) -> bool:
         ref.get("kind") == kind and ref.get("name") == name
         for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
     )
+
+
+def raycluster_gang_size(raycluster: dict[str, Any]) -> int:
+    """The Pods of one RayCluster that must run together for it to make progress: its head plus, for
+    every worker group not suspended, minReplicas times numOfHosts (KubeRay's own minimum,
+    ``CalculateMinReplicas`` + 1, which it gives a gang scheduler when autoscaling is on)."""
+    spec = raycluster.get("spec") or {}
+    total = 1
+    for group in spec.get("workerGroupSpecs") or []:
+        if group.get("suspend") is True:
+            continue
+        total += int(group.get("minReplicas") or 0) * int(group.get("numOfHosts") or 1)
+    return total

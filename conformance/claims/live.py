@@ -3,6 +3,7 @@
 For every definition and every snapshot of its root kind:
 - ``gvk``: the root GVK is served and equals the live root's apiVersion and kind;
 - ``paths-live``: every spec, scale and instance-id path yields values on the live root, aligned per instance;
+- ``beyond-karta``: what Karta accepts but the harness refuses, said as such (repeated instance ids);
 - ``membership``: every Pod of the workload is selected by exactly one component; no component selects a
   Pod outside the workload that it could not tell apart by ownership;
 - ``instance-ids``: per owner (RayCluster), the ids read from the Pods are ids the spec declares, and every
@@ -11,6 +12,9 @@ For every definition and every snapshot of its root kind:
 - ``ownership``: each component's ownerRef names a kind above it in the live owner chain; every kind in the
   tree, reached through component kinds, is a component kind or in additionalChildKinds;
 - ``gang``: one pod group per owner of the expected kind, holding exactly that owner's Pods;
+- ``gang-minimum``: per pod group, the minimum a Karta consumer computes for each of its Pods (KAI's
+  grouper: the effective component's subtree scale) is the same for every Pod and equals the Pods that
+  owner needs to make progress (a RayCluster: head + minReplicas x numOfHosts per worker group);
 - ``status``: the matched statuses equal the phase's expected ones, never contradictory;
 - ``template-fidelity``: labels, annotations, scheduler name, images and resources of each extracted pod
   template appear on the live Pods of that component and instance (for owners made from the current spec).
@@ -23,11 +27,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from conformance import jqexpr
+from conformance import jqexpr, workloads
 from conformance.definition.model import Component, Definition, Expression
 from conformance.evaluate.errors import EvaluationError
 from conformance.evaluate.gangs import gang_groups
-from conformance.evaluate.instances import Instance, instances
+from conformance.evaluate.instances import Instance, beyond_karta, instances
 from conformance.evaluate.pods import PodMatch, match, pod_name, selects
 from conformance.evaluate.status import read_status
 from conformance.snapshot import Snapshot
@@ -154,6 +158,9 @@ def _paths(out: _Out) -> dict[str, list[Instance]] | None:
             out.error("paths-live", error, "the live root")
             failed = True
             continue
+        stricter = beyond_karta(component, out.snapshot.root)
+        if stricter:
+            out.fail_at("beyond-karta", component.instance_id_path, component.where, stricter)
         spec = component.spec
         for instance in declared[component.name]:
             if (
@@ -427,21 +434,86 @@ def _gang(out: _Out) -> None:
             True,
             f"one group per {owner_kind} ({len(groups)} groups)",
         )
+    else:
+        merged = [g for g in groups if sum(1 for members in expected.values() if members & set(g.pods)) > 1]
+        detail = (
+            f"group {merged[0].label} merges Pods of {sum(1 for m in expected.values() if m & set(merged[0].pods))} {owner_kind}s"
+            if merged
+            else f"groups {[g.label for g in groups]} do not match one group per {owner_kind}"
+        )
+        out.add(
+            "gang",
+            "optimizationInstructions.gangScheduling.podGroups",
+            False,
+            detail,
+            expected={k: sorted(v) for k, v in expected.items()},
+            yielded={g.label: list(g.pods) for g in groups},
+        )
+    _gang_minimum(out, owner_kind)
+
+
+def _gang_minimum(out: _Out, owner_kind: str) -> None:
+    """Each pod group's minimum, as a Karta consumer computes it per Pod, against the owner's need."""
+    definition, snapshot = out.definition, out.snapshot
+    subject = "optimizationInstructions.gangScheduling.podGroups"
+    try:
+        groups = gang_groups(definition, snapshot.pods(), snapshot.root)
+    except EvaluationError as error:
+        out.error("gang-minimum", error, "a member Pod")
         return
-    merged = [g for g in groups if sum(1 for members in expected.values() if members & set(g.pods)) > 1]
-    detail = (
-        f"group {merged[0].label} merges Pods of {sum(1 for m in expected.values() if m & set(merged[0].pods))} {owner_kind}s"
-        if merged
-        else f"groups {[g.label for g in groups]} do not match one group per {owner_kind}"
-    )
-    out.add(
-        "gang",
-        "optimizationInstructions.gangScheduling.podGroups",
-        False,
-        detail,
-        expected={k: sorted(v) for k, v in expected.items()},
-        yielded={g.label: list(g.pods) for g in groups},
-    )
+    owners = {str(o["metadata"]["uid"]): o for o in snapshot.tree if o.get("kind") == owner_kind}
+    pods = {pod_name(p): p for p in snapshot.pods()}
+    for group in sorted(groups, key=lambda g: g.label):
+        minimums = dict(group.pod_minimums)
+        mine = {
+            str(owner["metadata"]["uid"]): owner
+            for name in group.pods
+            if (owner := snapshot.direct_owner(pods[name])) is not None and owner.get("kind") == owner_kind
+        }
+        evidence: dict[str, Any] = {
+            "group": group.label,
+            "effective_component": group.effective_component,
+            "pod_minimums": minimums,
+        }
+        if len(mine) != 1:
+            out.add(
+                "gang-minimum",
+                subject,
+                False,
+                f"group {group.label} holds Pods of {len(mine)} {owner_kind}s; a minimum needs one",
+                **evidence,
+            )
+            continue
+        owner = owners.get(next(iter(mine)), next(iter(mine.values())))
+        need = workloads.raycluster_gang_size(owner)
+        evidence |= {"owner": owner["metadata"]["name"], "minimum": group.minimum, "expected": need}
+        if group.minimum is None:
+            out.add(
+                "gang-minimum",
+                subject,
+                False,
+                f"group {group.label}: its Pods get different minimums {sorted(set(minimums.values()))} "
+                f"(effective component {group.effective_component!r}); a consumer sizes the group by each Pod",
+                **evidence,
+            )
+        elif group.minimum != need:
+            out.add(
+                "gang-minimum",
+                subject,
+                False,
+                f"group {group.label}: minimum {group.minimum} (subtree scale of {group.effective_component!r}), "
+                f"but {owner_kind} {owner['metadata']['name']} needs {need} Pods together "
+                "(head + minReplicas x numOfHosts per worker group)",
+                **evidence,
+            )
+        else:
+            out.add(
+                "gang-minimum",
+                subject,
+                True,
+                f"group {group.label}: minimum {group.minimum} = what {owner_kind} {owner['metadata']['name']} needs",
+                **evidence,
+            )
 
 
 def _status(out: _Out) -> None:

@@ -5,7 +5,8 @@ For every definition:
 - ``instance-id-in-spec``: every instanceIdPath reads the CR's spec only;
 and for every fixture of its root kind:
 - ``paths-resolve``: every root path evaluates and yields a value;
-- ``instance-ids``: instance ids are unique and non-empty;
+- ``instance-ids``: instance ids are non-empty strings;
+- ``beyond-karta``: what Karta accepts but the harness refuses, said as such (repeated instance ids);
 - ``instance-alignment``: per-instance paths yield one output per instance id;
 - ``pod-template-shape``: pod templates are PodTemplateSpec-shaped (``spec.containers`` non-empty);
 - ``scale``: scale values are integers >= 0 with min <= replicas <= max;
@@ -25,7 +26,7 @@ from conformance.definition import rules
 from conformance.definition.model import Component, Context, Definition, Expression
 from conformance.evaluate.common import outputs
 from conformance.evaluate.errors import EvaluationError
-from conformance.evaluate.instances import instance_ids, instances
+from conformance.evaluate.instances import beyond_karta, instance_ids, instances
 from conformance.fixtures import Fixture
 from conformance.jqpaths import leaf_paths
 from conformance.verdict import Outcome, Verdict, verdict_for
@@ -206,6 +207,16 @@ def _check_component(component: Component, fixture: Fixture, phase: str, out: _V
             )
             return
         out.add("instance-ids", component.instance_id_path.where, Outcome.PASS, f"ids {ids}", phase=phase)
+        stricter = beyond_karta(component, root)
+        if stricter:
+            out.add(
+                "beyond-karta",
+                component.instance_id_path.where,
+                Outcome.FAIL,
+                stricter,
+                phase=phase,
+                expression=component.instance_id_path.text,
+            )
     try:
         declared = instances(component, root)
     except EvaluationError as error:

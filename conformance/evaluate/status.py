@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance import jqexpr
-from conformance.definition.model import ConditionsDefinition, Matcher, StatusDefinition
+from conformance.definition.model import ConditionsDefinition, Expression, Matcher, StatusDefinition
 from conformance.evaluate.common import outputs
+from conformance.evaluate.errors import EvaluationError
 
 # Statuses that can never hold together for one object.
 CONTRADICTIONS = (
@@ -43,64 +44,100 @@ class StatusReading:
 
 
 def read_phase(definition: StatusDefinition, root: dict[str, Any]) -> str | None:
+    """Karta's phase: the first output of the phase path; every output must be a string (null reads
+    as ""), else the status reading fails. No output: no phase."""
     if definition.phase_path is None:
         return None
-    results = [r for r in outputs(definition.phase_path, root) if r is not None]
-    return jqexpr.stringify(results[0]) if results else None
+    results = outputs(definition.phase_path, root)
+    for result in results:
+        if result is not None and not isinstance(result, str):
+            raise EvaluationError(
+                definition.phase_path.where,
+                definition.phase_path.text,
+                f"a phase must be a string, yielded {jqexpr.stringify(result)[:80]}; Karta's status reading fails",
+                results,
+            )
+    if not results:
+        return None
+    return results[0] or ""
 
 
 def read_conditions(definition: ConditionsDefinition | None, root: dict[str, Any]) -> tuple[Condition, ...]:
+    """Karta's conditions: every output of the path must be a list of objects (or null); the lists
+    are concatenated. A field that is not a string reads as absent (the type as "")."""
     if definition is None:
         return ()
     results = outputs(definition.path, root)
-    items: list[Any] = []
+    items: list[dict[str, Any]] = []
     for result in results:
-        if isinstance(result, list):
-            items.extend(result)
-        elif result is not None:
-            items.append(result)
-    conditions = []
-    for item in items:
-        if not isinstance(item, dict) or definition.type_field not in item:
+        if result is None:
             continue
-
-        def text(key: str, item: dict[str, Any] = item) -> str | None:
-            value = item.get(key)
-            return None if value is None else jqexpr.stringify(value)
-
-        conditions.append(
-            Condition(
-                type=str(item[definition.type_field]),
-                status=text(definition.status_field),
-                reason=text(definition.reason_field),
-                message=text(definition.message_field),
+        if not isinstance(result, list) or not all(i is None or isinstance(i, dict) for i in result):
+            raise EvaluationError(
+                definition.path.where,
+                definition.path.text,
+                "the conditions path must yield lists of condition objects, yielded "
+                f"{jqexpr.stringify(result)[:80]}; Karta's status reading fails",
+                results,
             )
+        items.extend(i or {} for i in result)
+
+    def text(item: dict[str, Any], key: str) -> str | None:
+        value = item.get(key)
+        return value if isinstance(value, str) else None
+
+    return tuple(
+        Condition(
+            type=text(item, definition.type_field) or "",
+            status=text(item, definition.status_field),
+            reason=text(item, definition.reason_field),
+            message=text(item, definition.message_field),
         )
-    return tuple(conditions)
+        for item in items
+    )
+
+
+def expression_program(expression: str, expected_result: str) -> str:
+    """The one jq program Karta runs for a byExpression matcher (``matchByExpression``): the expected
+    result is pasted between double quotes unescaped, so a ``"`` or ``\\`` in it changes the program."""
+    return f'({expression}) | tostring == "{expected_result}"'
 
 
 def matcher_holds(
     matcher: Matcher, phase: str | None, conditions: tuple[Condition, ...], root: dict[str, Any]
 ) -> bool:
-    """True when every criterion the matcher names holds (AND)."""
-    if matcher.by_phase is not None and phase != matcher.by_phase:
+    """True when every criterion the matcher names holds (AND), as Karta's ``match`` decides it:
+    conditions are looked up by type (the last of a repeated type wins), an empty expected status or
+    reason is no criterion, and a byExpression must give a boolean first output."""
+    if matcher.by_phase and phase != matcher.by_phase:
         return False
+    by_type = {c.type: c for c in conditions}
     for wanted in matcher.by_conditions:
-        present = [c for c in conditions if c.type == wanted.type]
-        if not present:
+        present = by_type.get(wanted.type)
+        if present is None:
             return False
-        if not any(
-            (wanted.status is None or c.status == wanted.status)
-            and (wanted.reason is None or c.reason == wanted.reason)
-            for c in present
-        ):
+        if wanted.status and wanted.status != (present.status or ""):
+            return False
+        if wanted.reason and wanted.reason != (present.reason or ""):
             return False
     if matcher.by_expression is not None:
-        results = outputs(matcher.by_expression.expression, root)
-        if not results:
+        source = matcher.by_expression.expression
+        program = Expression(
+            text=expression_program(source.text, matcher.by_expression.expected_result),
+            where=source.where,
+            context=source.context,
+        )
+        results = outputs(program, root)
+        if not results or results[0] is None:
             return False
-        if jqexpr.stringify(results[0]) != matcher.by_expression.expected_result:
-            return False
+        if not isinstance(results[0], bool):
+            raise EvaluationError(
+                source.where,
+                program.text,
+                f"the comparison did not yield a boolean, yielded {jqexpr.stringify(results[0])[:80]}",
+                results,
+            )
+        return results[0]
     return True
 
 

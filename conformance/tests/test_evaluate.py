@@ -9,7 +9,7 @@ import pytest
 
 from conformance.definition import Definition, load_path
 from conformance.evaluate.errors import EvaluationError
-from conformance.evaluate.gangs import gang_groups
+from conformance.evaluate.gangs import gang_groups, subtree_scale
 from conformance.evaluate.instances import SINGLE, instance_ids, instances
 from conformance.evaluate.pods import classify
 from conformance.evaluate.status import read_status
@@ -68,17 +68,82 @@ def test_misaligned_per_instance_path_is_an_error(tmp_path: Path) -> None:
     (definition,) = load_path(broken(tmp_path, "rayservice", change))
     worker = definition.component("worker")
     assert worker is not None
-    with pytest.raises(EvaluationError, match=r"yielded 3 outputs for 2 instance\(s\)"):
+    with pytest.raises(EvaluationError, match=r"instance ids count \(2\) does not match results count \(3\)"):
         instances(worker, _fixture("RayService"))
 
 
-def test_duplicate_instance_ids_are_an_error(tmp_path: Path) -> None:
+def test_constant_min_replicas_goes_to_the_first_instance_only(tmp_path: Path) -> None:
+    """Karta's ExtractScale pads shorter outputs with null (safeGetByIndex): no broadcast."""
+
+    def change(d: dict[str, Any]) -> None:
+        component(d, "worker")["scaleDefinition"]["minReplicasPath"] = "1"
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    worker = definition.component("worker")
+    assert worker is not None
+    by_id = {i.id: i.scale for i in instances(worker, _fixture("RayService"))}
+    assert by_id["gpu-workers"]["minReplicas"] == 1
+    assert by_id["cpu-workers"]["minReplicas"] is None
+
+
+def test_constant_scale_alone_with_several_instances_is_an_error(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        component(d, "worker")["scaleDefinition"] = {"replicasPath": "1"}
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    worker = definition.component("worker")
+    assert worker is not None
+    with pytest.raises(EvaluationError, match=r"instance ids count \(2\) does not match results count \(1\)"):
+        instances(worker, _fixture("RayService"))
+
+
+def test_constant_pod_template_with_several_instances_is_an_error(tmp_path: Path) -> None:
+    """Karta's zipWithInstanceIds: one template per id, a constant is not copied."""
+
+    def change(d: dict[str, Any]) -> None:
+        component(d, "worker")["specDefinition"]["podTemplateSpecPath"] = (
+            ".spec.rayClusterConfig.workerGroupSpecs[0].template"
+        )
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    worker = definition.component("worker")
+    assert worker is not None
+    with pytest.raises(EvaluationError, match=r"yielded 1 output\(s\) for 2 instance\(s\)"):
+        instances(worker, _fixture("RayService"))
+
+
+def test_missing_pod_template_reads_as_an_empty_object(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        component(d, "head")["specDefinition"]["podTemplateSpecPath"] = ".spec.noSuchTemplate"
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    head = definition.component("head")
+    assert head is not None
+    (only,) = instances(head, _fixture("RayService"))
+    assert only.pod_template == {}
+
+
+def test_non_integer_scale_is_an_error(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        component(d, "head")["scaleDefinition"]["replicasPath"] = '"1"'
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    head = definition.component("head")
+    assert head is not None
+    with pytest.raises(EvaluationError, match=r"a scale must be an integer or null, yielded 1"):
+        instances(head, _fixture("RayService"))
+
+
+def test_repeated_instance_ids_are_accepted_and_the_last_wins() -> None:
     root = _fixture("RayService")
-    root["spec"]["rayClusterConfig"]["workerGroupSpecs"][1]["groupName"] = "gpu-workers"
+    groups = root["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    groups[1]["groupName"] = "gpu-workers"
+    groups[1]["minReplicas"] = 7
     worker = _definition("rayservice").component("worker")
     assert worker is not None
-    with pytest.raises(EvaluationError, match="instance ids must be unique"):
-        instance_ids(worker, root)
+    assert instance_ids(worker, root) == ["gpu-workers", "gpu-workers"]
+    (only,) = instances(worker, root)
+    assert only.id == "gpu-workers" and only.scale["minReplicas"] == 7
 
 
 @pytest.mark.parametrize(
@@ -198,8 +263,8 @@ def test_gang_groups_split_by_cluster() -> None:
 
 def test_gang_filters_exclude_pods(tmp_path: Path) -> None:
     def change(d: dict[str, Any]) -> None:
-        member = d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][1]
-        member["filters"] = ['.metadata.labels["ray.io/group"] == "gpu-workers"']
+        member = d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][0]
+        member["filters"] = ['.metadata.labels["ray.io/group"] != "cpu"']
 
     (definition,) = load_path(broken(tmp_path, "rayservice", change))
     pods = [
@@ -288,9 +353,143 @@ def test_gang_member_naming_an_owner_applies_to_its_pods_direct_members_first(tm
 
 def test_gang_filter_must_yield_one_value(tmp_path: Path) -> None:
     def change(d: dict[str, Any]) -> None:
-        member = d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][1]
+        member = d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][0]
         member["filters"] = [".metadata.labels.missing"]
 
     (definition,) = load_path(broken(tmp_path, "rayservice", change))
     with pytest.raises(EvaluationError, match="a filter must yield exactly one non-empty value"):
         gang_groups(definition, [_pod("w", "c", "worker", "g")])
+
+
+# --- gang minimums, as KAI's Karta grouper computes them (CalculateSubtreeScale) ---------------
+
+
+def _minimums(definition: Definition, root: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        g.label: (g.effective_component, dict(g.pod_minimums), g.minimum)
+        for g in gang_groups(definition, pods, root)
+    }
+
+
+def _cluster_pods(cluster: str) -> list[dict[str, Any]]:
+    return [
+        _pod(f"{cluster}-h", cluster, "head", "headgroup"),
+        _pod(f"{cluster}-g", cluster, "worker", "gpu-workers"),
+    ]
+
+
+def test_shipped_rayservice_gives_every_pod_the_clusters_minimum() -> None:
+    """Effective component: the RayCluster component; its subtree: head 1 + gpu 1 + cpu 0."""
+    root = _fixture("RayService")
+    got = _minimums(_definition("rayservice"), root, _cluster_pods("a") + _cluster_pods("b"))
+    assert got == {
+        "raycluster[a]": ("raycluster", {"ns/a-h": 2, "ns/a-g": 2}, 2),
+        "raycluster[b]": ("raycluster", {"ns/b-h": 2, "ns/b-g": 2}, 2),
+    }
+
+
+def _members_on_leaves(d: dict[str, Any]) -> None:
+    d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"] = [
+        {"componentName": "head", "groupByKeyPaths": ['.metadata.labels["ray.io/cluster"]']},
+        {"componentName": "worker", "groupByKeyPaths": ['.metadata.labels["ray.io/cluster"]']},
+    ]
+
+
+def test_members_on_the_leaves_size_each_pod_by_its_own_component(tmp_path: Path) -> None:
+    """The earlier shipped model: a head Pod's group minimum is 1, a worker's its own group's."""
+    (definition,) = load_path(broken(tmp_path, "rayservice", _members_on_leaves))
+    root = _fixture("RayService")
+    root["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["minReplicas"] = 3
+    ((_label, (effective, per_pod, minimum)),) = _minimums(definition, root, _cluster_pods("a")).items()
+    assert per_pod == {"ns/a-h": 1, "ns/a-g": 3} and minimum is None and effective == "head"
+
+
+def test_zero_min_replicas_falls_back_to_replicas() -> None:
+    """Karta's getEffectiveMinReplicas: minReplicas when > 0, else replicas."""
+    root = _fixture("RayService")
+    gpu, cpu = root["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    gpu["minReplicas"], gpu["replicas"] = 0, 2
+    cpu["minReplicas"], cpu["replicas"] = 0, 0
+    assert subtree_scale(_definition("rayservice"), "raycluster", None, root) == 3
+    assert subtree_scale(_definition("rayservice"), "worker", "gpu-workers", root) == 2
+    with pytest.raises(EvaluationError, match="instance id nope not found"):
+        subtree_scale(_definition("rayservice"), "worker", "nope", root)
+
+
+def test_without_any_scale_definition_the_minimum_counts_leaf_instances(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        for name in ("head", "worker"):
+            del component(d, name)["scaleDefinition"]
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    root = _fixture("RayService")
+    assert subtree_scale(definition, "raycluster", None, root) == 3  # head + two worker groups
+    assert subtree_scale(definition, "worker", "cpu-workers", root) == 1
+
+
+def test_pod_instance_not_declared_is_an_error(tmp_path: Path) -> None:
+    """Only when the effective component is the Pod's own does the Pod's instance count (and must exist)."""
+    (leaves,) = load_path(broken(tmp_path, "raycluster", _members_on_leaves))
+    pods, root = [_pod("w", "c", "worker", "gone")], _fixture("RayCluster")
+    with pytest.raises(EvaluationError, match="could not match instance id 'gone'"):
+        gang_groups(leaves, pods, root)
+    (group,) = gang_groups(_definition("raycluster"), pods, root)
+    assert group.effective_component == "raycluster" and group.minimum == 2
+
+
+# --- status readings where Karta's differ from a lenient reading -------------------------------
+
+
+def _status_variant(tmp_path: Path, change: Any) -> Definition:
+    (definition,) = load_path(broken(tmp_path, "raycluster", change))
+    return definition
+
+
+def test_conditions_path_yielding_objects_fails_the_status_reading(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["conditionsDefinition"][
+            "path"
+        ] = ".status.conditions[]"
+
+    definition = _status_variant(tmp_path, change)
+    root = {"status": {"state": "ready", "conditions": [{"type": "Ready", "status": "True"}]}}
+    assert definition.root.status is not None
+    with pytest.raises(EvaluationError, match="must yield lists of condition objects"):
+        read_status(definition.root.status, root)
+
+
+def test_numeric_phase_fails_the_status_reading(tmp_path: Path) -> None:
+    definition = _definition("raycluster")
+    assert definition.root.status is not None
+    with pytest.raises(EvaluationError, match="a phase must be a string, yielded 3"):
+        read_status(definition.root.status, {"status": {"state": 3}})
+
+
+def test_expected_result_is_pasted_into_one_jq_program(tmp_path: Path) -> None:
+    """Karta runs `(<expression>) | tostring == "<expectedResult>"`: a quote in it breaks the program."""
+
+    def change(d: dict[str, Any]) -> None:
+        mappings = d["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"]
+        mappings["running"] = [{"byExpression": {"expression": ".status.state", "expectedResult": 'a"b'}}]
+
+    definition = _status_variant(tmp_path, change)
+    assert definition.root.status is not None
+    with pytest.raises(EvaluationError, match="jq"):
+        read_status(definition.root.status, {"status": {"state": 'a"b'}})
+
+
+def test_repeated_condition_types_keep_the_last(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        mappings = d["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"]
+        mappings["running"] = [{"byConditions": [{"type": "Ready", "status": "True"}]}]
+
+    definition = _status_variant(tmp_path, change)
+    assert definition.root.status is not None
+    first_true = {
+        "status": {"conditions": [{"type": "Ready", "status": "True"}, {"type": "Ready", "status": "False"}]}
+    }
+    last_true = {
+        "status": {"conditions": [{"type": "Ready", "status": "False"}, {"type": "Ready", "status": "True"}]}
+    }
+    assert "running" not in read_status(definition.root.status, first_true).matched
+    assert "running" in read_status(definition.root.status, last_true).matched

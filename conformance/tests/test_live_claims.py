@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from conformance.claims.live import check_snapshot
 from conformance.definition import load_path
 from conformance.fixtures import load_fixtures
 from conformance.snapshot import Expectation, Snapshot
-from conformance.tests.helpers import DEFINITIONS
+from conformance.tests.helpers import DEFINITIONS, broken
 
 pytestmark = pytest.mark.unit
 
@@ -67,7 +68,13 @@ def _snapshot(clusters: list[str], phase: str = "upgrade-pending") -> Snapshot:
     tree: list[dict[str, Any]] = []
     for cluster in clusters:
         tree.append(
-            _obj("RayCluster", cluster, f"uid-{cluster}", ("RayService", "conformance-rayservice", "rs"))
+            _obj(
+                "RayCluster",
+                cluster,
+                f"uid-{cluster}",
+                ("RayService", "conformance-rayservice", "rs"),
+                spec=root["spec"]["rayClusterConfig"],
+            )
         )
         tree.append(
             _obj(
@@ -131,3 +138,50 @@ def test_status_expectation_is_compared() -> None:
     snapshot = _snapshot(["active-rc"], phase="ready")
     snapshot.expect.statuses = ["initializing"]
     assert "status" in _failing("rayservice", snapshot)
+
+
+def test_gang_minimum_of_members_on_the_leaves_is_reported(tmp_path: Path) -> None:
+    """Members head and worker: each Pod's effective component is its own leaf (minimum 1, not 2)."""
+
+    def change(d: dict[str, Any]) -> None:
+        d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"] = [
+            {"componentName": "head", "groupByKeyPaths": ['.metadata.labels["ray.io/cluster"]']},
+            {"componentName": "worker", "groupByKeyPaths": ['.metadata.labels["ray.io/cluster"]']},
+        ]
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    verdicts = [v for v in check_snapshot(definition, _snapshot(["active-rc", "pending-rc"])) if not v.ok]
+    assert {v.claim for v in verdicts} == {"gang-minimum"}
+    assert sorted(v.evidence["group"] for v in verdicts) == [
+        "raycluster[active-rc]",
+        "raycluster[pending-rc]",
+    ]
+    assert all(v.evidence["minimum"] == 1 and v.evidence["expected"] == 2 for v in verdicts)
+    assert "needs 2 Pods together" in verdicts[0].message
+
+
+def test_gang_minimum_is_checked_against_each_clusters_own_spec() -> None:
+    """Karta reads the RayService's (new) spec for both clusters; the active one still runs the old
+    spec. An upgrade that changes minReplicas leaves the active cluster's groups mis-sized."""
+    import copy
+
+    snapshot = _snapshot(["active-rc", "pending-rc"])
+    active = next(o for o in snapshot.tree if o["metadata"]["name"] == "active-rc")
+    active["spec"] = copy.deepcopy(active["spec"])
+    active["spec"]["workerGroupSpecs"][0]["minReplicas"] = 3
+    (definition,) = [d for d in load_path(DEFINITIONS) if d.name == "rayservice"]
+    minimums = {
+        v.evidence["group"]: (v.ok, v.evidence["minimum"], v.evidence["expected"])
+        for v in check_snapshot(definition, snapshot)
+        if v.claim == "gang-minimum"
+    }
+    assert minimums == {"raycluster[active-rc]": (False, 2, 4), "raycluster[pending-rc]": (True, 2, 2)}
+
+
+def test_markdown_shows_the_gang_minimum_per_group_and_phase() -> None:
+    from conformance.report import markdown
+
+    (definition,) = [d for d in load_path(DEFINITIONS) if d.name == "rayservice"]
+    text = markdown(check_snapshot(definition, _snapshot(["active-rc", "pending-rc"])), "live")
+    assert "### Gang minimums" in text
+    assert "| rayservice | rayservice/upgrade-pending | raycluster[pending-rc] | raycluster | 2 | 2 | PASS |" in text

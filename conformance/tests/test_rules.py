@@ -81,7 +81,7 @@ def _selector_without_instance_path(d: Doc) -> None:
 
 
 def _missing_group_member(d: Doc) -> None:
-    d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][1]["componentName"] = (
+    d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][0]["componentName"] = (
         "workers"
     )
 
@@ -170,7 +170,7 @@ BROKEN: list[tuple[str, Callable[[Doc], None], str, str]] = [
     (
         "filter does not compile",
         _bad_filter,
-        "optimizationInstructions.gangScheduling.podGroups[raycluster].members[head].filters[0]",
+        "optimizationInstructions.gangScheduling.podGroups[raycluster].members[raycluster].filters[0]",
         "jq: error",
     ),
     (

@@ -89,7 +89,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "per-instance count differs",
         _misaligned,
-        "childComponents[worker].specDefinition.podTemplateSpecPath: yielded 3 outputs for 2 instance(s)",
+        "childComponents[worker].specDefinition.podTemplateSpecPath: yielded 3 output(s) for 2 instance(s)",
     ),
 ]
 
