@@ -1,8 +1,9 @@
 """KubeRay CRDs per version, taken from the operator's Go module and cached outside the repo.
 
 ``go mod download -json github.com/ray-project/kuberay/ray-operator@vX.Y.Z``
-brings the module (with ``config/crd/bases/``) into the Go module cache; the
-CRD files are copied to ``<cache>/crds/<version>/``. Nothing is committed.
+brings the module (with ``config/crd/bases/``) into the Go module cache; a version the proxy
+refuses (v1.7.0 here) is read from a local source folder (``gomod.kuberay_module``). The CRD
+files are copied to ``<cache>/crds/<version>/``. Nothing is committed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def crd_dir(kuberay_version: str) -> Path:
         raise CrdsUnavailable(f"{refused.read_text().strip()} (cached answer; remove {refused} to ask again)")
     pins = versions.load()
     try:
-        module_dir = gomod.download(pins.kuberay_module, kuberay_version)
+        module_dir, _ = gomod.kuberay_module(pins.kuberay_module, kuberay_version)
     except gomod.ModuleUnavailable as error:
         message = f"KubeRay {kuberay_version} CRDs: {error}"
         refused.parent.mkdir(parents=True, exist_ok=True)

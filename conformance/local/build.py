@@ -272,7 +272,7 @@ def build_kuberay(version: str) -> tuple[Path, Path]:
     bin_dir = folder / "bin"
     with _locked(folder):
         try:
-            module_dir = gomod.download(pins.kuberay_module, version)
+            module_dir, local = gomod.kuberay_module(pins.kuberay_module, version)
         except gomod.ModuleUnavailable as error:
             raise EnvironmentProblem(f"KubeRay {version} cannot be built here: {error}") from None
         crds = module_dir / "config" / "crd" / "bases"
@@ -285,6 +285,8 @@ def build_kuberay(version: str) -> tuple[Path, Path]:
         log = folder / "build.log"
         with step(f"Building the KubeRay operator {version}"):
             replaces = _remote_replaces((module_dir / "go.mod").read_text())
+            if local:  # a source folder, not a module the proxy serves
+                replaces.append(f"{pins.kuberay_module} => {module_dir}")
             replace_block = (
                 ("\nreplace (\n" + "\n".join(f"\t{r}" for r in replaces) + "\n)\n") if replaces else ""
             )

@@ -184,4 +184,7 @@ def test_markdown_shows_the_gang_minimum_per_group_and_phase() -> None:
     (definition,) = [d for d in load_path(DEFINITIONS) if d.name == "rayservice"]
     text = markdown(check_snapshot(definition, _snapshot(["active-rc", "pending-rc"])), "live")
     assert "### Gang minimums" in text
-    assert "| rayservice | rayservice/upgrade-pending | raycluster[pending-rc] | raycluster | 2 | 2 | PASS |" in text
+    assert (
+        "| rayservice | rayservice/upgrade-pending | raycluster[pending-rc] | raycluster | 2 | 2 | PASS |"
+        in text
+    )
