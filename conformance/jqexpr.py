@@ -237,7 +237,7 @@ class _Worker:
             except BrokenPipeError:
                 raise self._died(process) from None
         if "limit" in reply:
-            raise JqLimit(f"jq: {reply['limit']} (Karta's limits: {TIMEOUT:g} s, {MAX_RESULTS} results)")
+            raise JqLimit(f"jq: {reply['limit']}")
         if "error" in reply:
             raise JqError(_one_line(reply["error"]))
         return reply
@@ -265,7 +265,7 @@ class _Worker:
         self.process = None
         if code < 0 and -code in (6, 9, 11):  # SIGABRT (libjq out of memory), SIGKILL, SIGSEGV (stack)
             return JqLimit(
-                f"jq: query exceeds the memory limit of {MEMORY_LIMIT >> 20} MiB (the jq worker ended with signal {-code})"
+                f"jq: query exceeds the memory limit of {MEMORY_LIMIT >> 20} MiB (the harness's limit; the jq worker ended with signal {-code})"
             )
         return JqError(f"jq: the jq worker ended (exit code {code})")
 

@@ -93,11 +93,17 @@ def main() -> int:
                 if len(results) >= max_results:
                     break
             if len(results) >= max_results:
-                _reply(stdout, {"limit": f"query results exceed the allowed number {max_results}"})
+                _reply(
+                    stdout,
+                    {"limit": f"query results exceed the allowed number {max_results} (Karta's limit)"},
+                )
                 continue
             text = json.dumps({"results": results}, separators=(",", ":"), allow_nan=True)
             if len(text) > max_output:
-                _reply(stdout, {"limit": f"query output exceeds {max_output // (1 << 20)} MiB"})
+                _reply(
+                    stdout,
+                    {"limit": f"query output exceeds {max_output // (1 << 20)} MiB (the harness's limit)"},
+                )
                 continue
             stdout.write(struct.pack(">I", len(text)) + text.encode())
             stdout.flush()
@@ -105,7 +111,12 @@ def main() -> int:
             _reply(stdout, {"error": str(error)})
         except MemoryError:
             compiled.clear()
-            _reply(stdout, {"limit": f"query exceeds the memory limit of {memory_bytes // (1 << 20)} MiB"})
+            _reply(
+                stdout,
+                {
+                    "limit": f"query exceeds the memory limit of {memory_bytes // (1 << 20)} MiB (the harness's limit)"
+                },
+            )
         except RecursionError:
             _reply(stdout, {"error": "a result is nested too deeply"})
         except Exception as error:  # any other failure of the binding is this query's error
