@@ -13,6 +13,7 @@ from typing import Any
 
 from conformance import versions
 from conformance.errors import UserError
+from conformance.neutral import cell
 
 
 def nightly_matrix() -> dict[str, list[dict[str, str]]]:
@@ -57,15 +58,15 @@ def compatibility_table(reports: Sequence[Path]) -> str:
         try:
             document: dict[str, Any] = json.loads(Path(path).read_text())
             meta = document["meta"]
-            verdicts = document["verdicts"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
+            column = _column(cell(meta.get("kuberay", "?"), 40), cell(meta.get("kubernetes", "?"), 40))
+            found = [(cell(v["definition"], 200), str(v["outcome"])) for v in document["verdicts"]]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             raise UserError(f"not a karta-conformance JSON report ({error})", where=str(path)) from None
-        column = _column(meta.get("kuberay", "?"), meta.get("kubernetes", "?"))
         if column not in columns:
             columns.append(column)
-        for verdict in verdicts:
-            counts = cells.setdefault((verdict["definition"], column), {})
-            counts[verdict["outcome"]] = counts.get(verdict["outcome"], 0) + 1
+        for definition, outcome in found:
+            counts = cells.setdefault((definition, column), {})
+            counts[outcome] = counts.get(outcome, 0) + 1
     definitions = sorted({definition for definition, _ in cells})
     for job in nightly_matrix()["include"]:  # matrix jobs without a report still get their column
         expected = _column(job["kuberay"], job["kubernetes"])

@@ -114,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     pins = versions.load()
+    for output in (args.json_path, args.junit, args.markdown):
+        report.check_output(output)  # a folder or FIFO as a report path: exit 2 before any work
     if args.kuberay_versions:
         for version in args.kuberay_versions:
             pins.kuberay_version(version)  # exit 2 on an unknown one
@@ -145,8 +147,7 @@ def _check(args: argparse.Namespace) -> int:
         report.write_junit(args.junit, verdicts, "karta-conformance " + ("static" if args.static else "live"))
     summary = report.markdown(verdicts, header)
     if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(summary)
+        report.write(args.markdown, summary)
     report.append_step_summary(summary)
     return exit_code(verdicts, strict=args.strict)
 
@@ -167,8 +168,7 @@ def _ci(args: argparse.Namespace) -> int:
     table = ci.compatibility_table(args.reports)
     print(table, end="")
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(table)
+        report.write(args.output, table)
     report.append_step_summary(table)
     return 0
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from conformance import inputs
 from conformance.errors import UserError
 
 RAY_IMAGE = re.compile(r"^(?:docker\.io/)?rayproject/ray(?::[^@]*)?$")
@@ -44,23 +45,36 @@ def load_fixtures(folder: Path | None = None) -> list[Fixture]:
     if not folder.is_dir():
         raise UserError("fixtures folder not found", where=str(folder))
     fixtures = []
-    for file in sorted(folder.glob("*.yaml")):
-        try:
-            documents = list(yaml.safe_load_all(file.read_text()))
-        except yaml.YAMLError as error:
-            raise UserError(f"not valid YAML: {str(error).splitlines()[0]}", where=str(file)) from None
-        for document in documents:
-            if isinstance(document, dict) and document.get("kind"):
-                fixtures.append(Fixture(source=str(file), object=document))
+    for file in inputs.yaml_files(folder, folder):
+        documents = inputs.load_all(inputs.read_text(file, folder), str(file))
+        for index, document in enumerate(documents):
+            if document is None:
+                continue
+            problem = _object_problem(document)
+            if problem:
+                where = f"{file}#{index + 1}" if len(documents) > 1 else str(file)
+                raise UserError(f"not a Kubernetes object: {problem}", where=where)
+            fixtures.append(Fixture(source=str(file), object=document))
     return fixtures
 
 
+def _object_problem(document: Any) -> str | None:
+    if not isinstance(document, dict):
+        return f"expected a mapping, got {type(document).__name__}"
+    for key in ("apiVersion", "kind"):
+        if not isinstance(document.get(key), str) or not document[key]:
+            return f"{key} must be a non-empty string"
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        return "metadata.name must be a string"
+    return None
+
+
 def load_patch(name: str, folder: Path | None = None) -> dict[str, Any]:
-    path = (folder or default_dir()) / "patches" / f"{name}.yaml"
-    try:
-        patch = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise UserError(f"cannot read patch: {error}", where=str(path)) from None
+    tree = (folder or default_dir()) / "patches"
+    path = tree / f"{name}.yaml"
+    documents = inputs.load_all(inputs.read_text(path, tree), str(path))
+    patch = documents[0] if len(documents) == 1 else None
     if not isinstance(patch, dict):
         raise UserError("a patch must be a mapping", where=str(path))
     return patch

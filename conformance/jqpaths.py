@@ -3,6 +3,7 @@
 A small static analysis of the jq subset Karta definitions use: field access
 (``.a.b``, ``."a"``, ``.["a"]``), iteration (``[]``, ``[0]``), optional
 ``?``, pipes, ``,``, alternatives and other binary operators, parentheses,
+string interpolation and formats (``"\\(.a)"``, ``@json``, ``@sh "..."``),
 ``select(...)``, ``map(...)``, ``if ... then ... else ... end``, literals and
 builtin calls. It is used to check that every path a definition reads on the
 root object exists in the CRD's OpenAPI schema, without needing a document
@@ -15,62 +16,45 @@ end a path there, so the analysis never invents a path.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from conformance.jqlex import JqLexError, Token, tokens
 
 ANY = "[]"
 Path = tuple[str, ...]
 
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<comment>\#[^\n]*)
-  | (?P<string>"(?:[^"\\]|\\.)*")
-  | (?P<number>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
-  | (?P<field>\.[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<recurse>\.\.)
-  | (?P<dot>\.)
-  | (?P<var>\$[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*)
-  | (?P<op>//=?|==|!=|<=|>=|\|=|\+=|-=|\*=|/=|%=|[|,+\-*/%<>=?:;()\[\]{}])
-    """,
-    re.VERBOSE,
-)
-_BINARY_WORDS = {"and", "or"}
-_BINARY_OPS = {"//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "and", "or", "="}
+_BINARY_OPS = {"//", "?//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "and", "or", "="}
+MAX_DEPTH = 48  # nested parentheses, brackets and calls the analysis follows
 
 
-@dataclass
-class _Tok:
-    kind: str
-    text: str
+class NotAnalysed(ValueError):
+    """An expression this analysis does not read (it may still be valid jq); the claim says so."""
 
 
-def _tokens(text: str) -> list[_Tok]:
-    tokens = []
-    position = 0
-    while position < len(text):
-        found = _TOKEN.match(text, position)
-        if not found:
-            raise ValueError(f"unexpected character {text[position]!r}")
-        kind = found.lastgroup or ""
-        if kind not in ("ws", "comment"):
-            tokens.append(_Tok(kind, found.group()))
-        position = found.end()
-    return tokens
+def _tokens(text: str) -> list[Token]:
+    try:
+        return tokens(text)
+    except JqLexError as error:
+        raise NotAnalysed(str(error)) from None
 
 
 class _Reader:
-    def __init__(self, tokens: list[_Tok]) -> None:
+    def __init__(self, tokens: list[Token], accessed: set[Path] | None = None, depth: int = 0) -> None:
         self.tokens = tokens
         self.index = 0
-        self.accessed: set[Path] = set()
+        self.accessed: set[Path] = set() if accessed is None else accessed
+        self.depth = depth
 
-    def peek(self, offset: int = 0) -> _Tok | None:
+    def strings(self, token: Token, inputs: set[Path]) -> None:
+        """What a string's interpolations read (each reads the string's input)."""
+        for part in token.parts:
+            inner = _Reader(part, self.accessed, self.depth + 1)
+            inner.pipeline(inputs)
+            self.accessed |= inner.accessed
+
+    def peek(self, offset: int = 0) -> Token | None:
         at = self.index + offset
         return self.tokens[at] if at < len(self.tokens) else None
 
-    def take(self) -> _Tok:
+    def take(self) -> Token:
         token = self.tokens[self.index]
         self.index += 1
         return token
@@ -81,10 +65,14 @@ class _Reader:
 
     # pipeline := comma ('|' comma)*
     def pipeline(self, inputs: set[Path]) -> set[Path]:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise NotAnalysed(f"nested deeper than {MAX_DEPTH} levels")
         current = self.comma(inputs)
         while self.at_text("|"):
             self.take()
             current = self.comma(current)
+        self.depth -= 1
         return current
 
     # comma := binary (',' binary)*
@@ -122,7 +110,12 @@ class _Reader:
                 current = self.bracket(current, inputs)
             elif token.kind == "dot" and self.peek(1) is not None and self.peek(1).kind == "string":  # type: ignore[union-attr]
                 self.take()
-                current = self.step(current, _unquote(self.take().text))
+                key = self.take()
+                if key.interpolated:  # a computed key: read what it reads, stop the path here
+                    self.strings(key, inputs)
+                    current = set()
+                else:
+                    current = self.step(current, key.text)
             elif token.kind == "dot" and self.peek(1) is not None and self.peek(1).text == "[":  # type: ignore[union-attr]
                 self.take()
             else:
@@ -140,9 +133,9 @@ class _Reader:
             return self.step(current, ANY)
         first, second = self.peek(), self.peek(1)
         if first is not None and second is not None and second.text == "]":
-            if first.kind == "string":
+            if first.kind == "string" and not first.interpolated:
                 self.index += 2
-                return self.step(current, _unquote(first.text))
+                return self.step(current, first.text)
             if first.kind == "number":
                 self.index += 2
                 return self.step(current, ANY)
@@ -187,12 +180,24 @@ class _Reader:
             following = self.peek()
             if following is not None and following.kind == "string":
                 self.take()
-                return self.step(inputs, _unquote(following.text))
+                if following.interpolated:
+                    self.strings(following, inputs)
+                    return set()
+                return self.step(inputs, following.text)
             return set(inputs)
         if token.kind == "recurse":
             self.take()
             return set()
-        if token.kind in ("string", "number", "var"):
+        if token.kind == "string":
+            self.strings(self.take(), inputs)
+            return set()
+        if token.kind == "format":  # @json, @sh, @base64 ... optionally applied to a string
+            self.take()
+            following = self.peek()
+            if following is not None and following.kind == "string":
+                self.strings(self.take(), inputs)
+            return set()
+        if token.kind in ("number", "var"):
             self.take()
             return set()
         if token.text == "(":
@@ -277,15 +282,12 @@ def _elements(paths: set[Path]) -> set[Path]:
     return {(*path, ANY) for path in paths}
 
 
-def _unquote(text: str) -> str:
-    import json
-
-    value: str = json.loads(text)
-    return value
-
-
 def read_paths(expression: str) -> set[Path]:
-    """Every path the expression reads from its input document (with their prefixes)."""
+    """Every path the expression reads from its input document (with their prefixes).
+
+    Raises :class:`NotAnalysed` for text it cannot follow (nesting deeper than
+    :data:`MAX_DEPTH`, characters that are not jq); never another exception.
+    """
     reader = _Reader(_tokens(expression))
     outputs = reader.pipeline({()})
     paths = reader.accessed | {p for p in outputs if p}

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from conformance import jqexpr, workloads
+from conformance.claims.static import hermetic
 from conformance.definition.model import Component, Definition, Expression
 from conformance.evaluate.errors import EvaluationError
 from conformance.evaluate.gangs import gang_groups
@@ -110,9 +111,23 @@ def check(definitions: Iterable[Definition], snapshots: Iterable[Snapshot]) -> l
                     "the definition was not checked live",
                 )
             )
+        sealed: list[Verdict] = []
+        if not hermetic(definition, _definition_level(definition, sealed)):
+            verdicts.extend(sealed)  # never evaluated on live objects
+            continue
         for snapshot in mine:
             verdicts.extend(check_snapshot(definition, snapshot))
     return verdicts
+
+
+def _definition_level(definition: Definition, into: list[Verdict]) -> Any:
+    def add(claim: str, subject: str, outcome: Outcome, message: str, **extra: Any) -> None:
+        if outcome is not Outcome.PASS:
+            into.append(
+                verdict_for(definition, claim, subject, "live", outcome, message, extra.get("expression"))
+            )
+
+    return add
 
 
 def check_snapshot(definition: Definition, snapshot: Snapshot) -> list[Verdict]:

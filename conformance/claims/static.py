@@ -1,6 +1,7 @@
 """Static claims: a definition checked against fixtures and CRD schemas, with no cluster.
 
 For every definition:
+- ``hermetic``: no expression uses the environment, modules, input-reading or side-channel builtins;
 - ``valid``: Karta's validation rules hold;
 - ``instance-id-in-spec``: every instanceIdPath reads the CR's spec only;
 and for every fixture of its root kind:
@@ -28,7 +29,7 @@ from conformance.evaluate.common import outputs
 from conformance.evaluate.errors import EvaluationError
 from conformance.evaluate.instances import beyond_karta, instance_ids, instances
 from conformance.fixtures import Fixture
-from conformance.jqpaths import leaf_paths
+from conformance.jqpaths import NotAnalysed, leaf_paths
 from conformance.verdict import Outcome, Verdict, verdict_for
 
 STATIC = "static"
@@ -95,6 +96,8 @@ def check_definition(
     definition: Definition, fixtures: list[Fixture], schemas: list[SchemaSource]
 ) -> list[Verdict]:
     out = _Verdicts(definition)
+    if not hermetic(definition, out.add):
+        return out.items
     problems = rules.check(definition)
     for problem in problems:
         out.add("valid", problem.where, Outcome.FAIL, f"{problem.message} [{problem.rule}]")
@@ -125,6 +128,32 @@ def check_definition(
     return out.items
 
 
+def hermetic(definition: Definition, add: Any) -> bool:
+    """The ``hermetic`` claim; False (and an ERROR "not evaluated") when an expression is not hermetic."""
+    bad = 0
+    for expression in definition.expressions():
+        for problem in jqexpr.hermetic_problems(expression.text):
+            bad += 1
+            add(
+                "hermetic",
+                expression.where,
+                Outcome.FAIL,
+                f"uses {problem}; definitions are evaluated as Karta does, without environment, modules, "
+                f"inputs or side channels (jq: {shown(expression.text)})",
+                expression=expression.text,
+            )
+    if bad:
+        add(
+            "evaluation",
+            "",
+            Outcome.ERROR,
+            f"not evaluated: {bad} use(s) of the environment, modules, inputs or side channels",
+        )
+        return False
+    add("hermetic", "", Outcome.PASS, "no expression uses the environment, modules, inputs or side channels")
+    return True
+
+
 def root_expressions(definition: Definition) -> list[Expression]:
     return [e for e in definition.expressions() if e.context is Context.ROOT]
 
@@ -134,14 +163,25 @@ def _instance_ids_in_spec(definition: Definition, out: _Verdicts) -> None:
         expression = component.instance_id_path
         if expression is None:
             continue
-        outside = [p for p in leaf_paths(expression.text) if p[0] != "spec"]
-        if outside or not leaf_paths(expression.text):
-            shown = ", ".join("." + ".".join(p).replace(".[]", "[]") for p in outside) or "no field of the CR"
+        try:
+            read = leaf_paths(expression.text)
+        except NotAnalysed as reason:
+            out.add(
+                "instance-id-in-spec",
+                expression.where,
+                Outcome.UNVERIFIED,
+                f"not analysed: {reason} (jq: {shown(expression.text)})",
+                expression=expression.text,
+            )
+            continue
+        outside = [p for p in read if p[0] != "spec"]
+        if outside or not read:
+            named = ", ".join("." + ".".join(p).replace(".[]", "[]") for p in outside) or "no field of the CR"
             out.add(
                 "instance-id-in-spec",
                 expression.where,
                 Outcome.FAIL,
-                f"instanceIdPath reads {shown}: instance ids must come from the CR's spec",
+                f"instanceIdPath reads {named}: instance ids must come from the CR's spec",
                 expression=expression.text,
             )
         else:
@@ -322,7 +362,20 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: _Verdicts) 
         return
     failures = 0
     for expression in root_expressions(definition):
-        for path in leaf_paths(expression.text):
+        try:
+            read = leaf_paths(expression.text)
+        except NotAnalysed as reason:
+            out.add(
+                "schema",
+                expression.where,
+                Outcome.UNVERIFIED,
+                f"not analysed: {reason}; its paths are not checked against KubeRay {schema.version}'s CRD "
+                f"(jq: {shown(expression.text)})",
+                phase=phase,
+                expression=expression.text,
+            )
+            continue
+        for path in read:
             missing = path_in_schema(openapi, path)
             if missing is not None:
                 failures += 1

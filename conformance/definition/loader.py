@@ -10,12 +10,12 @@ about a definition that could be read, not input errors.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from conformance import inputs
 from conformance.definition.model import (
     API_VERSION,
     FRAGMENT_FIELDS,
@@ -44,19 +44,26 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def load_path(path: str | Path) -> list[Definition]:
-    """Load every ResourceInterface from a file, or from the YAML files directly in a folder."""
+    """Load every ResourceInterface from a file, or from the YAML files directly in a folder.
+
+    The tree given is the folder named (or the folder of the file named): a symlink leaving it,
+    a FIFO, a device or anything but a regular file or folder is refused (:mod:`conformance.inputs`).
+    """
     path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in YAML_SUFFIXES)
+    tree = path if path.is_dir() else path.parent
+    if stat.S_ISDIR(inputs.check_path(path, tree, _refuse).st_mode):
+        files = inputs.yaml_files(path, tree, _refuse)
         if not files:
             raise DefinitionError("no .yaml or .yml files in this folder", where=str(path))
         definitions: list[Definition] = []
         for file in files:
-            definitions.extend(load_file(file))
+            definitions.extend(load_file(file, tree))
         return definitions
-    if not path.exists():
-        raise DefinitionError("no such file or folder", where=str(path))
-    return load_file(path)
+    return load_file(path, tree)
+
+
+def _refuse(message: str, where: str) -> DefinitionError:
+    return DefinitionError(message, where=where)
 
 
 def load_definitions(paths: Iterable[str | Path]) -> list[Definition]:
@@ -74,22 +81,13 @@ def load_definitions(paths: Iterable[str | Path]) -> list[Definition]:
     return definitions
 
 
-def load_file(path: Path) -> list[Definition]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise DefinitionError(f"cannot read: {error}", where=str(path)) from None
+def load_file(path: Path, tree: Path | None = None) -> list[Definition]:
+    text = inputs.read_text(path, path.parent if tree is None else tree, _refuse)
     return load_text(text, str(path))
 
 
 def load_text(text: str, source: str) -> list[Definition]:
-    try:
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise DefinitionError(f"not valid YAML{at}: {problem}", where=source) from None
+    documents = [doc for doc in inputs.load_all(text, source, _refuse) if doc is not None]
     if not documents:
         raise DefinitionError("no YAML documents", where=source)
     multi = len(documents) > 1

@@ -185,6 +185,6 @@ def test_markdown_shows_the_gang_minimum_per_group_and_phase() -> None:
     text = markdown(check_snapshot(definition, _snapshot(["active-rc", "pending-rc"])), "live")
     assert "### Gang minimums" in text
     assert (
-        "| rayservice | rayservice/upgrade-pending | raycluster[pending-rc] | raycluster | 2 | 2 | PASS |"
+        "| rayservice | rayservice/upgrade-pending | raycluster\\[pending-rc\\] | raycluster | 2 | 2 | PASS |"
         in text
     )
