@@ -61,8 +61,8 @@ type definitionDoc struct {
 	Document int    `json:"document"` // 1-based, among the file's non-empty documents
 	Name     string `json:"name"`
 	ri       *v1alpha1.ResourceInterface
-	Error    string   `json:"error,omitempty"`      // the document could not be read as a ResourceInterface
-	Invalid  []string `json:"validation,omitempty"` // Karta's RIValidator errors
+	Error    string    `json:"error,omitempty"`      // the document could not be read as a ResourceInterface
+	Invalid  []string  `json:"validation,omitempty"` // Karta's RIValidator errors
 	Readings []reading `json:"readings"`
 }
 
