@@ -186,7 +186,14 @@ def _check(args: argparse.Namespace) -> int:
         oracle = compare(load_definitions(args.paths), snapshots, karta_source=args.karta_source)
         verdicts = verdicts + oracle.verdicts
         oracle_line = oracle.line()
-        meta = {**meta, "oracle": {"karta": oracle.oracle, "compared": oracle.compared, "disagreements": oracle.disagreements}}
+        meta = {
+            **meta,
+            "oracle": {
+                "karta": oracle.oracle,
+                "compared": oracle.compared,
+                "disagreements": oracle.disagreements,
+            },
+        }
     print("\n".join(report.text_lines(verdicts, header)))
     if oracle_line:
         print(oracle_line)

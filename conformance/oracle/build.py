@@ -52,9 +52,7 @@ class Oracle:
 
 
 def pin() -> KartaPin:
-    raw: dict[str, Any] = yaml.safe_load(
-        resources.files("conformance").joinpath("versions.yaml").read_text()
-    )
+    raw: dict[str, Any] = yaml.safe_load(resources.files("conformance").joinpath("versions.yaml").read_text())
     entry = raw.get("karta") or {}
     return KartaPin(version=str(entry["version"]), module=str(entry["module"]))
 
@@ -151,7 +149,9 @@ def ensure(karta_source: Path | None = None) -> Oracle:
         raise EnvironmentProblem(f"Karta {wanted.version} at {source}: no ResourceInterface CRD at {CRD}")
     own = [ORACLE_DIR / name for name in ORACLE_FILES]
     key = _digest(own) + _digest(_karta_files(source), source) + ("proxy" if proxied else "local")
-    folder = cache.component_dir("karta-oracle", f"{wanted.version}-{hashlib.sha256(key.encode()).hexdigest()[:12]}")
+    folder = cache.component_dir(
+        "karta-oracle", f"{wanted.version}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    )
     bin_dir = folder / "bin"
     with _locked(folder):
         if not _done(bin_dir, (BINARY,)):
@@ -162,11 +162,7 @@ def ensure(karta_source: Path | None = None) -> Oracle:
             for path in own:
                 shutil.copy2(path, build_dir / path.name)
             log = folder / "build.log"
-            edit = (
-                f"-dropreplace={wanted.module}"
-                if proxied
-                else f"-replace={wanted.module}={source}"
-            )
+            edit = f"-dropreplace={wanted.module}" if proxied else f"-replace={wanted.module}={source}"
             _go(["mod", "edit", edit, f"-require={wanted.module}@{wanted.version}"], build_dir, log)
             bin_dir.mkdir(parents=True, exist_ok=True)
             _go(["build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / BINARY), "."], build_dir, log)

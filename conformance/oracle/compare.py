@@ -143,9 +143,11 @@ def template_summary(template: Any) -> Any:
         return template
     if not isinstance(template, dict):
         return {"not an object": type(template).__name__}
-    metadata = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
-    spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
-    containers = spec.get("containers") if isinstance(spec.get("containers"), list) else []
+    raw_metadata, raw_spec = template.get("metadata"), template.get("spec")
+    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
+    spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
+    raw_containers = spec.get("containers")
+    containers: list[Any] = raw_containers if isinstance(raw_containers, list) else []
     return {
         "labels": metadata.get("labels") or {},
         "annotations": metadata.get("annotations") or {},
@@ -259,10 +261,7 @@ class OracleResult:
     verdicts: list[Verdict] = field(default_factory=list)
 
     def line(self) -> str:
-        return (
-            f"oracle {self.oracle}: {self.compared} item(s) compared, "
-            f"{self.disagreements} disagreement(s)"
-        )
+        return f"oracle {self.oracle}: {self.compared} item(s) compared, {self.disagreements} disagreement(s)"
 
 
 def fixture_snapshots(fixtures: Iterable[Fixture]) -> list[Snapshot]:
