@@ -11,7 +11,8 @@ Normalisations, each because both sides mean the same thing:
 - status: no matched status is Karta's ``Undefined``; names are compared lower-case, as a set;
   a phase Karta reads as ``""`` (null in the object) is no phase (Karta's byPhase ignores "");
   conditions without a type are left out (they can never be matched).
-- pod templates: compared by what a consumer acts on (labels, annotations, schedulerName,
+- scales and pod templates are compared instance by instance (``component worker[gpu-workers]``);
+  pod templates by what a consumer acts on (labels, annotations, schedulerName,
   container names and images), since Karta decodes them into core/v1 types.
 - numbers: 2.0 and 2 are the same; true is not 1.
 """
@@ -230,7 +231,7 @@ def karta_status(read: dict[str, Any] | None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Field:
-    scope: str  # "pod", "component", "status"
+    scope: str  # "status", "component", "instance" (of a component), "pod"
     name: str
     active: Callable[[], bool] = lambda: True
 
@@ -240,8 +241,10 @@ FIELDS: tuple[Field, ...] = (
     Field("status", "phase"),
     Field("status", "conditions"),
     Field("component", "instance_ids"),
-    Field("component", "scales"),
-    Field("component", "pod_templates"),
+    Field("instance", "replicas"),
+    Field("instance", "minReplicas"),
+    Field("instance", "maxReplicas"),
+    Field("instance", "pod_template"),
     Field("pod", "component"),
     Field("pod", "instance"),
     Field("pod", "replica_key"),
@@ -392,13 +395,53 @@ def _pairs(
     for component in definition.components:
         read = karta_components.get(component.name)
         karta = karta_component(read) if read else dict.fromkeys(("instance_ids", "scales", "pod_templates"))
-        yield "component", f"component {component.name}", karta, python_component(component, root)
+        python = python_component(component, root)
+        yield "component", f"component {component.name}", karta, python
+        yield from _instance_pairs(component.name, karta, python)
     karta_pods = {p["pod"]: p for p in reading.get("pods") or []}
     for pod in snapshot.pods():
         name = pods.pod_name(pod)
         read = karta_pods.get(name)
         karta = karta_pod(read) if read else {"component": Failed("Karta did not read this Pod")}
         yield "pod", f"pod {name}", karta, python_pod(definition, root, pod)
+
+
+NO_INSTANCE = "<no such instance>"
+
+
+def _instance_reading(component: dict[str, Any], instance: str) -> dict[str, Any]:
+    """One instance's scale fields and pod template from a component reading (either side)."""
+    reading: dict[str, Any] = {}
+    scales, templates = component.get("scales"), component.get("pod_templates")
+    for name in ("replicas", "minReplicas", "maxReplicas"):
+        if scales is None or isinstance(scales, Failed):
+            reading[name] = scales
+        else:
+            scale = scales.get(instance, NO_INSTANCE)
+            reading[name] = scale.get(name) if isinstance(scale, dict) else scale
+    if templates is None or isinstance(templates, Failed):
+        reading["pod_template"] = templates
+    else:
+        reading["pod_template"] = templates.get(instance, NO_INSTANCE)
+    return reading
+
+
+def _instance_pairs(
+    name: str, karta: dict[str, Any], python: dict[str, Any]
+) -> Iterable[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """An item per instance of the component, as either side declares it (ids in first-seen order)."""
+    ids: list[str] = []
+    for side in (karta, python):
+        for key in ("scales", "pod_templates"):
+            value = side.get(key)
+            if isinstance(value, dict):
+                ids += [i for i in value if i not in ids]
+        declared = side.get("instance_ids")
+        if isinstance(declared, list):
+            ids += [str(i) for i in declared if str(i) not in ids]
+    for instance in ids:
+        label = f"component {name}[{instance}]" if instance else f"component {name}"
+        yield "instance", label, _instance_reading(karta, instance), _instance_reading(python, instance)
 
 
 def _compare_snapshot(

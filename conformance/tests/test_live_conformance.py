@@ -200,7 +200,7 @@ def test_karta_oracle_agrees_on_every_live_snapshot(live: LiveResult, given: lis
     ("case", "subject", "phase"),
     [
         ("conditions-objects", "status: matched", "rayservice/ready"),
-        ("constant-min-replicas", "component worker: scales", "rayservice/ready"),
+        ("constant-min-replicas", "component worker[cpu-workers]: minReplicas", "rayservice/ready"),
     ],
 )
 def test_karta_oracle_names_divergences_on_live_snapshots(

@@ -70,18 +70,23 @@ def test_karta_agrees_with_the_harness_on_the_fixtures(oracle: build.Oracle) -> 
     [
         (
             "constant-min-replicas",
-            "component worker: scales",
-            '"cpu-workers": {"maxReplicas": 2147483647, "replicas": 0}',
-            '"cpu-workers": {"maxReplicas": 2147483647, "minReplicas": 1, "replicas": 0}',
+            "component worker[cpu-workers]: minReplicas",
+            "null",
+            "1",
         ),
         (
             "constant-pod-template",
-            "component worker: pod_templates",
+            "component worker[cpu-workers]: pod_template",
             "error: instance ids count (2) does not match results count (1)",
-            '"cpu-workers": {"annotations"',
+            '{"annotations": {"karta.conformance/fixture": "rayservice"}',
         ),
         ("repeated-instance-ids", "component worker: instance_ids", '["workers", "workers"]', "error:"),
-        ("conditions-objects", "status: matched", "error: failed to extract status", '["running"]'),
+        (
+            "conditions-objects",
+            "status: matched",
+            "error: failed to extract status: failed to extract conditions",
+            '["running"]',
+        ),
         ("numeric-phase", "status: phase", "error: failed to extract status: failed to extract phase", '"2"'),
         (
             "quoted-expected-result",
@@ -91,9 +96,9 @@ def test_karta_agrees_with_the_harness_on_the_fixtures(oracle: build.Oracle) -> 
         ),
         (
             "missing-pod-template",
-            "component head: pod_templates",
-            '{"": {"annotations": {}, "containers": [], "labels": {}, "schedulerName": ""}}',
-            '{"": null}',
+            "component head: pod_template",
+            '{"annotations": {}, "containers": [], "labels": {}, "schedulerName": ""}',
+            "null",
         ),
     ],
 )
@@ -106,8 +111,8 @@ def test_the_oracle_names_each_known_divergence(
     assert named, f"{case}: no disagreement on {subject!r}; got:\n" + "\n".join(_disagreements(result))
     verdict = named[0]
     assert verdict.claim == "oracle" and verdict.source == str(DIVERGENT / f"{case}.yaml")
-    assert karta in verdict.evidence["karta"], verdict.evidence
-    assert harness in verdict.evidence["harness"], verdict.evidence
+    assert verdict.evidence["karta"].startswith(karta), verdict.evidence
+    assert verdict.evidence["harness"].startswith(harness), verdict.evidence
     assert verdict.message.startswith("Karta reads ") and ", the harness reads " in verdict.message
 
 
