@@ -9,9 +9,15 @@ ARTIFACTS ?= artifacts
 KIND_IMAGE ?=
 PYTEST_ARGS ?=
 KC := $(BIN)/karta-conformance
+# Karta's source folder for the oracle when the Go module proxy does not serve the pinned Karta
+# (default in the harness: ../shared/karta next to the repository).
+KARTA_SOURCE ?=
+ifneq ($(KARTA_SOURCE),)
+export KARTA_SOURCE
+endif
 
 .DEFAULT_GOAL := help
-.PHONY: help venv tools actionlint test lint typecheck unit static live conformance check-static cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
+.PHONY: help venv tools actionlint test lint typecheck unit static live conformance check-static oracle cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -58,6 +64,10 @@ conformance: venv ## the main job: static and live conformance of $(DEFINITIONS)
 
 check-static: venv ## karta-conformance check --static definitions/
 	$(BIN)/karta-conformance check --static definitions/ definitions/variants/
+
+oracle: venv ## Karta's own Go packages read the fixtures and $(ARTIFACTS)/snapshots; any disagreement with the harness fails
+	$(KC) check --static $(DEFINITIONS) --oracle karta
+	$(KC) check --snapshots $(ARTIFACTS)/snapshots $(DEFINITIONS) --oracle karta
 
 cluster-up: venv ## start the local backend (builds on first use)
 	$(BIN)/karta-conformance cluster up --provider local $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION))

@@ -2,6 +2,8 @@
 
     karta-conformance check --static PATH...      definitions against fixtures and CRD schemas
     karta-conformance check --live PATH...        definitions against live objects (one shared scenario run)
+    karta-conformance check --snapshots DIR PATH... definitions against Snapshots saved by a live run (no cluster)
+    ... --oracle karta                            also compare the harness's reading with Karta's own (Go) reading
     karta-conformance cluster up|down|status      the local backend's cluster
     karta-conformance ci matrix|compat            what the GitHub workflows compute
     karta-conformance tools install|path|run      pinned tools built from Go modules (actionlint, kind, helm)
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from conformance import report, versions
 from conformance.errors import UserError
+from conformance.snapshot import Snapshot
 from conformance.verdict import exit_code
 
 
@@ -33,7 +36,28 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--live", action="store_true", help="against a live cluster with KubeRay (one shared scenario run)"
     )
+    mode.add_argument(
+        "--snapshots",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="no cluster: the live claims on Snapshots a live run saved (e.g. artifacts/snapshots)",
+    )
     check.add_argument("paths", nargs="+", metavar="PATH", help="definition files or folders")
+    check.add_argument(
+        "--oracle",
+        choices=["karta"],
+        default=None,
+        help="also read every Snapshot (fixtures with --static) with Karta's own Go packages and "
+        "report each disagreement with the harness (built from the pinned Karta on first use)",
+    )
+    check.add_argument(
+        "--karta-source",
+        type=Path,
+        default=None,
+        help="with --oracle: Karta's source folder when the module proxy does not serve the pinned "
+        "version (default: $KARTA_SOURCE, else ../shared/karta next to the repository)",
+    )
     check.add_argument("--fixtures", type=Path, default=None, help="fixtures folder (default: fixtures/)")
     check.add_argument(
         "--kuberay-version",
@@ -119,12 +143,27 @@ def _check(args: argparse.Namespace) -> int:
     if args.kuberay_versions:
         for version in args.kuberay_versions:
             pins.kuberay_version(version)  # exit 2 on an unknown one
+    snapshots: list[Snapshot] = []
     if args.static:
         from conformance.static_run import run_static
 
         verdicts = run_static(args.paths, args.fixtures, args.kuberay_versions)
         header = "karta-conformance static check: definitions against fixtures and KubeRay CRD schemas"
         meta = {"mode": "static", "kuberay_versions": args.kuberay_versions or list(pins.kuberay)}
+        if args.oracle:
+            from conformance.fixtures import load_fixtures
+            from conformance.oracle.compare import fixture_snapshots
+
+            snapshots = fixture_snapshots(load_fixtures(args.fixtures))
+    elif args.snapshots is not None:
+        from conformance.claims import live
+        from conformance.definition import load_definitions
+
+        definitions = load_definitions(args.paths)
+        snapshots = load_snapshots(args.snapshots)
+        verdicts = live.check(definitions, snapshots)
+        header = f"karta-conformance on saved snapshots: {len(snapshots)} Snapshot(s) from {args.snapshots}"
+        meta = {"mode": "snapshots", "snapshots": [f"{s.scenario}/{s.phase}" for s in snapshots]}
     else:
         from conformance.live_run import run_live
 
@@ -139,17 +178,51 @@ def _check(args: argparse.Namespace) -> int:
             artifacts,
             node_image=args.kind_image,
             keep=args.keep_cluster,
+            snapshots_out=snapshots,
         )
+    oracle_line = None
+    if args.oracle:
+        from conformance.definition import load_definitions
+        from conformance.oracle.compare import compare
+
+        oracle = compare(load_definitions(args.paths), snapshots, karta_source=args.karta_source)
+        verdicts = verdicts + oracle.verdicts
+        oracle_line = oracle.line()
+        meta = {
+            **meta,
+            "oracle": {
+                "karta": oracle.oracle,
+                "compared": oracle.compared,
+                "disagreements": oracle.disagreements,
+            },
+        }
     print("\n".join(report.text_lines(verdicts, header)))
+    if oracle_line:
+        print(oracle_line)
     if args.json_path:
         report.write_json(args.json_path, verdicts, meta)
     if args.junit:
-        report.write_junit(args.junit, verdicts, "karta-conformance " + ("static" if args.static else "live"))
+        report.write_junit(args.junit, verdicts, f"karta-conformance {meta['mode']}")
     summary = report.markdown(verdicts, header)
     if args.markdown:
         report.write(args.markdown, summary)
     report.append_step_summary(summary)
     return exit_code(verdicts, strict=args.strict)
+
+
+def load_snapshots(folder: Path) -> list[Snapshot]:
+    """Every Snapshot JSON file directly in ``folder``, in name order; unreadable ones exit 2."""
+    if not folder.is_dir():
+        raise UserError("snapshots folder not found", where=str(folder))
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            found.append(Snapshot.load(path))
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            raise UserError(f"not a saved Snapshot: {error}", where=str(path)) from None
+    if not found:
+        raise UserError("no Snapshot .json files in this folder", where=str(folder))
+    return found
 
 
 def _cluster(args: argparse.Namespace) -> int:

@@ -97,6 +97,7 @@ def run_live(
     artifacts: Path,
     node_image: str | None = None,
     keep: bool = False,
+    snapshots_out: list[Snapshot] | None = None,
 ) -> tuple[list[Verdict], str, dict[str, object]]:
     definitions = load_definitions(paths)  # bad input exits 2 before any cluster work
     provider = make_provider(cluster, kuberay_version, kubeconfig, node_image=node_image, keep=keep)
@@ -109,6 +110,8 @@ def run_live(
         provider.stop()
     for index, snapshot in enumerate(result.snapshots):
         snapshot.save(artifacts / "snapshots" / f"{index:02d}-{snapshot.scenario}-{snapshot.phase}.json")
+    if snapshots_out is not None:  # for callers that also read them otherwise (--oracle)
+        snapshots_out.extend(result.snapshots)
     verdicts = evaluate(definitions, result)
     meta: dict[str, object] = {
         "mode": "live",

@@ -183,3 +183,34 @@ def test_broken_definition_fails_the_named_claim(
         _failures(verdicts)
     )
     assert all(str(tmp_path) in v.line() for v in failing)
+
+
+def test_karta_oracle_agrees_on_every_live_snapshot(live: LiveResult, given: list[Definition]) -> None:
+    """Karta's own Go packages (karta-oracle) read every Snapshot of the run as the harness does."""
+    from conformance.oracle.compare import compare
+
+    result = compare(given, live.snapshots)
+    disagreements = [f"[{v.phase}] {v.line()}" for v in result.verdicts if not v.ok]
+    assert not disagreements, "\n".join(disagreements)
+    # every definition's status, components and Pods on each of its Snapshots (16 snapshots, 4 definitions)
+    assert result.compared > 500, result.line()
+
+
+@pytest.mark.parametrize(
+    ("case", "subject", "phase"),
+    [
+        ("conditions-objects", "status: matched", "rayservice/ready"),
+        ("constant-min-replicas", "component worker[cpu-workers]: minReplicas", "rayservice/ready"),
+    ],
+)
+def test_karta_oracle_names_divergences_on_live_snapshots(
+    live: LiveResult, case: str, subject: str, phase: str
+) -> None:
+    from conformance.oracle.compare import compare
+
+    (definition,) = load_path(Path(__file__).parent / "data" / "divergent" / f"{case}.yaml")
+    result = compare([definition], live.snapshots)
+    named = [
+        v for v in result.verdicts if v.outcome is Outcome.FAIL and (v.subject, v.phase) == (subject, phase)
+    ]
+    assert named, "\n".join(f"[{v.phase}] {v.line()}" for v in result.verdicts if not v.ok)
