@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 KUBERAY_VERSION ?=
 CLUSTER ?= auto
 DEFINITIONS ?= definitions/
+UPSTREAM ?= definitions/upstream/
 ARTIFACTS ?= artifacts
 KIND_IMAGE ?=
 PYTEST_ARGS ?=
@@ -52,18 +53,18 @@ unit: venv ## pure tests, no cluster
 live: venv ## the live tests only (backend auto: kind if Docker answers, else local)
 	$(BIN)/pytest -m live $(PYTEST_ARGS)
 
-conformance: venv ## the main job: static and live conformance of $(DEFINITIONS), reports in $(ARTIFACTS)/
+conformance: venv ## the main job: static and live conformance of $(DEFINITIONS) (+ upstream's kartas, reported, not gated), reports in $(ARTIFACTS)/
 	@echo "== karta-conformance: definitions $(DEFINITIONS), backend $(CLUSTER)$(if $(KUBERAY_VERSION), and KubeRay $(KUBERAY_VERSION),), reports in $(ARTIFACTS)/"
 	$(if $(filter kind,$(CLUSTER)),$(if $(shell command -v go),$(KC) tools install kind helm,@echo "== no Go toolchain: using kind and helm from PATH"))
-	$(KC) check --static $(DEFINITIONS) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
+	$(KC) check --static $(DEFINITIONS) $(if $(UPSTREAM),--ungated $(UPSTREAM)) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
 		--json $(ARTIFACTS)/static-report.json --junit $(ARTIFACTS)/static-junit.xml --markdown $(ARTIFACTS)/static-summary.md
-	$(KC) check --live $(DEFINITIONS) --cluster $(CLUSTER) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
+	$(KC) check --live $(DEFINITIONS) $(if $(UPSTREAM),--ungated $(UPSTREAM)) --cluster $(CLUSTER) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
 		$(if $(KIND_IMAGE),--kind-image $(KIND_IMAGE)) --artifacts $(ARTIFACTS) \
 		--json $(ARTIFACTS)/live-report.json --junit $(ARTIFACTS)/live-junit.xml --markdown $(ARTIFACTS)/live-summary.md
 	@echo "== summary: $(ARTIFACTS)/live-summary.md and $(ARTIFACTS)/static-summary.md (JSON and JUnit beside them)"
 
 check-static: venv ## karta-conformance check --static definitions/
-	$(BIN)/karta-conformance check --static definitions/ definitions/variants/
+	$(BIN)/karta-conformance check --static definitions/ definitions/variants/ --ungated definitions/upstream/
 
 oracle: venv ## Karta's own Go packages read the fixtures and $(ARTIFACTS)/snapshots; any disagreement with the harness fails
 	$(KC) check --static $(DEFINITIONS) --oracle karta

@@ -4,6 +4,7 @@
     karta-conformance check --live PATH...        definitions against live objects (one shared scenario run)
     karta-conformance check --snapshots DIR PATH... definitions against Snapshots saved by a live run (no cluster)
     ... --oracle karta                            also compare the harness's reading with Karta's own (Go) reading
+    karta-conformance convert FILE --to karta|resource-interface   one dialect into the other
     karta-conformance cluster up|down|status      the local backend's cluster
     karta-conformance ci matrix|compat            what the GitHub workflows compute
     karta-conformance tools install|path|run      pinned tools built from Go modules (actionlint, kind, helm)
@@ -88,6 +89,21 @@ def _parser() -> argparse.ArgumentParser:
         help="treat checks this machine cannot verify (e.g. missing CRDs) as failures",
     )
     check.add_argument("--artifacts", type=Path, default=None, help="folder for logs and diagnostics")
+    check.add_argument(
+        "--ungated",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="more definitions whose verdicts are reported but do not set the exit code (e.g. definitions/upstream)",
+    )
+
+    convert = commands.add_parser(
+        "convert",
+        help="turn a definition into the other dialect (YAML on stdout; exit 1 if a field cannot be converted)",
+    )
+    convert.add_argument("file", type=Path, metavar="FILE")
+    convert.add_argument("--to", required=True, choices=["karta", "resource-interface"])
+    convert.add_argument("--output", "-o", type=Path, default=None, help="write here instead of stdout")
 
     cluster = commands.add_parser("cluster", help="manage the local backend's cluster")
     cluster.add_argument("action", choices=["up", "down", "status"])
@@ -121,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "convert":
+            return _convert(args)
         if args.command == "cluster":
             return _cluster(args)
         if args.command == "ci":
@@ -136,7 +154,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+def _convert(args: argparse.Namespace) -> int:
+    from conformance.definition.convert import convert_text
+    from conformance.errors import DefinitionError
+
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DefinitionError(f"cannot read: {error}", where=str(args.file)) from None
+    converted, lost = convert_text(text, str(args.file), args.to)
+    if args.output:
+        args.output.write_text(converted)
+    else:
+        sys.stdout.write(converted)
+    for item in lost:
+        print(f"karta-conformance: not converted: {args.file}: {item.line()}", file=sys.stderr)
+    return 1 if lost else 0
+
+
 def _check(args: argparse.Namespace) -> int:
+    from conformance.definition import load_definitions
+
+    ungated = {d.name for d in load_definitions(args.ungated)} if args.ungated else set()
+    args.paths = [*args.paths, *args.ungated]
     pins = versions.load()
     for output in (args.json_path, args.junit, args.markdown):
         report.check_output(output)  # a folder or FIFO as a report path: exit 2 before any work
@@ -199,6 +239,16 @@ def _check(args: argparse.Namespace) -> int:
     print("\n".join(report.text_lines(verdicts, header)))
     if oracle_line:
         print(oracle_line)
+    gated = [v for v in verdicts if v.definition not in ungated]
+    if ungated:
+        bad = sorted(
+            {v.definition for v in verdicts if v.definition in ungated and exit_code([v], strict=args.strict)}
+        )
+        print(
+            f"reported, not gated (--ungated): {', '.join(sorted(ungated))}"
+            + (f"; with violations: {', '.join(bad)}" if bad else "")
+        )
+        meta["ungated"] = sorted(ungated)
     if args.json_path:
         report.write_json(args.json_path, verdicts, meta)
     if args.junit:
@@ -207,7 +257,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.markdown:
         report.write(args.markdown, summary)
     report.append_step_summary(summary)
-    return exit_code(verdicts, strict=args.strict)
+    return exit_code(gated, strict=args.strict)
 
 
 def load_snapshots(folder: Path) -> list[Snapshot]:

@@ -20,7 +20,7 @@ class UserError(Exception):
 
 
 class DefinitionError(UserError):
-    """A definition file that cannot be read as a Karta ResourceInterface."""
+    """A definition file that cannot be read as a Karta definition (Karta or ResourceInterface)."""
 
 
 class EnvironmentProblem(UserError):

@@ -302,3 +302,60 @@ def leaf_paths(expression: str) -> list[Path]:
     """The read paths that are not a prefix of another read path, sorted."""
     paths = read_paths(expression)
     return sorted(p for p in paths if not any(q[: len(p)] == p and len(q) > len(p) for q in paths))
+
+
+_MODIFYING = {"=", "|=", "+=", "-=", "*=", "/=", "%=", "//="}
+_EXCESSIVE = {"range", "paths", "recurse", "walk", "repeat"}
+_KEYWORDS = {"if", "then", "elif", "else", "end", "reduce", "foreach", "try", "catch", "def", "label", "as"}
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def read_only_problem(expression: str, *, everywhere: bool = True) -> str | None:
+    """Why Karta's read-only jq rule refuses ``expression`` (None when it passes).
+
+    The rule (``pkg/jq/validation.go``) refuses assignment operators, ``del``, the functions
+    ``range``, ``paths``, ``recurse``, ``walk`` and ``repeat``, and ``..``. With ``everywhere``
+    (``run.ai/v1alpha1``) it looks inside every sub-expression; without (v0.0.11) only through
+    pipes, binary operators and function arguments, so what sits inside parentheses, arrays,
+    objects, ``if``, ``reduce``, ``foreach``, ``try`` or a ``def`` is not seen. Read from the
+    tokens; string interpolations are not looked into.
+    """
+    try:
+        tokens = _tokens(expression)
+    except ValueError:
+        return None  # not in the subset this tokenizer knows; compiling decides
+    stack: list[str] = []  # "args" (a function call's parentheses) or "group"
+    hidden_by_keyword = False
+    for index, token in enumerate(tokens):
+        previous = tokens[index - 1] if index else None
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        if token.kind == "op" and token.text in _OPENERS:
+            call = (
+                token.text == "("
+                and previous is not None
+                and previous.kind == "ident"
+                and previous.text not in _KEYWORDS | {"and", "or", "not"}
+            )
+            stack.append("args" if call else "group")
+            continue
+        if token.kind == "op" and token.text in _OPENERS.values():
+            if stack:
+                stack.pop()
+            continue
+        if token.kind == "ident" and token.text in _KEYWORDS:
+            hidden_by_keyword = True
+        seen = everywhere or (not hidden_by_keyword and all(item == "args" for item in stack))
+        if not seen:
+            continue
+        if token.kind == "recurse":
+            return "recursive descent operator '..' is not allowed"
+        if token.kind == "op" and token.text in _MODIFYING:
+            return f"modifying operator '{token.text}' is not allowed"
+        if token.kind == "ident" and (following is None or following.text != ":"):
+            if previous is not None and previous.text == "def":
+                continue
+            if token.text == "del":
+                return "del function is not allowed"
+            if token.text in _EXCESSIVE:
+                return f"function '{token.text}' may produce excessive output and is not allowed"
+    return None

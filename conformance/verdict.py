@@ -27,7 +27,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Verdict:
-    definition: str  # metadata.name of the ResourceInterface
+    definition: str  # metadata.name of the definition (a Karta or a ResourceInterface)
     source: str  # the file it came from
     claim: str  # claim id, e.g. "schema", "instance-alignment"
     subject: str  # the definition field (or component) the verdict is about

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance import jqexpr
+from conformance.claims.coverage import not_checked
 from conformance.crds import Crd, find, path_in_schema
 from conformance.definition import rules
 from conformance.definition.model import Component, Context, Definition, Expression
@@ -110,6 +111,7 @@ def check_definition(
         )
         return out.items
     out.add("valid", "", Outcome.PASS, "Karta validation rules hold")
+    out.items.extend(not_checked(definition, STATIC))
     _instance_ids_in_spec(definition, out)
     root_kind = definition.root.kind
     assert root_kind is not None
@@ -361,7 +363,7 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: _Verdicts) 
         )
         return
     failures = 0
-    for expression in root_expressions(definition):
+    for expression in [*root_expressions(definition), *definition.suspend_expressions()]:
         try:
             read = leaf_paths(expression.text)
         except NotAnalysed as reason:

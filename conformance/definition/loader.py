@@ -1,8 +1,10 @@
-"""Read ResourceInterface YAML into :class:`Definition` objects.
+"""Read Karta definition YAML, in either dialect, into :class:`Definition` objects.
 
-Structural problems (YAML that does not parse, a document that is not a
-ResourceInterface, a field of the wrong type, an unknown field) raise
-:class:`DefinitionError` with one line naming file and field. Karta's semantic
+A document is a ``run.ai/v1alpha1`` ``Karta`` or an ``optimization.nvidia.com/v1alpha1``
+``ResourceInterface`` (:mod:`conformance.definition.dialects`); each is read against its own
+schema. Structural problems (YAML that does not parse, a document of neither dialect, a field of
+the wrong type, an unknown field, a field the dialect does not have) raise
+:class:`DefinitionError` with one line naming file, dialect and field. Karta's semantic
 rules (owner references, cycles, expressions that compile, ...) are checked
 separately by :mod:`conformance.definition.rules`, because they are verdicts
 about a definition that could be read, not input errors.
@@ -16,12 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from conformance import inputs
+from conformance.definition.dialects import Dialect, all_dialects, for_document
 from conformance.definition.model import (
-    API_VERSION,
     FRAGMENT_FIELDS,
     GVK,
-    KIND,
-    STATUSES,
     Component,
     ConditionMatch,
     ConditionsDefinition,
@@ -36,6 +36,8 @@ from conformance.definition.model import (
     ScaleDefinition,
     SpecDefinition,
     StatusDefinition,
+    SuspendAction,
+    SuspendDefinition,
     TypeSelector,
 )
 from conformance.errors import DefinitionError
@@ -103,21 +105,25 @@ def load_text(text: str, source: str) -> list[Definition]:
 class _Node:
     """A mapping being read, with its location for error messages."""
 
-    def __init__(self, source: str, where: str, value: Any) -> None:
-        if not isinstance(value, Mapping):
-            raise DefinitionError(
-                f"{where or 'document'}: expected a mapping, got {_type(value)}", where=source
-            )
+    def __init__(self, source: str, where: str, value: Any, dialect: Dialect | None = None) -> None:
         self.source = source
         self.where = where
+        self.dialect = dialect
+        if not isinstance(value, Mapping):
+            raise self.error(f"{where or 'document'}: expected a mapping, got {_type(value)}")
         self.value = value
         self.read: set[str] = set()
 
     def at(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key
 
+    def error(self, message: str) -> DefinitionError:
+        """One line naming the dialect the document was read as."""
+        prefix = f"{self.dialect.label}: " if self.dialect else ""
+        return DefinitionError(prefix + message, where=self.source)
+
     def fail(self, key: str, message: str) -> DefinitionError:
-        return DefinitionError(f"{self.at(key)}: {message}", where=self.source)
+        return self.error(f"{self.at(key)}: {message}")
 
     def raw(self, key: str) -> Any:
         self.read.add(key)
@@ -145,7 +151,7 @@ class _Node:
             if required:
                 raise self.fail(key, "required field is missing")
             return None
-        return _Node(self.source, self.at(key), value)
+        return _Node(self.source, self.at(key), value, self.dialect)
 
     def nodes(self, key: str, *, label: str | None = None) -> list[_Node]:
         value = self.raw(key)
@@ -157,7 +163,7 @@ class _Node:
         for index, item in enumerate(value):
             name = item.get(label) if label and isinstance(item, Mapping) else None
             tag = name if isinstance(name, str) and name else str(index)
-            result.append(_Node(self.source, f"{self.at(key)}[{tag}]", item))
+            result.append(_Node(self.source, f"{self.at(key)}[{tag}]", item, self.dialect))
         return result
 
     def strings(self, key: str) -> list[tuple[str, str]]:
@@ -171,16 +177,30 @@ class _Node:
         for index, item in enumerate(value):
             where = f"{self.at(key)}[{index}]"
             if not isinstance(item, str) or not item.strip():
-                raise DefinitionError(
-                    f"{where}: expected a non-empty string, got {_type(item)}", where=self.source
-                )
+                raise self.error(f"{where}: expected a non-empty string, got {_type(item)}")
             result.append((item, where))
         return result
 
     def done(self) -> None:
         unknown = sorted(set(self.value) - self.read)
         if unknown:
-            raise self.fail(unknown[0], "unknown field")
+            elsewhere = _only_in_other_dialect(unknown[0], self.dialect)
+            raise self.fail(
+                unknown[0], "unknown field" + (f" (only {elsewhere} has it)" if elsewhere else "")
+            )
+
+
+def _only_in_other_dialect(key: str, dialect: Dialect | None) -> str | None:
+    """Name the other dialect when ``key`` is one of its fields (a ResourceInterface with a
+    suspendDefinition is a Karta-dialect document with the wrong apiVersion)."""
+    for other in all_dialects():
+        if other is dialect:
+            continue
+        if (key == "suspendDefinition" and other.suspend) or (
+            dialect is not None and key in other.statuses and key not in dialect.statuses
+        ):
+            return other.label
+    return None
 
 
 def _type(value: Any) -> str:
@@ -203,17 +223,21 @@ def _definition(document: Any, source: str) -> Definition:
     top = _Node(source, "", document)
     api_version = top.string("apiVersion", required=True)
     kind = top.string("kind", required=True)
-    if (api_version, kind) != (API_VERSION, KIND):
+    assert api_version is not None and kind is not None
+    dialect = for_document(api_version, kind)
+    if dialect is None:
+        expected = " or ".join(f"{d.api_version} {d.kind}" for d in all_dialects())
         raise DefinitionError(
-            f"not a Karta ResourceInterface (apiVersion {api_version!r}, kind {kind!r}; "
-            f"expected {API_VERSION!r}, {KIND!r})",
+            f"not a Karta definition (apiVersion {api_version!r}, kind {kind!r}; expected {expected})",
             where=source,
         )
+    top.dialect = dialect
     metadata = top.node("metadata", required=True)
     assert metadata is not None
     name = metadata.string("name", required=True)
     assert name is not None
-    metadata.read.update(metadata.value.keys())  # labels, annotations ... are free-form
+    labels = _labels(metadata)
+    metadata.read.update(metadata.value.keys())  # annotations ... are free-form
     spec = top.node("spec", required=True)
     assert spec is not None
     top.read.add("status")
@@ -225,9 +249,9 @@ def _definition(document: Any, source: str) -> Definition:
     structure.where = ""
     root_node = structure.node("rootComponent", required=True)
     assert root_node is not None
-    root = _component(root_node, "rootComponent", is_root=True)
+    root = _component(root_node, "rootComponent", is_root=True, dialect=dialect)
     children = tuple(
-        _component(node, f"childComponents[{_name_of(node)}]", is_root=False)
+        _component(node, f"childComponents[{_name_of(node)}]", is_root=False, dialect=dialect)
         for node in structure.nodes("childComponents", label="name")
     )
     extra_kinds = tuple(_gvk(node) for node in structure.nodes("additionalChildKinds"))
@@ -250,7 +274,20 @@ def _definition(document: Any, source: str) -> Definition:
         children=children,
         additional_child_kinds=extra_kinds,
         pod_groups=pod_groups,
+        dialect=dialect.name,
+        labels=labels,
     )
+
+
+def _labels(metadata: _Node) -> dict[str, str]:
+    value = metadata.raw("labels")
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise metadata.fail("labels", "expected a mapping of strings to strings")
+    return dict(value)
 
 
 def _name_of(node: _Node) -> str:
@@ -267,7 +304,7 @@ def _gvk(node: _Node) -> GVK:
     return GVK(group=group, version=version, kind=kind)
 
 
-def _component(node: _Node, where: str, *, is_root: bool) -> Component:
+def _component(node: _Node, where: str, *, is_root: bool, dialect: Dialect) -> Component:
     node.where = where
     name = node.string("name", required=True)
     assert name is not None
@@ -278,6 +315,7 @@ def _component(node: _Node, where: str, *, is_root: bool) -> Component:
     scale_node = node.node("scaleDefinition")
     status_node = node.node("statusDefinition")
     selector_node = node.node("podSelector")
+    suspend_node = node.node("suspendDefinition") if dialect.suspend else None
     component = Component(
         name=name,
         where=where,
@@ -287,8 +325,9 @@ def _component(node: _Node, where: str, *, is_root: bool) -> Component:
         scale=_scale(scale_node) if scale_node else None,
         instance_id_path=node.expr("instanceIdPath", Context.ROOT),
         pod_selector=_selector(selector_node) if selector_node else None,
-        status=_status(status_node) if status_node else None,
+        status=_status(status_node, dialect) if status_node else None,
         is_root=is_root,
+        suspend=_suspend(suspend_node) if suspend_node else None,
     )
     node.done()
     return component
@@ -350,7 +389,31 @@ def _selector(node: _Node) -> PodSelector:
     )
 
 
-def _status(node: _Node) -> StatusDefinition:
+def _suspend(node: _Node) -> SuspendDefinition:
+    def actions(key: str) -> tuple[SuspendAction, ...]:
+        if node.raw(key) is None:
+            raise node.fail(key, "required field is missing")
+        items = node.nodes(key)
+        if not items:
+            raise node.fail(key, "needs at least one action")
+        result = []
+        for item in items:
+            path = item.expr("path", Context.ROOT, required=True)
+            assert path is not None
+            if "value" not in item.value:
+                raise item.fail("value", "required field is missing")
+            result.append(SuspendAction(path=path, value=item.raw("value")))
+            item.done()
+        return tuple(result)
+
+    suspend = SuspendDefinition(
+        suspend_actions=actions("suspendActions"), resume_actions=actions("resumeActions"), where=node.where
+    )
+    node.done()
+    return suspend
+
+
+def _status(node: _Node, dialect: Dialect) -> StatusDefinition:
     phase_node = node.node("phaseDefinition")
     phase_path = None
     if phase_node is not None:
@@ -372,7 +435,7 @@ def _status(node: _Node) -> StatusDefinition:
     mappings: dict[str, tuple[Matcher, ...]] = {}
     mappings_node = node.node("statusMappings")
     if mappings_node is not None:
-        for status in STATUSES:
+        for status in dialect.statuses:
             matchers = tuple(_matcher(item) for item in mappings_node.nodes(status))
             if mappings_node.value.get(status) is not None:
                 mappings[status] = matchers
@@ -405,10 +468,7 @@ def _matcher(node: _Node) -> Matcher:
         expression_node.done()
     node.done()
     if by_phase is None and not conditions and by_expression is None:
-        raise DefinitionError(
-            f"{node.where}: a matcher needs at least one of byPhase, byConditions, byExpression",
-            where=node.source,
-        )
+        raise node.error(f"{node.where}: a matcher needs at least one of byPhase, byConditions, byExpression")
     return Matcher(
         where=node.where, by_phase=by_phase, by_conditions=tuple(conditions), by_expression=by_expression
     )

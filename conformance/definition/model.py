@@ -1,4 +1,5 @@
-"""The parsed form of a Karta ``ResourceInterface`` (optimization.nvidia.com/v1alpha1).
+"""The parsed form of a Karta definition, in either dialect (``run.ai/v1alpha1`` ``Karta`` or
+``optimization.nvidia.com/v1alpha1`` ``ResourceInterface``, see :mod:`.dialects`).
 
 Plain immutable data. Every jq expression keeps the location it was read from
 (``childComponents[worker].podSelector.componentTypeSelector.keyPath``) so
@@ -10,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
-API_VERSION = "optimization.nvidia.com/v1alpha1"
+API_VERSION = "optimization.nvidia.com/v1alpha1"  # the legacy dialect (kept for older callers)
 KIND = "ResourceInterface"
 
-STATUSES = ("initializing", "running", "completed", "failed", "degraded")
+STATUSES = ("initializing", "running", "completed", "failed", "degraded")  # ResourceInterface's
 FRAGMENT_FIELDS = (
     "schedulerNamePath",
     "labelsPath",
@@ -147,6 +149,21 @@ class StatusDefinition:
 
 
 @dataclass(frozen=True)
+class SuspendAction:
+    """One ``{path, value}`` assignment of a suspend or resume action (``run.ai/v1alpha1`` only)."""
+
+    path: Expression
+    value: Any  # any JSON value
+
+
+@dataclass(frozen=True)
+class SuspendDefinition:
+    suspend_actions: tuple[SuspendAction, ...]
+    resume_actions: tuple[SuspendAction, ...]
+    where: str
+
+
+@dataclass(frozen=True)
 class Component:
     name: str
     where: str  # "rootComponent" or "childComponents[<name>]"
@@ -158,6 +175,7 @@ class Component:
     pod_selector: PodSelector | None
     status: StatusDefinition | None
     is_root: bool = False
+    suspend: SuspendDefinition | None = None  # run.ai/v1alpha1 only; not yet claimed
 
     @property
     def is_pod(self) -> bool:
@@ -187,7 +205,7 @@ class PodGroup:
 
 @dataclass(frozen=True)
 class Definition:
-    """One ResourceInterface document."""
+    """One definition document (a Karta or a ResourceInterface)."""
 
     name: str
     source: str  # the file it came from (plus "#N" for the N-th document of a multi-document file)
@@ -195,6 +213,8 @@ class Definition:
     children: tuple[Component, ...]
     additional_child_kinds: tuple[GVK, ...]
     pod_groups: tuple[PodGroup, ...]
+    dialect: str = "resource-interface"  # a Dialect name: "karta" or "resource-interface"
+    labels: dict[str, str] = field(default_factory=dict)  # metadata.labels (consumers look Kartas up by them)
 
     @property
     def components(self) -> tuple[Component, ...]:
@@ -231,6 +251,14 @@ class Definition:
             for member in group.members:
                 yield from member.group_by_key_paths
                 yield from member.filters
+
+    def suspend_expressions(self) -> Iterator[Expression]:
+        """The jq paths of every suspend and resume action (run.ai/v1alpha1 only). Kept out of
+        :meth:`expressions`: no claim evaluates them yet, the rules and the schema check read them."""
+        for component in self.components:
+            if component.suspend is not None:
+                for action in (*component.suspend.suspend_actions, *component.suspend.resume_actions):
+                    yield action.path
 
 
 def component_expressions(component: Component) -> Iterator[Expression]:

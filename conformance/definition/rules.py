@@ -1,10 +1,15 @@
-"""Karta's validation rules for a ResourceInterface, as problems with locations.
+"""Karta's validation rules for a definition, as problems with locations.
 
-These mirror the admission rules of Karta v1.0.0: unique component names,
-owner references that resolve to an acyclic tree rooted at the root
+These mirror Karta's validator, the same in both dialects: unique component
+names, owner references that resolve to an acyclic tree rooted at the root
 component, a full GVK and a status definition on the root, mutually exclusive
 spec definitions, instanceIdPath if and only if componentInstanceSelector,
-pod-group members that exist, and jq expressions that compile.
+pod-group members that exist, and jq expressions that compile and are read-only
+(no assignment, ``del``, ``..``, ``range``/``paths``/``recurse``/``walk``/``repeat``).
+The read-only rule's reach is the dialect's: ``run.ai/v1alpha1`` looks inside
+every sub-expression; ``ResourceInterface`` (v0.0.11) only through pipes, binary
+operators and function arguments. Suspend and resume action paths are jq paths
+too (``run.ai/v1alpha1``).
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance import jqexpr
+from conformance.definition.dialects import by_name
 from conformance.definition.model import Definition
+from conformance.jqpaths import read_only_problem
 
 
 @dataclass(frozen=True)
@@ -204,9 +211,14 @@ def _pod_groups(definition: Definition) -> list[Problem]:
 
 
 def _expressions(definition: Definition) -> list[Problem]:
+    everywhere = by_name(definition.dialect).jq_read_only_everywhere
     problems = []
-    for expression in definition.expressions():
+    for expression in [*definition.expressions(), *definition.suspend_expressions()]:
         reason = jqexpr.compile_check(expression.text)
         if reason is not None:
             problems.append(Problem("expressions-compile", expression.where, reason))
+            continue
+        reason = read_only_problem(expression.text, everywhere=everywhere)
+        if reason is not None:
+            problems.append(Problem("expressions-read-only", expression.where, reason))
     return problems

@@ -59,7 +59,8 @@ def read_phase(definition: StatusDefinition, root: dict[str, Any]) -> str | None
             )
     if not results:
         return None
-    return results[0] or ""
+    first: str | None = results[0]
+    return first
 
 
 def read_conditions(definition: ConditionsDefinition | None, root: dict[str, Any]) -> tuple[Condition, ...]:
@@ -137,7 +138,8 @@ def matcher_holds(
                 f"the comparison did not yield a boolean, yielded {jqexpr.stringify(results[0])[:80]}",
                 results,
             )
-        return results[0]
+        matched: bool = results[0]
+        return matched
     return True
 
 

@@ -19,8 +19,6 @@ Normalisations, each because both sides mean the same thing:
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -99,15 +97,7 @@ def shown(value: Any, limit: int = 300) -> str:
 def _gang_groups(definition: Definition, root: dict[str, Any], members: list[dict[str, Any]]) -> Any:
     """``gangs.gang_groups`` for ``members``; passes the root when its signature takes one
     (the gang minimum needs the root's scale)."""
-    parameters = inspect.signature(gangs.gang_groups).parameters
-    if "root" in parameters:
-        return gangs.gang_groups(definition, members, root=root)  # type: ignore[call-arg]
-    return gangs.gang_groups(definition, members)
-
-
-def minimum_compared() -> bool:
-    """The gang minimum is compared once the harness computes one (``GangGroup.minimum``)."""
-    return "minimum" in {f.name for f in dataclasses.fields(gangs.GangGroup)}
+    return gangs.gang_groups(definition, members, root=root)
 
 
 def python_pod(definition: Definition, root: dict[str, Any], pod: dict[str, Any]) -> dict[str, Any]:
@@ -162,10 +152,11 @@ def python_component(component: Component, root: dict[str, Any]) -> dict[str, An
     declared = _attempt(lambda: instances.instances(component, root))
     reading: dict[str, Any] = {"instance_ids": ids, "scales": None, "pod_templates": None}
     if component.scale is not None:
+        scales = _attempt(lambda: instances.scales(component, root) or {})
         reading["scales"] = (
-            declared
-            if isinstance(declared, Failed)
-            else {i.id: {k: v for k, v in i.scale.items() if v is not None} for i in declared}
+            scales
+            if isinstance(scales, Failed)
+            else {i: {k: v for k, v in scale.items() if v is not None} for i, scale in scales.items()}
         )
     if component.spec is not None and component.spec.pod_template_spec_path is not None:
         reading["pod_templates"] = (
@@ -249,7 +240,7 @@ FIELDS: tuple[Field, ...] = (
     Field("pod", "instance"),
     Field("pod", "replica_key"),
     Field("pod", "gang"),
-    Field("pod", "minimum", active=minimum_compared),
+    Field("pod", "minimum", active=lambda: True),
 )
 
 

@@ -38,3 +38,22 @@ def broken(
     path = tmp_path / (filename or f"{name}.yaml")
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
+
+
+UPSTREAM = DEFINITIONS / "upstream"
+
+
+def as_resource_interface(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` in the legacy dialect (``optimization.nvidia.com/v1alpha1`` ResourceInterface).
+    The field paths are the same in both dialects, so tests mutate either form alike."""
+    from conformance.definition.convert import to_resource_interface
+
+    converted, lost = to_resource_interface(document)
+    assert not lost, lost
+    return converted
+
+
+def write(tmp_path: Path, document: dict[str, Any], filename: str = "definition.yaml") -> Path:
+    path = tmp_path / filename
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path

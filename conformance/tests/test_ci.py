@@ -105,7 +105,10 @@ def test_make_conformance_with_kind_shows_the_kind_path() -> None:
         text=True,
         check=True,
     ).stdout
-    assert "check --live definitions/ --cluster kind --kuberay-version v1.5.1" in shown
+    assert (
+        "check --live definitions/ --ungated definitions/upstream/ --cluster kind --kuberay-version v1.5.1"
+        in shown
+    )
     assert "--kind-image v1.33" in shown
     assert "--junit artifacts/live-junit.xml" in shown
 

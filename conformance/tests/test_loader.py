@@ -50,11 +50,15 @@ def test_multi_document_file(tmp_path: Path) -> None:
     [
         ("a: [", "bad.yaml: not valid YAML at line"),
         ("", "bad.yaml: no YAML documents"),
-        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", "bad.yaml: not a Karta ResourceInterface"),
+        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", "bad.yaml: not a Karta definition"),
         ("- 1\n- 2\n", "bad.yaml: document: expected a mapping, got a list"),
         (
             "apiVersion: optimization.nvidia.com/v1alpha1\nkind: ResourceInterface\nmetadata: {name: x}\n",
-            "bad.yaml: spec: required field is missing",
+            "bad.yaml: ResourceInterface (optimization.nvidia.com/v1alpha1): spec: required field is missing",
+        ),
+        (
+            "apiVersion: run.ai/v1alpha1\nkind: Karta\nmetadata: {name: x}\n",
+            "bad.yaml: Karta (run.ai/v1alpha1): spec: required field is missing",
         ),
     ],
 )
@@ -68,7 +72,8 @@ def test_unreadable_documents(text: str, message: str) -> None:
 def test_unknown_field_names_component_and_field(tmp_path: Path) -> None:
     path = broken(tmp_path, "rayservice", lambda d: component(d, "worker")["podSelector"].update(typo=1))
     with pytest.raises(
-        DefinitionError, match=r"rayservice.yaml: childComponents\[worker\].podSelector.typo: unknown field"
+        DefinitionError,
+        match=r"rayservice.yaml: Karta \(run.ai/v1alpha1\): childComponents\[worker\].podSelector.typo: unknown field",
     ):
         load_path(path)
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import conformance.oracle.compare as compare_module
 from conformance import cli
 from conformance.definition import Definition, load_path
 from conformance.errors import EnvironmentProblem
@@ -20,7 +22,6 @@ from conformance.oracle import build
 from conformance.oracle.compare import OracleResult, compare, fixture_snapshots
 from conformance.snapshot import Snapshot
 from conformance.tests.helpers import DEFINITIONS
-from conformance.verdict import Outcome
 
 DIVERGENT = Path(__file__).parent / "data" / "divergent"
 
@@ -102,18 +103,15 @@ def test_karta_agrees_with_the_harness_on_the_fixtures(oracle: build.Oracle) -> 
         ),
     ],
 )
-def test_the_oracle_names_each_known_divergence(
+def test_the_harness_reads_each_known_divergence_as_karta_does(
     oracle: build.Oracle, case: str, subject: str, karta: str, harness: str
 ) -> None:
+    """Each case was a disagreement before the evaluator followed Karta (``harness`` is what it
+    read then); now the oracle compares the item and finds none."""
     (definition,) = load_path(DIVERGENT / f"{case}.yaml")
     result = compare([definition], _fixtures_with_status(), oracle=oracle)
-    named = [v for v in result.verdicts if v.outcome is Outcome.FAIL and v.subject == subject]
-    assert named, f"{case}: no disagreement on {subject!r}; got:\n" + "\n".join(_disagreements(result))
-    verdict = named[0]
-    assert verdict.claim == "oracle" and verdict.source == str(DIVERGENT / f"{case}.yaml")
-    assert verdict.evidence["karta"].startswith(karta), verdict.evidence
-    assert verdict.evidence["harness"].startswith(harness), verdict.evidence
-    assert verdict.message.startswith("Karta reads ") and ", the harness reads " in verdict.message
+    assert result.compared > 0
+    assert _disagreements(result) == [], f"{case} ({subject}): Karta {karta!r}, harness once {harness!r}"
 
 
 @pytest.mark.static
@@ -126,21 +124,28 @@ def test_cli_static_oracle_counts_and_exits_on_disagreement(
     out = capsys.readouterr().out
     assert agree == 0, out
     assert f"oracle Karta {oracle.version}" in out and "0 disagreement(s)" in out
-    differ = cli.main(
-        [
-            "check",
-            "--static",
-            str(DIVERGENT / "numeric-phase.yaml"),
-            "--kuberay-version",
-            "v1.6.2",
-            "--oracle",
-            "karta",
-        ]
-    )
+    # A harness that read every phase as "Running" (the leniency the oracle exists to catch):
+    real = compare_module.python_status
+
+    def lenient(definition: Any, root: Any) -> Any:
+        return {**real(definition, root), "phase": "Running"}
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compare_module, "python_status", lenient)
+        differ = cli.main(
+            [
+                "check",
+                "--static",
+                str(DEFINITIONS / "rayjob.yaml"),
+                "--kuberay-version",
+                "v1.6.2",
+                "--oracle",
+                "karta",
+            ]
+        )
     out = capsys.readouterr().out
     assert differ == 1
-    assert "3 disagreement(s)" in out
-    assert "numeric-phase.yaml: status: phase: Karta reads error:" in out
+    assert "status: phase: Karta reads" in out and 'the harness reads "Running"' in out
 
 
 @pytest.mark.static

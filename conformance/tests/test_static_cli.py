@@ -133,4 +133,4 @@ def test_non_definition_document_exits_2(capsys: pytest.CaptureFixture[str]) -> 
     from conformance.tests.helpers import FIXTURES
 
     code, _, err = _run(capsys, str(FIXTURES / "raycluster.yaml"))
-    assert code == 2 and "not a Karta ResourceInterface" in err
+    assert code == 2 and "not a Karta definition" in err

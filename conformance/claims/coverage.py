@@ -1,0 +1,57 @@
+"""What a definition says that no claim checks yet: reported as UNVERIFIED by name, never dropped.
+
+The ``run.ai/v1alpha1`` dialect has fields the claims do not cover yet (issue #15, part 5):
+suspend/resume actions, and the Suspended, Suspending and Resuming statuses (no scenario suspends
+a workload). The loader reads them into the model, the rules validate their jq, the schema claim
+checks the action paths exist in the CRD; this module says what remains unproven.
+"""
+
+from __future__ import annotations
+
+import json
+
+from conformance.definition.dialects.karta import ONLY_HERE_STATUSES
+from conformance.definition.model import Definition
+from conformance.verdict import Outcome, Verdict, verdict_for
+
+CLAIM = "not-checked"
+
+
+def not_checked(definition: Definition, phase: str) -> list[Verdict]:
+    verdicts = []
+    for component in definition.components:
+        suspend = component.suspend
+        if suspend is not None:
+            for key, actions in (
+                ("suspendActions", suspend.suspend_actions),
+                ("resumeActions", suspend.resume_actions),
+            ):
+                shown = ", ".join(f"{a.path.text} = {json.dumps(a.value)}" for a in actions)
+                verdicts.append(
+                    verdict_for(
+                        definition,
+                        CLAIM,
+                        f"{suspend.where}.{key}",
+                        phase,
+                        Outcome.UNVERIFIED,
+                        f"not checked: no claim applies these actions ({shown}) to a live workload yet; "
+                        "read, jq-validated and schema-checked only",
+                    )
+                )
+        status = component.status
+        if status is None:
+            continue
+        for name in ONLY_HERE_STATUSES:
+            if name in status.mappings:
+                verdicts.append(
+                    verdict_for(
+                        definition,
+                        CLAIM,
+                        f"{component.where}.statusDefinition.statusMappings.{name}",
+                        phase,
+                        Outcome.UNVERIFIED,
+                        f"not checked: no scenario phase is {name.capitalize()}, so the mapping is never "
+                        "shown to match (live, the status claim only requires it not to match elsewhere)",
+                    )
+                )
+    return verdicts

@@ -1,0 +1,54 @@
+"""The Karta APIs a definition can be written in, and what each of them allows.
+
+Two dialects describe the same model (root and child components, spec/scale/status
+definitions, pod selectors, gang pod groups):
+
+- ``karta`` (:mod:`.karta`): ``run.ai/v1alpha1``, kind ``Karta``, what Karta's consumers read
+  today; it adds suspend/resume actions and the Suspended, Suspending and Resuming statuses;
+- ``resource-interface`` (:mod:`.resource_interface`): ``optimization.nvidia.com/v1alpha1``, kind
+  ``ResourceInterface``, Karta up to v0.0.11.
+
+The loader reads both into the one :class:`~conformance.definition.model.Definition` the
+evaluator uses; what differs is checked per dialect (its fields, its statuses, its rules).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str  # "karta" or "resource-interface" (the names `convert --to` takes)
+    api_version: str
+    kind: str
+    statuses: tuple[str, ...]  # statusMappings keys, in the order Karta tries them
+    suspend: bool  # components may carry a suspendDefinition
+    jq_read_only_everywhere: bool  # the read-only jq rule looks inside every sub-expression
+    read_at: str  # the upstream source the dialect's schema and rules were read from
+
+    @property
+    def label(self) -> str:
+        """How error messages name the dialect."""
+        return f"{self.kind} ({self.api_version})"
+
+
+def all_dialects() -> tuple[Dialect, ...]:
+    from conformance.definition.dialects.karta import KARTA
+    from conformance.definition.dialects.resource_interface import RESOURCE_INTERFACE
+
+    return (KARTA, RESOURCE_INTERFACE)
+
+
+def for_document(api_version: str, kind: str) -> Dialect | None:
+    for dialect in all_dialects():
+        if (dialect.api_version, dialect.kind) == (api_version, kind):
+            return dialect
+    return None
+
+
+def by_name(name: str) -> Dialect:
+    for dialect in all_dialects():
+        if dialect.name == name:
+            return dialect
+    raise KeyError(name)
