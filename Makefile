@@ -7,6 +7,8 @@ CLUSTER ?= auto
 DEFINITIONS ?= definitions/
 ARTIFACTS ?= artifacts
 KIND_IMAGE ?=
+# A local KubeRay chart folder or archive for the kind backend ({version} = the KubeRay version).
+CHART ?=
 PYTEST_ARGS ?=
 KC := $(BIN)/karta-conformance
 
@@ -52,9 +54,12 @@ conformance: venv ## the main job: static and live conformance of $(DEFINITIONS)
 	$(KC) check --static $(DEFINITIONS) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
 		--json $(ARTIFACTS)/static-report.json --junit $(ARTIFACTS)/static-junit.xml --markdown $(ARTIFACTS)/static-summary.md
 	$(KC) check --live $(DEFINITIONS) --cluster $(CLUSTER) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
-		$(if $(KIND_IMAGE),--kind-image $(KIND_IMAGE)) --artifacts $(ARTIFACTS) \
+		$(if $(KIND_IMAGE),--kind-image $(KIND_IMAGE)) $(if $(CHART),--chart '$(CHART)') --artifacts $(ARTIFACTS) \
 		--json $(ARTIFACTS)/live-report.json --junit $(ARTIFACTS)/live-junit.xml --markdown $(ARTIFACTS)/live-summary.md
 	@echo "== summary: $(ARTIFACTS)/live-summary.md and $(ARTIFACTS)/static-summary.md (JSON and JUnit beside them)"
+
+images: venv ## the kind backend's offline images (Debian rootfs, kind node, KubeRay operator, Ray), cached by inputs
+	$(KC) images build $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION))
 
 check-static: venv ## karta-conformance check --static definitions/
 	$(BIN)/karta-conformance check --static definitions/ definitions/variants/
