@@ -20,11 +20,11 @@ import yaml
 
 from conformance import cache, tools
 from conformance.errors import EnvironmentProblem, UserError
-from conformance.fixtures import default_dir
 from conformance.kind import images as offline
-from conformance.kind.plan import CHART_ENV, GATE_KEY, HEALTH_KEY, KindPlan
+from conformance.kind.plan import CHART_ENV, KindPlan
 from conformance.local.progress import say, step
 from conformance.providers.base import docker_answers
+from conformance.providers.switches import ApiSwitches
 
 
 class Runner(Protocol):
@@ -82,7 +82,7 @@ class KindProvider:
         self.keep = keep
         self.state = cache.cache_root() / "clusters" / f"kind-{name}"
         self._cluster: Any = None
-        self._switch_serial = 0
+        self.switches = ApiSwitches(self.kubectl)
 
     # -- Provider ------------------------------------------------------------------
 
@@ -116,12 +116,9 @@ class KindProvider:
         )
 
     def _docker_has(self, image: str) -> bool:
-        docker = shutil.which("docker")
-        if docker is None:
-            return False
         try:
-            return self.run(KindPlan.docker_has_image(docker, image)).returncode == 0
-        except OSError:
+            return self.run(KindPlan.docker_has_image("docker", image)).returncode == 0
+        except OSError:  # no docker command
             return False
 
     def start(self) -> None:
@@ -188,22 +185,18 @@ class KindProvider:
 
     def prepare_namespace(self, namespace: str) -> None:
         """The fixtures' Serve app (and its switches, off) as a ConfigMap the Ray Pods mount."""
-        app = (default_dir() / "app" / "karta_fixture_app.py").read_text()
-        manifest = KindPlan.fixture_app_configmap(namespace, app)
-        self.kubectl(*KindPlan.apply_stdin(namespace), input=json.dumps(manifest))
+        self.switches.prepare_namespace(namespace)
 
     def hold_new_heads(self, namespace: str) -> None:
-        """The gate: Ray Pods created from now on mount the gate switch on, so the Serve replica of the
-        pending cluster does not finish starting (the app stays DEPLOYING)."""
-        self.kubectl(*KindPlan.set_switch(namespace, GATE_KEY, True))
+        self.switches.hold_new_heads(namespace)
 
     def release_heads(self, namespace: str) -> None:
-        self._switch(namespace, GATE_KEY, False)
+        self.switches.release_heads(namespace)
 
     def set_app_unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
         """Every replica's health check in ``namespace`` fails while the switch is on (``pod`` is not needed:
         the switch lives in the namespace's ConfigMap)."""
-        self._switch(namespace, HEALTH_KEY, value)
+        self.switches.set_app_unhealthy(namespace, value)
 
     def restart_operator(self) -> None:
         for command in self.plan.restart_operator():
@@ -270,11 +263,6 @@ class KindProvider:
             raise EnvironmentProblem(
                 f"{' '.join(command[:3])} failed (exit {completed.returncode}): {completed.stderr.strip()[-300:]}"
             )
-
-    def _switch(self, namespace: str, key: str, on: bool) -> None:
-        self.kubectl(*KindPlan.set_switch(namespace, key, on))
-        self._switch_serial += 1
-        self.kubectl(*KindPlan.nudge_ray_pods(namespace, self._switch_serial))
 
     def _kind_cluster(self, binaries: dict[str, str]) -> Any:
         from pytest_kind import KindCluster
