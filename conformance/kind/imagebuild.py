@@ -364,7 +364,8 @@ def node_image(
             _run([docker, "exec", container, "pkill", "containerd"], log)
             _wait(
                 "containerd stopping in the build container",
-                [docker, "exec", container, "sh", "-c", "! pgrep -x containerd"],
+                # the build container's PID 1 (sleep) reaps nothing: a stopped containerd stays a zombie
+                [docker, "exec", container, "sh", "-c", "! ps -C containerd -o stat= | grep -qv '^Z'"],
                 60,
             )
             _run(
@@ -412,19 +413,36 @@ def ray_lock(version: str) -> Path:
     return Path(__file__).resolve().parents[1] / "locks" / f"ray-{version}.txt"
 
 
+def host_ca_bundle() -> Path | None:
+    """The CA bundle pip on this host trusts ($PIP_CERT, $SSL_CERT_FILE, else Debian's bundle)."""
+    for candidate in (
+        os.environ.get("PIP_CERT"),
+        os.environ.get("SSL_CERT_FILE"),
+        "/etc/ssl/certs/ca-certificates.crt",
+    ):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
 def ray(kuberay_version: str, parent: Built, work: Path) -> Built:
     pins = versions.load()
     kuberay = pins.kuberay_version(kuberay_version)
     lock = ray_lock(kuberay.ray_version)
     constraints = tuple(pins.ray_constraints)
     locked = lock.is_file()
-    recipe = images.ray_recipe(kuberay.ray_image, kuberay.ray_version, constraints, locked)
+    ca = host_ca_bundle()
+    recipe = images.ray_recipe(
+        kuberay.ray_image, kuberay.ray_version, constraints, locked, host_ca=ca is not None
+    )
     if locked:
         sources = {"requirements.txt": lock}
     else:
         constraint_file = work / f"constraints-{kuberay.ray_version}.txt"
         constraint_file.write_text("".join(f"{line}\n" for line in constraints))
         sources = {"constraints.txt": constraint_file}
+    if ca is not None:
+        sources["host-ca.crt"] = ca
     return docker_build(recipe, sources, parent.key)
 
 

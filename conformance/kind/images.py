@@ -183,9 +183,12 @@ def base_recipe(kind_version: str) -> Recipe:
 
 
 def containerd_config(kind_config: str) -> str:
-    """kind's containerd config with its runc runtimes run through the wrapper (``BinaryName``)."""
+    """kind's containerd config with its runc runtimes run through the wrapper (``BinaryName``), and
+    ``restrict_oom_score_adj`` on: lowering a process's OOM score needs CAP_SYS_RESOURCE, which a
+    bounding set without it (this machine's) cannot give, so Pod sandboxes with a negative score
+    (system-critical Pods) would fail to start; containerd then clamps the score at its own."""
     out: list[str] = []
-    for line in kind_config.splitlines():
+    for line in kind_config.replace("restrict_oom_score_adj = false", "restrict_oom_score_adj = true").splitlines():
         out.append(line)
         if line.strip() == "SystemdCgroup = true":
             indent = line[: len(line) - len(line.lstrip())]
@@ -426,24 +429,32 @@ def operator_recipe(repository: str, version: str) -> Recipe:
     return Recipe(tag=f"{repository}:{version}", dockerfile=dockerfile, files=("ray-operator",))
 
 
-def ray_recipe(image: str, ray_version: str, constraints: tuple[str, ...], locked: bool) -> Recipe:
+def ray_recipe(
+    image: str, ray_version: str, constraints: tuple[str, ...], locked: bool, host_ca: bool = False
+) -> Recipe:
     """Debian + Python + PyPI ``ray[serve]==ray_version``, as user ``ray`` (uid 1000, like upstream).
 
     With ``locked`` the context has ``requirements.txt`` (a hash lock) and pip installs it with
-    ``--require-hashes``; otherwise ``constraints.txt`` constrains the resolution."""
+    ``--require-hashes``; otherwise ``constraints.txt`` constrains the resolution. With ``host_ca``
+    pip trusts the host's CA bundle (``host-ca.crt``; machines whose HTTPS goes through a proxy with
+    its own CA), used for the install only and not left in the image."""
+    cert = " --cert /tmp/host-ca.crt" if host_ca else ""
     if locked:
-        pip = f"{RAY_VENV}/bin/pip install --no-cache-dir --require-hashes -r /tmp/requirements.txt"
+        pip = f"{RAY_VENV}/bin/pip install --no-cache-dir{cert} --require-hashes -r /tmp/requirements.txt"
         files: tuple[str, ...] = ("requirements.txt",)
         copy = "COPY requirements.txt /tmp/requirements.txt\n"
     else:
-        pip = f'{RAY_VENV}/bin/pip install --no-cache-dir -c /tmp/constraints.txt "ray[serve]=={ray_version}"'
+        pip = f'{RAY_VENV}/bin/pip install --no-cache-dir{cert} -c /tmp/constraints.txt "ray[serve]=={ray_version}"'
         files = ("constraints.txt",)
         copy = "COPY constraints.txt /tmp/constraints.txt\n"
+    if host_ca:
+        files += ("host-ca.crt",)
+        copy += "COPY host-ca.crt /tmp/host-ca.crt\n"
     dockerfile = (
         f"FROM {rootfs_tag()}\n"
         + _apt(RAY_PACKAGES)
         + copy
-        + f"RUN python3 -m venv {RAY_VENV} && {pip} && {RAY_VENV}/bin/ray --version"
+        + f"RUN python3 -m venv {RAY_VENV} && {pip} && rm -f /tmp/host-ca.crt && {RAY_VENV}/bin/ray --version"
         f" && useradd --uid {RAY_UID} --create-home --shell /bin/bash ray\n"
         + f"ENV PATH={RAY_VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
         + f"USER {RAY_UID}\nWORKDIR /home/ray\n"
