@@ -188,7 +188,9 @@ def containerd_config(kind_config: str) -> str:
     bounding set without it (this machine's) cannot give, so Pod sandboxes with a negative score
     (system-critical Pods) would fail to start; containerd then clamps the score at its own."""
     out: list[str] = []
-    for line in kind_config.replace("restrict_oom_score_adj = false", "restrict_oom_score_adj = true").splitlines():
+    for line in kind_config.replace(
+        "restrict_oom_score_adj = false", "restrict_oom_score_adj = true"
+    ).splitlines():
         out.append(line)
         if line.strip() == "SystemdCgroup = true":
             indent = line[: len(line) - len(line.lstrip())]
