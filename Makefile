@@ -8,7 +8,11 @@ DEFINITIONS ?= definitions/
 UPSTREAM ?= definitions/upstream/
 ARTIFACTS ?= artifacts
 KIND_IMAGE ?=
+# A local KubeRay chart folder or archive for the kind backend ({version} = the KubeRay version).
+CHART ?=
 PYTEST_ARGS ?=
+# The live tests' backend in `make test`: local until the kind leg passes here (issue #14).
+TEST_CLUSTER ?= local
 KC := $(BIN)/karta-conformance
 # Karta's source folder for the oracle when the Go module proxy does not serve the pinned Karta
 # (default in the harness: ../shared/karta next to the repository).
@@ -44,8 +48,8 @@ lint: venv actionlint ## ruff and actionlint
 typecheck: venv ## mypy (strict)
 	$(BIN)/mypy
 
-test: lint typecheck ## what CI runs: ruff, actionlint, mypy and the whole pytest suite (static, unit and live)
-	$(BIN)/pytest --junitxml=artifacts/junit.xml $(PYTEST_ARGS)
+test: lint typecheck ## what CI runs: ruff, actionlint, mypy and the whole pytest suite (static, unit and live on TEST_CLUSTER)
+	$(BIN)/pytest --junitxml=artifacts/junit.xml --cluster '$(TEST_CLUSTER)' $(PYTEST_ARGS)
 
 unit: venv ## pure tests, no cluster
 	$(BIN)/pytest -m "unit or static" $(PYTEST_ARGS)
@@ -59,9 +63,12 @@ conformance: venv ## the main job: static and live conformance of $(DEFINITIONS)
 	$(KC) check --static $(DEFINITIONS) $(if $(UPSTREAM),--ungated $(UPSTREAM)) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
 		--json $(ARTIFACTS)/static-report.json --junit $(ARTIFACTS)/static-junit.xml --markdown $(ARTIFACTS)/static-summary.md
 	$(KC) check --live $(DEFINITIONS) $(if $(UPSTREAM),--ungated $(UPSTREAM)) --cluster $(CLUSTER) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
-		$(if $(KIND_IMAGE),--kind-image $(KIND_IMAGE)) --artifacts $(ARTIFACTS) \
+		$(if $(KIND_IMAGE),--kind-image $(KIND_IMAGE)) $(if $(CHART),--chart '$(CHART)') --artifacts $(ARTIFACTS) \
 		--json $(ARTIFACTS)/live-report.json --junit $(ARTIFACTS)/live-junit.xml --markdown $(ARTIFACTS)/live-summary.md
 	@echo "== summary: $(ARTIFACTS)/live-summary.md and $(ARTIFACTS)/static-summary.md (JSON and JUnit beside them)"
+
+images: venv ## the kind backend's offline images (Debian rootfs, kind node, KubeRay operator, Ray), cached by inputs
+	$(KC) images build $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION))
 
 check-static: venv ## karta-conformance check --static definitions/
 	$(BIN)/karta-conformance check --static definitions/ definitions/variants/ --ungated definitions/upstream/

@@ -8,6 +8,7 @@
     karta-conformance cluster up|down|status      the local backend's cluster
     karta-conformance ci matrix|compat            what the GitHub workflows compute
     karta-conformance tools install|path|run      pinned tools built from Go modules (actionlint, kind, helm)
+    karta-conformance images build|list           the kind backend's offline images (no registry needed)
 
 Exit codes: 0 all claims hold, 1 a claim is violated, 2 bad input or no cluster.
 """
@@ -78,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with --cluster kind: a pinned node image or Kubernetes version (default: the first pinned)",
     )
     check.add_argument(
+        "--chart",
+        default=None,
+        help="with --cluster kind: install the KubeRay operator from this local chart folder or archive "
+        "instead of the Helm repository ({version} becomes the KubeRay version; env KARTA_CONFORMANCE_CHART)",
+    )
+    check.add_argument(
         "--keep-cluster", action="store_true", help="with --cluster kind: keep the kind cluster afterwards"
     )
     check.add_argument("--junit", type=Path, default=None, help="write a JUnit XML report here")
@@ -129,6 +136,20 @@ def _parser() -> argparse.ArgumentParser:
     tool.add_argument("action", choices=["install", "path", "run"])
     tool.add_argument("name", nargs="?", help="actionlint, kind or helm (install: all when omitted)")
     tool.add_argument("args", nargs=argparse.REMAINDER, help="with run: the tool's arguments")
+
+    image = commands.add_parser(
+        "images", help="the kind backend's offline images, built with the local Docker"
+    )
+    image.add_argument("action", choices=["build", "list"])
+    image.add_argument(
+        "--kuberay-version",
+        action="append",
+        dest="kuberay_versions",
+        help="KubeRay version(s) whose operator and Ray images to build (repeatable; default: the pinned default)",
+    )
+    image.add_argument(
+        "--no-node", action="store_true", help="skip the kind node image (operator and Ray images only)"
+    )
     return parser
 
 
@@ -145,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ci(args)
         if args.command == "tools":
             return _tools(args)
+        if args.command == "images":
+            return _images(args)
     except UserError as error:
         print(f"karta-conformance: {error}", file=sys.stderr)
         return error.exit_code
@@ -219,6 +242,7 @@ def _check(args: argparse.Namespace) -> int:
             node_image=args.kind_image,
             keep=args.keep_cluster,
             snapshots_out=snapshots,
+            chart_source=args.chart,
         )
     oracle_line = None
     if args.oracle:
@@ -311,6 +335,24 @@ def _tools(args: argparse.Namespace) -> int:
         return 0
     extra = args.args[1:] if args.args[:1] == ["--"] else args.args
     return subprocess.run([str(binary), *extra], check=False).returncode
+
+
+def _images(args: argparse.Namespace) -> int:
+    from conformance.kind import imagebuild
+
+    pins = versions.load()
+    for version in args.kuberay_versions or []:
+        pins.kuberay_version(version)  # exit 2 on an unknown one
+    if args.action == "list":
+        for tag, state in imagebuild.listing(args.kuberay_versions or [None]):
+            print(f"{tag}\t{state}")
+        return 0
+    built = imagebuild.build_all(args.kuberay_versions or [None], with_node=not args.no_node)
+    for item in built:
+        print(
+            f"{item.tag}\t{'reused' if item.reused else f'built in {item.seconds:.0f} s'}\t{item.size / 2**20:.0f} MiB"
+        )
+    return 0
 
 
 if __name__ == "__main__":

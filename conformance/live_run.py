@@ -98,9 +98,12 @@ def run_live(
     node_image: str | None = None,
     keep: bool = False,
     snapshots_out: list[Snapshot] | None = None,
+    chart_source: str | None = None,
 ) -> tuple[list[Verdict], str, dict[str, object]]:
     definitions = load_definitions(paths)  # bad input exits 2 before any cluster work
-    provider = make_provider(cluster, kuberay_version, kubeconfig, node_image=node_image, keep=keep)
+    provider = make_provider(
+        cluster, kuberay_version, kubeconfig, node_image=node_image, keep=keep, chart_source=chart_source
+    )
     header = provider.describe()
     say(header)
     try:  # stopped on success, failure and Ctrl-C alike, also when start() fails half-way

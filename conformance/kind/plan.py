@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import versions
+from conformance.kind import images as offline
 
 OPERATOR_NAMESPACE = "kuberay-system"
 RELEASE = "kuberay-operator"
@@ -39,17 +40,33 @@ class KindPlan:
     operator_repository: str
     gpus_per_node: int
     workers: int = 2
+    # A local chart folder or archive to install instead of the Helm repository's pinned chart.
+    chart_source: str | None = None
+    # Set when the node image is the offline one built here (``karta-conformance images build``).
+    built_node: offline.NodeImages | None = None
 
     @classmethod
-    def pinned(cls, cluster: str, kuberay_version: str | None, node_image: str | None) -> KindPlan:
+    def pinned(
+        cls,
+        cluster: str,
+        kuberay_version: str | None,
+        node_image: str | None,
+        chart_source: str | None = None,
+        built_node: bool = False,
+    ) -> KindPlan:
+        """The pinned plan; ``built_node`` (and no ``node_image`` asked for) runs the offline node image."""
         pins = versions.load()
+        kuberay = pins.kuberay_version(kuberay_version)
+        offline_node = offline.node_images_for(pins) if built_node and not node_image else None
         return cls(
             cluster=cluster,
-            kuberay=pins.kuberay_version(kuberay_version),
-            node_image=pins.node_image(node_image),
+            kuberay=kuberay,
+            node_image=offline.node_tag(pins.kubernetes) if offline_node else pins.node_image(node_image),
             chart_repository=pins.chart_repository,
             operator_repository=pins.kind_operator_image,
             gpus_per_node=pins.kind_gpus_per_node,
+            chart_source=resolve_chart_source(chart_source, kuberay.version),
+            built_node=offline_node,
         )
 
     # -- the cluster ---------------------------------------------------------
@@ -58,23 +75,35 @@ class KindPlan:
     def kubernetes(self) -> str:
         return versions.Versions.node_kubernetes(self.node_image)
 
+    def kubernetes_pinned(self) -> str:
+        """The local backend's Kubernetes (what the offline node image is built for)."""
+        return versions.load().kubernetes
+
     @property
     def operator_image(self) -> str:
         return f"{self.operator_repository}:{self.kuberay.version}"
 
     def cluster_config(self) -> dict[str, Any]:
         """kind's Cluster config: one control plane and ``workers`` workers (the node image is --image)."""
-        return {
+        config: dict[str, Any] = {
             "kind": "Cluster",
             "apiVersion": "kind.x-k8s.io/v1alpha4",
             "nodes": [{"role": "control-plane"}] + [{"role": "worker"} for _ in range(self.workers)],
         }
+        if self.built_node is not None:
+            config["kubeadmConfigPatches"] = offline.kubeadm_patches(self.built_node)
+        return config
 
     def images(self) -> list[str]:
         """Images worth preloading with ``kind load docker-image`` when the local Docker has them."""
         return [self.kuberay.ray_image, self.operator_image]
 
-    def docker_has_image(self, docker: str, image: str) -> list[str]:
+    def load_image(self, kind: str, image: str, nodes: list[str]) -> list[str]:
+        """``kind load docker-image`` into ``nodes`` (the Ray image goes to the schedulable ones only)."""
+        return [kind, "load", "docker-image", image, "--name", self.cluster, "--nodes", ",".join(nodes)]
+
+    @staticmethod
+    def docker_has_image(docker: str, image: str) -> list[str]:
         return [docker, "image", "inspect", "--format", "{{.Id}}", image]
 
     def list_kind_nodes(self, kind: str) -> list[str]:
@@ -94,6 +123,8 @@ class KindPlan:
     # -- the operator ----------------------------------------------------------
 
     def helm_repo(self, helm: str) -> list[list[str]]:
+        if self.chart_source:
+            return []
         return [
             [helm, "repo", "add", REPO_NAME, self.chart_repository, "--force-update"],
             [helm, "repo", "update", REPO_NAME],
@@ -116,9 +147,7 @@ class KindPlan:
             helm,
             "install",
             RELEASE,
-            CHART,
-            "--version",
-            self.kuberay.chart,
+            *([self.chart_source] if self.chart_source else [CHART, "--version", self.kuberay.chart]),
             "--namespace",
             OPERATOR_NAMESPACE,
             "--create-namespace",
@@ -132,6 +161,13 @@ class KindPlan:
             "--kubeconfig",
             str(kubeconfig),
         ]
+
+    def chart_origin(self) -> str:
+        return (
+            f"local chart {self.chart_source}"
+            if self.chart_source
+            else f"Helm repository {self.chart_repository}"
+        )
 
     def chart_label(self) -> str:
         """How ``helm list`` names the pinned chart."""
@@ -202,3 +238,15 @@ class KindPlan:
             f"{SWITCH_ANNOTATION}={serial}",
             "--overwrite",
         ]
+
+
+CHART_ENV = "KARTA_CONFORMANCE_CHART"
+
+
+def resolve_chart_source(source: str | None, kuberay_version: str) -> str | None:
+    """A chart folder or archive; ``{version}`` in it becomes the KubeRay version (v1.6.2).
+
+    Only the string is resolved here; the provider checks that the path exists."""
+    if not source:
+        return None
+    return source.replace("{version}", kuberay_version)

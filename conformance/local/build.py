@@ -33,6 +33,8 @@ from conformance.errors import EnvironmentProblem
 from conformance.local.progress import say, step
 
 KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+# What a kind node adds to the control plane commands (the offline node image).
+KUBE_NODE_COMMANDS = ("kubelet", "kubeadm", "kube-proxy")
 STAMP = ".complete"
 
 
@@ -151,19 +153,42 @@ def _remote_replaces(go_mod: str) -> list[str]:
 
 
 def build_kubernetes(version: str, staging: str) -> Path:
+    """kube-apiserver, kube-controller-manager, kube-scheduler and kubectl of ``version``."""
+    return _build_kubernetes(version, staging, KUBE_COMMANDS, "bin", "src")
+
+
+def build_kubernetes_node(version: str, staging: str) -> Path:
+    """kubelet, kubeadm and kube-proxy of ``version`` (for the kind node image), beside ``bin/``.
+
+    Same lock as ``build_kubernetes`` (one Kubernetes build at a time shares the Go build cache)."""
+    return _build_kubernetes(version, staging, KUBE_NODE_COMMANDS, "node-bin", "node-src")
+
+
+_KUBE_PACKAGES = {
+    "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver/app",
+    "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager/app",
+    "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler/app",
+    "kubectl": "k8s.io/kubectl/pkg/cmd",
+    "kubelet": "k8s.io/kubernetes/cmd/kubelet/app",
+    "kubeadm": "k8s.io/kubernetes/cmd/kubeadm/app",
+    "kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy/app",
+}
+
+
+def _build_kubernetes(
+    version: str, staging: str, commands: tuple[str, ...], bin_name: str, src_name: str
+) -> Path:
     folder = cache.component_dir("kubernetes", version)
-    bin_dir = folder / "bin"
+    bin_dir = folder / bin_name
     with _locked(folder):
-        if _done(bin_dir, KUBE_COMMANDS):
+        if _done(bin_dir, commands):
             return bin_dir
         started = time.monotonic()
-        source = folder / "src"
+        source = folder / src_name
         shutil.rmtree(source, ignore_errors=True)
         source.mkdir(parents=True)
-        log = folder / "build.log"
-        with step(
-            f"Building Kubernetes {version} (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)"
-        ):
+        log = folder / f"build-{bin_name}.log" if bin_name != "bin" else folder / "build.log"
+        with step(f"Building Kubernetes {version} ({', '.join(commands)})"):
             upstream = _module_file("k8s.io/kubernetes", version)
             staged = sorted(
                 set(re.findall(r"^\s*(k8s\.io/[\w.-]+)\s+=>\s+\./staging/", upstream, re.MULTILINE))
@@ -177,13 +202,8 @@ def build_kubernetes(version: str, staging: str) -> Path:
                 "module kartaconformance.local/kubebuild\n\ngo 1.24.0\n\n"
                 f"require k8s.io/kubernetes {version}\n\nreplace (\n{replaces}\n)\n"
             )
-            (source / "tools.go").write_text(
-                "//go:build tools\n\npackage tools\n\nimport (\n"
-                '\t_ "k8s.io/kubectl/pkg/cmd"\n'
-                '\t_ "k8s.io/kubernetes/cmd/kube-apiserver/app"\n'
-                '\t_ "k8s.io/kubernetes/cmd/kube-controller-manager/app"\n'
-                '\t_ "k8s.io/kubernetes/cmd/kube-scheduler/app"\n)\n'
-            )
+            imports = "".join(f'\t_ "{_KUBE_PACKAGES[name]}"\n' for name in commands)
+            (source / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports})\n")
             _go(["mod", "tidy"], source, log)
             minor = version.removeprefix("v").split(".")[1]
             ldflags = " ".join(
@@ -199,7 +219,7 @@ def build_kubernetes(version: str, staging: str) -> Path:
             bin_dir.mkdir(parents=True, exist_ok=True)
             _go(
                 ["build", "-trimpath", f"-ldflags={ldflags}", "-o", str(bin_dir) + "/"]
-                + [f"k8s.io/kubernetes/cmd/{name}" for name in KUBE_COMMANDS],
+                + [f"k8s.io/kubernetes/cmd/{name}" for name in commands],
                 source,
                 log,
             )
@@ -400,3 +420,109 @@ def build_ray(version: str, constraints: tuple[str, ...] = ()) -> Path:
             + "\n"
         )
         return venv
+
+
+# -- binaries of the offline kind node image ------------------------------------------------------
+
+# CoreDNS with the plugins kubeadm's Corefile uses (and log), not the full plugin set:
+# a smaller build with the same server (coremain) and the same plugin code.
+COREDNS_PLUGINS = (
+    "cache",
+    "errors",
+    "forward",
+    "health",
+    "kubernetes",
+    "loadbalance",
+    "log",
+    "loop",
+    "metrics",
+    "ready",
+    "reload",
+)
+
+
+def build_coredns(version: str) -> Path:
+    """``coredns`` of ``github.com/coredns/coredns@version`` with ``COREDNS_PLUGINS``."""
+    folder = cache.component_dir("coredns", version)
+    bin_dir = folder / "bin"
+    with _locked(folder):
+        if _done(bin_dir, ("coredns",)):
+            return bin_dir
+        started = time.monotonic()
+        source = folder / "src"
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir(parents=True)
+        log = folder / "build.log"
+        with step(f"Building CoreDNS {version} ({len(COREDNS_PLUGINS)} plugins)"):
+            (source / "go.mod").write_text(
+                "module kartaconformance.local/corednsbuild\n\ngo 1.24.0\n\n"
+                f"require github.com/coredns/coredns {version}\n"
+            )
+            plugins = "".join(f'\t_ "github.com/coredns/coredns/plugin/{name}"\n' for name in COREDNS_PLUGINS)
+            (source / "main.go").write_text(
+                "package main\n\nimport (\n"
+                '\t"github.com/coredns/coredns/coremain"\n'
+                '\t_ "github.com/coredns/caddy/onevent"\n'
+                f"{plugins})\n\nfunc main() {{ coremain.Run() }}\n"
+            )
+            _go(["mod", "tidy"], source, log)
+            bin_dir.mkdir(parents=True, exist_ok=True)
+            _go(["build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / "coredns"), "."], source, log)
+        _stamp(bin_dir, {"coredns": version, "plugins": ",".join(COREDNS_PLUGINS)}, started)
+        return bin_dir
+
+
+# The Pod sandbox's process: sleep until SIGINT/SIGTERM, reaping children (what pause does).
+_PAUSE_MAIN = """package main
+
+import (
+\t"os"
+\t"os/signal"
+\t"syscall"
+)
+
+func main() {
+\tstop := make(chan os.Signal, 1)
+\tsignal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+\tchildren := make(chan os.Signal, 16)
+\tsignal.Notify(children, syscall.SIGCHLD)
+\tfor {
+\t\tselect {
+\t\tcase <-stop:
+\t\t\tos.Exit(0)
+\t\tcase <-children:
+\t\t\tfor {
+\t\t\t\tvar status syscall.WaitStatus
+\t\t\t\tpid, err := syscall.Wait4(-1, &status, syscall.WNOHANG, nil)
+\t\t\t\tif pid <= 0 || err != nil {
+\t\t\t\t\tbreak
+\t\t\t\t}
+\t\t\t}
+\t\t}
+\t}
+}
+"""
+
+
+def build_pause() -> Path:
+    """A static ``pause`` (the Pod sandbox process), from the Go source above."""
+    key = hashlib.sha256(_PAUSE_MAIN.encode()).hexdigest()[:12]
+    folder = cache.component_dir("pause", key)
+    bin_dir = folder / "bin"
+    with _locked(folder):
+        if _done(bin_dir, ("pause",)):
+            return bin_dir
+        started = time.monotonic()
+        source = folder / "src"
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir(parents=True)
+        (source / "go.mod").write_text("module kartaconformance.local/pause\n\ngo 1.24.0\n")
+        (source / "main.go").write_text(_PAUSE_MAIN)
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        _go(
+            ["build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / "pause"), "."],
+            source,
+            folder / "build.log",
+        )
+        _stamp(bin_dir, {"pause": key}, started)
+        return bin_dir

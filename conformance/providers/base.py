@@ -73,6 +73,7 @@ def make_provider(
     node_image: str | None = None,
     keep: bool = False,
     announce: Callable[[str], None] = notice,
+    chart_source: str | None = None,
 ) -> Provider:
     """The provider for ``--cluster`` (auto: kind when a Docker daemon answers, local otherwise)."""
     from conformance import versions
@@ -99,5 +100,5 @@ def make_provider(
     if cluster == "kind":
         from conformance.providers.kind import KindProvider
 
-        return KindProvider(version, name=name, node_image=node_image, keep=keep)
+        return KindProvider(version, name=name, node_image=node_image, keep=keep, chart_source=chart_source)
     raise UserError(f"--cluster: unknown backend {cluster!r}; use auto, local, kind or existing")

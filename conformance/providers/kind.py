@@ -9,6 +9,7 @@ capacity is patched onto each node's status so GPU-shaped fixtures schedule.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -19,10 +20,11 @@ import yaml
 
 from conformance import cache, tools
 from conformance.errors import EnvironmentProblem, UserError
-from conformance.fixtures import default_dir
-from conformance.kind.plan import GATE_KEY, HEALTH_KEY, KindPlan
-from conformance.local.progress import say
+from conformance.kind import images as offline
+from conformance.kind.plan import CHART_ENV, KindPlan
+from conformance.local.progress import say, step
 from conformance.providers.base import docker_answers
+from conformance.providers.switches import ApiSwitches
 
 
 class Runner(Protocol):
@@ -55,13 +57,32 @@ class KindProvider:
         node_image: str | None = None,
         keep: bool = False,
         runner: Runner = run_command,
+        chart_source: str | None = None,
     ) -> None:
-        self.plan = KindPlan.pinned(name, kuberay_version, node_image)
-        self.keep = keep
         self.run = runner
+        pins_plan = KindPlan.pinned(name, kuberay_version, node_image)
+        # Images built here (``karta-conformance images build``) are used when the local Docker has them.
+        self.local_images = {
+            image
+            for image in [offline.node_tag(pins_plan.kubernetes_pinned()), *pins_plan.images()]
+            if self._docker_has(image)
+        }
+        built_node = offline.node_tag(pins_plan.kubernetes_pinned()) in self.local_images
+        self.plan = KindPlan.pinned(
+            name,
+            kuberay_version,
+            node_image,
+            chart_source or os.environ.get(CHART_ENV),
+            built_node=built_node,
+        )
+        if self.plan.chart_source and not Path(self.plan.chart_source).exists():
+            raise UserError(
+                f"no such chart folder or archive (--chart / ${CHART_ENV})", where=self.plan.chart_source
+            )
+        self.keep = keep
         self.state = cache.cache_root() / "clusters" / f"kind-{name}"
         self._cluster: Any = None
-        self._switch_serial = 0
+        self.switches = ApiSwitches(self.kubectl)
 
     # -- Provider ------------------------------------------------------------------
 
@@ -79,12 +100,26 @@ class KindProvider:
 
     def describe(self) -> str:
         plan = self.plan
+
+        def origin(image: str) -> str:
+            return "built here, preloaded" if image in self.local_images else "pulled from its registry"
+
+        node = (
+            "built here by `karta-conformance images build`" if plan.built_node else "pinned upstream image"
+        )
         return (
-            f"backend kind: Kubernetes {plan.kubernetes} ({plan.node_image.split('@')[0]}, real kubelets and "
-            f"containers), KubeRay operator {plan.kuberay.version} (Helm chart kuberay-operator "
-            f"{plan.kuberay.chart}, {plan.operator_image}), Ray {plan.kuberay.ray_version} ({plan.kuberay.ray_image}) "
+            f"backend kind: Kubernetes {plan.kubernetes} (node image {plan.node_image.split('@')[0]}, {node}; "
+            f"real kubelets and containers), KubeRay operator {plan.kuberay.version} (chart kuberay-operator "
+            f"{plan.kuberay.chart} from {plan.chart_origin()}; {plan.operator_image}, {origin(plan.operator_image)}), "
+            f"Ray {plan.kuberay.ray_version} ({plan.kuberay.ray_image}, {origin(plan.kuberay.ray_image)}) "
             f"in every Ray Pod; simulated: {plan.gpus_per_node} nvidia.com/gpu per node (node status patch, no devices)"
         )
+
+    def _docker_has(self, image: str) -> bool:
+        try:
+            return self.run(KindPlan.docker_has_image("docker", image)).returncode == 0
+        except OSError:  # no docker command
+            return False
 
     def start(self) -> None:
         binaries = self.binaries()
@@ -108,10 +143,13 @@ class KindProvider:
         say(f"kind cluster {self.plan.cluster} ({self.plan.node_image.split('@')[0]}) ...")
         self._cluster = self._kind_cluster(binaries)
         self._cluster.create(config_file=config)
+        nodes = self.run(self.plan.list_kind_nodes(binaries["kind"])).stdout.split()
         for image in self.plan.images():
             if self.run(self.plan.docker_has_image(binaries["docker"], image)).returncode == 0:
-                say(f"preloading {image} into the kind nodes")
-                self._cluster.load_docker_image(image)
+                ray = image == self.plan.kuberay.ray_image
+                targets = [n for n in nodes if self.plan.schedulable(n)] if ray else nodes
+                with step(f"kind load docker-image {image} (local image) into {', '.join(targets)}"):
+                    self._checked(self.plan.load_image(binaries["kind"], image, targets))
             elif image == self.plan.kuberay.ray_image:
                 self.pull_on_workers(binaries, image)
         self.install_operator(binaries["helm"])
@@ -147,22 +185,18 @@ class KindProvider:
 
     def prepare_namespace(self, namespace: str) -> None:
         """The fixtures' Serve app (and its switches, off) as a ConfigMap the Ray Pods mount."""
-        app = (default_dir() / "app" / "karta_fixture_app.py").read_text()
-        manifest = KindPlan.fixture_app_configmap(namespace, app)
-        self.kubectl(*KindPlan.apply_stdin(namespace), input=json.dumps(manifest))
+        self.switches.prepare_namespace(namespace)
 
     def hold_new_heads(self, namespace: str) -> None:
-        """The gate: Ray Pods created from now on mount the gate switch on, so the Serve replica of the
-        pending cluster does not finish starting (the app stays DEPLOYING)."""
-        self.kubectl(*KindPlan.set_switch(namespace, GATE_KEY, True))
+        self.switches.hold_new_heads(namespace)
 
     def release_heads(self, namespace: str) -> None:
-        self._switch(namespace, GATE_KEY, False)
+        self.switches.release_heads(namespace)
 
     def set_app_unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
         """Every replica's health check in ``namespace`` fails while the switch is on (``pod`` is not needed:
         the switch lives in the namespace's ConfigMap)."""
-        self._switch(namespace, HEALTH_KEY, value)
+        self.switches.set_app_unhealthy(namespace, value)
 
     def restart_operator(self) -> None:
         for command in self.plan.restart_operator():
@@ -200,7 +234,7 @@ class KindProvider:
                 )
             say(f"reusing {chart} in the kept kind cluster {self.plan.cluster}")
             return
-        say(f"helm install {self.plan.chart_label()} from {self.plan.chart_repository} ...")
+        say(f"helm install {self.plan.chart_label()} from {self.plan.chart_origin()} ...")
         for command in [*self.plan.helm_repo(helm), self.plan.helm_install(helm, kubeconfig)]:
             self._checked(command)
 
@@ -229,11 +263,6 @@ class KindProvider:
             raise EnvironmentProblem(
                 f"{' '.join(command[:3])} failed (exit {completed.returncode}): {completed.stderr.strip()[-300:]}"
             )
-
-    def _switch(self, namespace: str, key: str, on: bool) -> None:
-        self.kubectl(*KindPlan.set_switch(namespace, key, on))
-        self._switch_serial += 1
-        self.kubectl(*KindPlan.nudge_ray_pods(namespace, self._switch_serial))
 
     def _kind_cluster(self, binaries: dict[str, str]) -> Any:
         from pytest_kind import KindCluster

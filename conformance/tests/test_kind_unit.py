@@ -139,10 +139,14 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
     config = str(state(tmp_path) / "kind-config.yaml")
     gpu_patch = '{"status": {"capacity": {"nvidia.com/gpu": "4"}}}'
     assert recorder.commands == [
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/kind-node:v1.34.4"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "quay.io/kuberay/operator:v1.6.2"],
         ["/t/kind", "get", "clusters"],
         ["/t/kind", "create", "cluster", "--name=karta", f"--kubeconfig={kubeconfig}", f"--image={V134}", "--config", config],
+        ["/t/kind", "get", "nodes", "--name", "karta"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
-        ["/t/kind", "load", "docker-image", "--name", "karta", "rayproject/ray:2.52.0"],
+        ["/t/kind", "load", "docker-image", "rayproject/ray:2.52.0", "--name", "karta", "--nodes", "karta-worker,karta-worker2"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "quay.io/kuberay/operator:v1.6.2"],
         ["/t/helm", "list", "--namespace", "kuberay-system", "--kubeconfig", kubeconfig, "-o", "json"],
         ["/t/helm", "repo", "add", "kuberay", "https://ray-project.github.io/kuberay-helm/", "--force-update"],
@@ -191,9 +195,21 @@ def test_an_older_kuberay_pins_its_chart_operator_and_ray_image(recorder: Record
     provider = KindProvider("v1.3.2", name="old", node_image="v1.33", runner=recorder)
     provider.start()
     commands = recorder.commands
-    assert commands[1][5] == f"--image={V133}"
-    assert ["/t/kind", "load", "docker-image", "--name", "old", "quay.io/kuberay/operator:v1.3.2"] in commands
-    assert not [c for c in commands if c[1:3] == ["load", "docker-image"] and c[-1].startswith("rayproject/")]
+    create = next(c for c in commands if c[1:3] == ["create", "cluster"])
+    assert create[5] == f"--image={V133}"
+    nodes = "old-control-plane,old-worker,old-worker2"
+    load = [
+        "/t/kind",
+        "load",
+        "docker-image",
+        "quay.io/kuberay/operator:v1.3.2",
+        "--name",
+        "old",
+        "--nodes",
+        nodes,
+    ]
+    assert load in commands
+    assert not [c for c in commands if c[1:3] == ["load", "docker-image"] and c[3].startswith("rayproject/")]
     # the Ray image is not in the local Docker: each schedulable node pulls it before any scenario
     assert [c for c in commands if "crictl" in c] == [
         ["/t/docker", "exec", "old-worker", "crictl", "pull", "rayproject/ray:2.41.0"],
@@ -313,15 +329,56 @@ def test_fixture_app_switches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 
 
 def test_describe_names_backend_versions_and_what_is_simulated() -> None:
-    line = KindProvider("v1.6.2").describe()
+    line = KindProvider("v1.6.2", runner=Recorder()).describe()
     assert line.startswith(
-        "backend kind: Kubernetes v1.34.0 (kindest/node:v1.34.0, real kubelets and containers)"
+        "backend kind: Kubernetes v1.34.0 (node image kindest/node:v1.34.0, pinned upstream image; "
+        "real kubelets and containers)"
     )
     assert (
-        "KubeRay operator v1.6.2 (Helm chart kuberay-operator 1.6.2, quay.io/kuberay/operator:v1.6.2)" in line
-    )
-    assert "Ray 2.52.0 (rayproject/ray:2.52.0)" in line
+        "KubeRay operator v1.6.2 (chart kuberay-operator 1.6.2 from Helm repository "
+        "https://ray-project.github.io/kuberay-helm/; quay.io/kuberay/operator:v1.6.2, pulled from its registry)"
+    ) in line
+    assert "Ray 2.52.0 (rayproject/ray:2.52.0, pulled from its registry)" in line
     assert "simulated: 4 nvidia.com/gpu per node" in line
+
+
+def test_images_built_here_and_a_local_chart_are_used_and_named(tmp_path: Path) -> None:
+    """With the offline images in the local Docker and a local chart folder: the node image built here
+    (with its etcd patch), kind load of the operator everywhere and of Ray on workers, helm from the folder."""
+    chart = tmp_path / "charts" / "v1.6.2" / "kuberay-operator"
+    chart.mkdir(parents=True)
+    local = [
+        "karta-conformance/kind-node:v1.34.4",
+        "rayproject/ray:2.52.0",
+        "quay.io/kuberay/operator:v1.6.2",
+    ]
+    provider = KindProvider(
+        "v1.6.2",
+        runner=Recorder(local_images=local),
+        chart_source=str(tmp_path / "charts" / "{version}" / "kuberay-operator"),
+    )
+    plan = provider.plan
+    assert plan.node_image == "karta-conformance/kind-node:v1.34.4"
+    assert plan.cluster_config()["kubeadmConfigPatches"] == [
+        "kind: ClusterConfiguration\netcd:\n  local:\n    imageTag: 3.6.4-0\n"
+    ]
+    assert plan.helm_repo("helm") == []
+    install = plan.helm_install("helm", Path("/k"))
+    assert install[:4] == ["helm", "install", "kuberay-operator", str(chart)]
+    assert "--version" not in install
+    line = provider.describe()
+    assert (
+        "node image karta-conformance/kind-node:v1.34.4, built here by `karta-conformance images build`"
+        in line
+    )
+    assert f"from local chart {chart}; quay.io/kuberay/operator:v1.6.2, built here, preloaded" in line
+    assert "Ray 2.52.0 (rayproject/ray:2.52.0, built here, preloaded)" in line
+
+
+def test_a_missing_local_chart_is_one_line_exit_2(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no such chart folder or archive") as raised:
+        KindProvider("v1.6.2", runner=Recorder(), chart_source=str(tmp_path / "nope"))
+    assert raised.value.exit_code == 2
 
 
 def test_every_pinned_ray_image_matches_its_ray_version() -> None:
@@ -344,10 +401,11 @@ def test_missing_tools_and_docker_are_one_line_errors(monkeypatch: pytest.Monkey
         KindProvider("v1.6.2").binaries()
 
 
-def test_cluster_kind_without_a_docker_daemon_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    """On this machine (no Docker engine) for real: one line, exit 2, before anything is created."""
-    if base.docker_answers():
-        pytest.fail("this test asserts the behaviour without a Docker daemon, but one answers here")
+def test_cluster_kind_without_a_docker_daemon_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a Docker engine: one line, exit 2, before anything is created."""
+    monkeypatch.setattr(kind_provider, "docker_answers", lambda: False)
     assert main(["check", "--live", "definitions/", "--cluster", "kind"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("karta-conformance: --cluster kind needs")
