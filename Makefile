@@ -49,7 +49,7 @@ typecheck: venv ## mypy (strict)
 	$(BIN)/mypy
 
 test: lint typecheck ## what CI runs: ruff, actionlint, mypy and the whole pytest suite (static, unit and live on TEST_CLUSTER)
-	$(BIN)/pytest --junitxml=artifacts/junit.xml --cluster '$(TEST_CLUSTER)' $(PYTEST_ARGS)
+	$(BIN)/pytest conformance/tests --junitxml=artifacts/junit.xml --cluster '$(TEST_CLUSTER)' $(PYTEST_ARGS)
 
 unit: venv ## pure tests, no cluster
 	$(BIN)/pytest -m "unit or static" $(PYTEST_ARGS)
