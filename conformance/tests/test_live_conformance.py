@@ -197,20 +197,23 @@ def test_karta_oracle_agrees_on_every_live_snapshot(live: LiveResult, given: lis
 
 
 @pytest.mark.parametrize(
-    ("case", "subject", "phase"),
+    ("case", "phase"),
     [
-        ("conditions-objects", "status: matched", "rayservice/ready"),
-        ("constant-min-replicas", "component worker[cpu-workers]: minReplicas", "rayservice/ready"),
+        ("conditions-objects", "rayservice/ready"),
+        ("constant-min-replicas", "rayservice/ready"),
     ],
 )
-def test_karta_oracle_names_divergences_on_live_snapshots(
-    live: LiveResult, case: str, subject: str, phase: str
+def test_karta_oracle_reads_the_once_divergent_cases_as_the_harness_on_live_snapshots(
+    live: LiveResult, case: str, phase: str
 ) -> None:
+    """These cases were disagreements on live Snapshots before the evaluator followed Karta
+    (``status: matched`` and ``component worker[cpu-workers]: minReplicas`` at ``phase``); now
+    Karta's own code and the harness read the live objects alike, and the item is compared."""
     from conformance.oracle.compare import compare
 
     (definition,) = load_path(Path(__file__).parent / "data" / "divergent" / f"{case}.yaml")
     result = compare([definition], live.snapshots)
-    named = [
-        v for v in result.verdicts if v.outcome is Outcome.FAIL and (v.subject, v.phase) == (subject, phase)
-    ]
-    assert named, "\n".join(f"[{v.phase}] {v.line()}" for v in result.verdicts if not v.ok)
+    disagreements = [f"[{v.phase}] {v.line()}" for v in result.verdicts if not v.ok]
+    assert not disagreements, "\n".join(disagreements)
+    agreed = [v for v in result.verdicts if v.outcome is Outcome.PASS and v.phase == phase]
+    assert agreed, f"nothing compared at {phase}: " + result.line()
