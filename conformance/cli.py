@@ -22,8 +22,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from conformance import report, versions
+from conformance import versions
 from conformance.errors import UserError
+from conformance.report import formats as report
 from conformance.snapshot import Snapshot
 from conformance.verdict import exit_code
 
@@ -208,7 +209,7 @@ def _check(args: argparse.Namespace) -> int:
             pins.kuberay_version(version)  # exit 2 on an unknown one
     snapshots: list[Snapshot] = []
     if args.static:
-        from conformance.static_run import run_static
+        from conformance.static.session import run_static
 
         verdicts = run_static(args.paths, args.fixtures, args.kuberay_versions)
         header = "karta-conformance static check: definitions against fixtures and KubeRay CRD schemas"
@@ -228,7 +229,7 @@ def _check(args: argparse.Namespace) -> int:
         header = f"karta-conformance on saved snapshots: {len(snapshots)} Snapshot(s) from {args.snapshots}"
         meta = {"mode": "snapshots", "snapshots": [f"{s.scenario}/{s.phase}" for s in snapshots]}
     else:
-        from conformance.live_run import run_live
+        from conformance.live.session import run_live
 
         if args.kuberay_versions and len(args.kuberay_versions) > 1:
             raise UserError("--live takes one --kuberay-version")
@@ -300,13 +301,13 @@ def load_snapshots(folder: Path) -> list[Snapshot]:
 
 
 def _cluster(args: argparse.Namespace) -> int:
-    from conformance.local.commands import cluster_command
+    from conformance.backends.local.commands import cluster_command
 
     return cluster_command(args.action, name=args.name, kuberay_version=args.kuberay_version)
 
 
 def _ci(args: argparse.Namespace) -> int:
-    from conformance import ci
+    from conformance.report import ci
 
     if args.ci_command == "matrix":
         matrix = ci.nightly_matrix()
@@ -321,7 +322,7 @@ def _ci(args: argparse.Namespace) -> int:
 
 
 def _tools(args: argparse.Namespace) -> int:
-    from conformance import tools
+    from conformance.toolchain import tools
 
     if args.action == "install":
         for name in [args.name, *args.args] if args.name else list(versions.load().tools):
@@ -338,7 +339,7 @@ def _tools(args: argparse.Namespace) -> int:
 
 
 def _images(args: argparse.Namespace) -> int:
-    from conformance.kind import imagebuild
+    from conformance.backends.kind import imagebuild
 
     pins = versions.load()
     for version in args.kuberay_versions or []:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.neutral import text
+from conformance.report.neutral import text
 
 
 class UserError(Exception):

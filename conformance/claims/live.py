@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from conformance import jqexpr, workloads
+from conformance import kuberay as workloads
 from conformance.claims.coverage import not_checked
 from conformance.claims.static import hermetic
 from conformance.definition.model import Component, Definition, Expression
@@ -36,6 +36,7 @@ from conformance.evaluate.gangs import gang_groups
 from conformance.evaluate.instances import Instance, beyond_karta, instances
 from conformance.evaluate.pods import PodMatch, match, pod_name, selects
 from conformance.evaluate.status import read_status
+from conformance.jq import expr as jqexpr
 from conformance.snapshot import Snapshot
 from conformance.verdict import Outcome, Verdict, verdict_for
 

@@ -21,16 +21,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance import jqexpr
 from conformance.claims.coverage import not_checked
-from conformance.crds import Crd, find, path_in_schema
 from conformance.definition import rules
 from conformance.definition.model import Component, Context, Definition, Expression
+from conformance.definition.schema import Crd, find, path_in_schema
 from conformance.evaluate.common import outputs
 from conformance.evaluate.errors import EvaluationError
 from conformance.evaluate.instances import beyond_karta, instance_ids, instances
 from conformance.fixtures import Fixture
-from conformance.jqpaths import NotAnalysed, leaf_paths
+from conformance.jq import expr as jqexpr
+from conformance.jq.paths import NotAnalysed, leaf_paths
 from conformance.verdict import Outcome, Verdict, verdict_for
 
 STATIC = "static"

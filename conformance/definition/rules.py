@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance import jqexpr
 from conformance.definition.dialects import by_name
 from conformance.definition.model import Definition
-from conformance.jqpaths import read_only_problem
+from conformance.jq import expr as jqexpr
+from conformance.jq.paths import read_only_problem
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import jqexpr
 from conformance.definition.model import Expression
 from conformance.evaluate.errors import EvaluationError
+from conformance.jq import expr as jqexpr
 
 
 def outputs(expression: Expression, value: Any) -> list[Any]:

@@ -23,10 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from conformance import jqexpr
 from conformance.definition.model import Component, Expression
 from conformance.evaluate.common import outputs
 from conformance.evaluate.errors import EvaluationError
+from conformance.jq import expr as jqexpr
 
 SINGLE = ""  # the id of the only instance of a component without instanceIdPath
 INT32 = (-(2**31), 2**31 - 1)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance import jqexpr
 from conformance.definition.model import ConditionsDefinition, Expression, Matcher, StatusDefinition
 from conformance.evaluate.common import outputs
 from conformance.evaluate.errors import EvaluationError
+from conformance.jq import expr as jqexpr
 
 # Statuses that can never hold together for one object.
 CONTRADICTIONS = (

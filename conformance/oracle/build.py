@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml
 
-from conformance import cache, gomod
 from conformance.errors import EnvironmentProblem
+from conformance.toolchain import cache, gomod
 
 ORACLE_DIR = Path(__file__).resolve().parent / "karta"
 ORACLE_FILES = ("go.mod", "go.sum", "main.go", "defaults.go")
@@ -140,7 +140,7 @@ def locate_source(karta_source: Path | None = None) -> tuple[Path, str, bool]:
 
 def ensure(karta_source: Path | None = None) -> Oracle:
     """The oracle binary for the pinned Karta, built on first use."""
-    from conformance.local.build import _done, _go, _locked, _stamp
+    from conformance.toolchain.build import _done, _go, _locked, _stamp
 
     wanted = pin()
     source, origin, proxied = locate_source(karta_source)

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance import diagnostics
+from conformance.backends.base import Provider
+from conformance.backends.registry import make_provider
 from conformance.errors import UserError
-from conformance.kube import Kube
-from conformance.providers import Provider, make_provider
+from conformance.k8s import diagnostics
+from conformance.k8s.client import Kube
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

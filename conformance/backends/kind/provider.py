@@ -1,0 +1,291 @@
+"""The kind backend as a Provider: kind (through pytest-kind), the pinned KubeRay Helm chart, real Ray images.
+
+It runs on machines with a Docker engine (laptops, GitHub Actions), not on the development
+machine of this project; so this file only executes ``conformance.backends.kind.plan`` (what to run,
+unit-tested exactly) and stays thin. Nothing is simulated but the GPUs: ``nvidia.com/gpu``
+capacity is patched onto each node's status so GPU-shaped fixtures schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from conformance.backends.docker import docker_answers
+from conformance.backends.kind import images as offline
+from conformance.backends.kind.plan import CHART_ENV, KindPlan
+from conformance.backends.switches import ApiSwitches
+from conformance.errors import EnvironmentProblem, UserError
+from conformance.progress import say, step
+from conformance.toolchain import cache, tools
+
+
+class Runner(Protocol):
+    def __call__(
+        self, command: Sequence[str], input: str | None = None
+    ) -> subprocess.CompletedProcess[str]: ...
+
+
+def run_command(command: Sequence[str], input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command, its output captured (the default Runner)."""
+    return subprocess.run(list(command), input=input, capture_output=True, text=True, check=False)
+
+
+REQUIRED = {
+    "docker": "install Docker and start its daemon",
+    "kubectl": "install kubectl (https://kubernetes.io/docs/tasks/tools/)",
+    "kind": "run `make tools` (builds the pinned kind with Go) or install kind",
+    "helm": "run `make tools` (builds the pinned Helm with Go) or install Helm 3",
+}
+
+
+class KindProvider:
+    name = "kind"
+    timeout_scale = 2.0  # real containers start Ray in tens of seconds, not kwok's instant
+
+    def __init__(
+        self,
+        kuberay_version: str | None,
+        name: str = "karta",
+        node_image: str | None = None,
+        keep: bool = False,
+        runner: Runner = run_command,
+        chart_source: str | None = None,
+    ) -> None:
+        self.run = runner
+        pins_plan = KindPlan.pinned(name, kuberay_version, node_image)
+        # Images built here (``karta-conformance images build``) are used when the local Docker has them.
+        self.local_images = {
+            image
+            for image in [offline.node_tag(pins_plan.kubernetes_pinned()), *pins_plan.images()]
+            if self._docker_has(image)
+        }
+        built_node = offline.node_tag(pins_plan.kubernetes_pinned()) in self.local_images
+        self.plan = KindPlan.pinned(
+            name,
+            kuberay_version,
+            node_image,
+            chart_source or os.environ.get(CHART_ENV),
+            built_node=built_node,
+        )
+        if self.plan.chart_source and not Path(self.plan.chart_source).exists():
+            raise UserError(
+                f"no such chart folder or archive (--chart / ${CHART_ENV})", where=self.plan.chart_source
+            )
+        self.keep = keep
+        self.state = cache.cache_root() / "clusters" / f"kind-{name}"
+        self._cluster: Any = None
+        self.switches = ApiSwitches(self.kubectl)
+
+    # -- Provider ------------------------------------------------------------------
+
+    @property
+    def kubeconfig(self) -> str:
+        return str(self.state / "kubeconfig")
+
+    @property
+    def kuberay_version(self) -> str:
+        return self.plan.kuberay.version
+
+    @property
+    def kubernetes_version(self) -> str:
+        return self.plan.kubernetes
+
+    def describe(self) -> str:
+        plan = self.plan
+
+        def origin(image: str) -> str:
+            return "built here, preloaded" if image in self.local_images else "pulled from its registry"
+
+        node = (
+            "built here by `karta-conformance images build`" if plan.built_node else "pinned upstream image"
+        )
+        return (
+            f"backend kind: Kubernetes {plan.kubernetes} (node image {plan.node_image.split('@')[0]}, {node}; "
+            f"real kubelets and containers), KubeRay operator {plan.kuberay.version} (chart kuberay-operator "
+            f"{plan.kuberay.chart} from {plan.chart_origin()}; {plan.operator_image}, {origin(plan.operator_image)}), "
+            f"Ray {plan.kuberay.ray_version} ({plan.kuberay.ray_image}, {origin(plan.kuberay.ray_image)}) "
+            f"in every Ray Pod; simulated: {plan.gpus_per_node} nvidia.com/gpu per node (node status patch, no devices)"
+        )
+
+    def _docker_has(self, image: str) -> bool:
+        try:
+            return self.run(KindPlan.docker_has_image("docker", image)).returncode == 0
+        except OSError:  # no docker command
+            return False
+
+    def start(self) -> None:
+        binaries = self.binaries()
+        if not docker_answers():
+            raise EnvironmentProblem(
+                "--cluster kind needs a running Docker daemon, and `docker info` fails here"
+            )
+        try:
+            self._start(binaries)
+        except subprocess.CalledProcessError as error:  # raised by pytest-kind's kind and kubectl calls
+            command = " ".join(str(part) for part in error.cmd[:4])
+            detail = (error.stderr or "").strip()[-300:] if isinstance(error.stderr, str) else ""
+            raise EnvironmentProblem(
+                f"`{command} ...` failed (exit {error.returncode}) {detail}".strip()
+            ) from None
+
+    def _start(self, binaries: dict[str, str]) -> None:
+        self.state.mkdir(parents=True, exist_ok=True)
+        config = self.state / "kind-config.yaml"
+        config.write_text(yaml.safe_dump(self.plan.cluster_config(), sort_keys=False))
+        say(f"kind cluster {self.plan.cluster} ({self.plan.node_image.split('@')[0]}) ...")
+        self._cluster = self._kind_cluster(binaries)
+        self._cluster.create(config_file=config)
+        nodes = self.run(self.plan.list_kind_nodes(binaries["kind"])).stdout.split()
+        for image in self.plan.images():
+            if self.run(self.plan.docker_has_image(binaries["docker"], image)).returncode == 0:
+                ray = image == self.plan.kuberay.ray_image
+                targets = [n for n in nodes if self.plan.schedulable(n)] if ray else nodes
+                with step(f"kind load docker-image {image} (local image) into {', '.join(targets)}"):
+                    self._checked(self.plan.load_image(binaries["kind"], image, targets))
+            elif image == self.plan.kuberay.ray_image:
+                self.pull_on_workers(binaries, image)
+        self.install_operator(binaries["helm"])
+        self.fake_gpus()
+
+    def stop(self) -> None:
+        if self._cluster is None or self.keep:
+            return
+        self._cluster.delete()
+        self._cluster = None
+
+    def logs(self) -> list[Path]:
+        """The operator's log and ``kind export logs`` of the nodes, written now."""
+        if self._cluster is None:
+            return []
+        folder = self.state / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            (folder / "kuberay-operator.log").write_text(self.kubectl(*self.plan.operator_logs()))
+        except (subprocess.CalledProcessError, OSError) as error:
+            (folder / "kuberay-operator.log").write_text(f"could not read the operator log: {error}\n")
+        self.run(
+            [
+                str(self._cluster.kind_path),
+                "export",
+                "logs",
+                str(folder / "kind"),
+                "--name",
+                self.plan.cluster,
+            ]
+        )
+        return [folder]
+
+    def prepare_namespace(self, namespace: str) -> None:
+        """The fixtures' Serve app (and its switches, off) as a ConfigMap the Ray Pods mount."""
+        self.switches.prepare_namespace(namespace)
+
+    def hold_new_heads(self, namespace: str) -> None:
+        self.switches.hold_new_heads(namespace)
+
+    def release_heads(self, namespace: str) -> None:
+        self.switches.release_heads(namespace)
+
+    def set_app_unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
+        """Every replica's health check in ``namespace`` fails while the switch is on (``pod`` is not needed:
+        the switch lives in the namespace's ConfigMap)."""
+        self.switches.set_app_unhealthy(namespace, value)
+
+    def restart_operator(self) -> None:
+        for command in self.plan.restart_operator():
+            self.kubectl(*command)
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def binaries(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for tool, hint in REQUIRED.items():
+            path = tools.locate(tool) if tool in ("kind", "helm") else shutil.which(tool)
+            if path is None:
+                raise EnvironmentProblem(f"--cluster kind needs `{tool}`: {hint}")
+            found[tool] = str(path)
+        return found
+
+    def pull_on_workers(self, binaries: dict[str, str], image: str) -> None:
+        listed = self.run(self.plan.list_kind_nodes(binaries["kind"]))
+        for node in listed.stdout.split():
+            if self.plan.schedulable(node):
+                say(f"pulling {image} on kind node {node} (first run only; Ray images are large)")
+                self._checked(self.plan.pull_on_node(binaries["docker"], node, image))
+
+    def install_operator(self, helm: str) -> None:
+        kubeconfig = Path(self.kubeconfig)
+        listed = self.run(self.plan.helm_list(helm, kubeconfig))
+        releases = json.loads(listed.stdout or "[]") if listed.returncode == 0 else []
+        installed = [r for r in releases if r.get("name") == "kuberay-operator"]
+        if installed:
+            chart = installed[0].get("chart")
+            if chart != self.plan.chart_label():
+                raise UserError(
+                    f"kind cluster {self.plan.cluster!r} already runs {chart}, not {self.plan.chart_label()}; "
+                    f"delete it (kind delete cluster --name {self.plan.cluster}) or pick another cluster name"
+                )
+            say(f"reusing {chart} in the kept kind cluster {self.plan.cluster}")
+            return
+        say(f"helm install {self.plan.chart_label()} from {self.plan.chart_origin()} ...")
+        for command in [*self.plan.helm_repo(helm), self.plan.helm_install(helm, kubeconfig)]:
+            self._checked(command)
+
+    def fake_gpus(self) -> None:
+        nodes = self.kubectl(*self.plan.list_nodes()).split()
+        for node in nodes:
+            self.kubectl(*self.plan.patch_gpus(node))
+        self.kubectl(*self.plan.wait_gpus())
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def kubectl(self, *args: str, input: str | None = None) -> str:
+        if self._cluster is None:
+            raise EnvironmentProblem(f"the kind cluster {self.plan.cluster!r} is not up")
+        try:
+            output: str = self._cluster.kubectl(*args, input=input, stderr=subprocess.PIPE)
+        except subprocess.CalledProcessError as error:
+            raise EnvironmentProblem(
+                f"kubectl {' '.join(args[:4])} failed: {(error.stderr or '').strip()[-300:]}"
+            ) from None
+        return output
+
+    def _checked(self, command: Sequence[str]) -> None:
+        completed = self.run(command)
+        if completed.returncode != 0:
+            raise EnvironmentProblem(
+                f"{' '.join(command[:3])} failed (exit {completed.returncode}): {completed.stderr.strip()[-300:]}"
+            )
+
+    def _kind_cluster(self, binaries: dict[str, str]) -> Any:
+        from pytest_kind import KindCluster
+
+        class PinnedKindCluster(KindCluster):  # type: ignore[misc]
+            """pytest-kind's cluster, minus its downloads: kind and kubectl must already be here."""
+
+            def ensure_kind(self) -> None:
+                if not Path(self.kind_path).is_file():
+                    raise EnvironmentProblem(
+                        f"--cluster kind needs `kind` at {self.kind_path}: {REQUIRED['kind']}"
+                    )
+
+            def ensure_kubectl(self) -> None:
+                if not Path(self.kubectl_path).is_file():
+                    raise EnvironmentProblem(
+                        f"--cluster kind needs `kubectl` at {self.kubectl_path}: {REQUIRED['kubectl']}"
+                    )
+
+        return PinnedKindCluster(
+            self.plan.cluster,
+            Path(self.kubeconfig),
+            image=self.plan.node_image,
+            kind_path=Path(binaries["kind"]),
+            kubectl_path=Path(binaries["kubectl"]),
+        )

@@ -1,0 +1,411 @@
+"""The local cluster: kwokctl's binary runtime on locally built binaries, plus the KubeRay operator.
+
+Real: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and the
+KubeRay operator. Simulated: nodes, kubelets and containers (kwok). Everything
+binds to 127.0.0.1; ports are free ports, so clusters of different names can
+run side by side. One folder holds the kubeconfig, the logs and the pid files:
+``<cache>/clusters/<name>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
+
+from conformance import versions
+from conformance.backends.local import operator, processes
+from conformance.backends.local.rayheads import remove_namespace
+from conformance.errors import EnvironmentProblem
+from conformance.progress import say, step
+from conformance.toolchain import cache
+from conformance.toolchain.build import Binaries, build_all
+
+NODES = 3
+NO_PROXY = "127.0.0.1,localhost"
+RUNTIME_READY_TIMEOUT = 30.0
+NODE_CAPACITY = {"cpu": "32", "memory": "128Gi", "pods": "110", "nvidia.com/gpu": "8"}
+
+
+@dataclass
+class ClusterState:
+    name: str
+    kuberay_version: str
+    kubernetes_version: str
+    kubeconfig: str
+    operator_probe_port: int
+    operator_metrics_port: int
+    ray_proxy_port: int
+    created: float
+
+
+class LocalCluster:
+    def __init__(self, name: str = "karta") -> None:
+        self.name = name
+        self.home = cache.cache_root() / "clusters" / name
+        self.kwok_workdir = self.home / "kwok"
+        self.kubeconfig = self.home / "kubeconfig"
+        self.logs = self.home / "logs"
+        self.pids = self.home / "pids"
+        self.state_file = self.home / "state.json"
+
+    # -- state ---------------------------------------------------------------
+
+    def state(self) -> ClusterState | None:
+        try:
+            return ClusterState(**json.loads(self.state_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    @property
+    def control_plane_pids(self) -> Path:
+        return self.kwok_workdir / "clusters" / self.name / "pids"
+
+    def process_table(self) -> dict[str, int | None]:
+        """Each process this cluster started -> its pid if it is alive, else None."""
+        table: dict[str, int | None] = {}
+        for folder in (self.control_plane_pids, self.pids):
+            for pid_file in sorted(folder.glob("*.pid")):
+                pid = processes.read_pid(pid_file)
+                table[pid_file.stem] = pid if pid is not None and processes.alive(pid) else None
+        return table
+
+    def healthy(self) -> bool:
+        state = self.state()
+        if state is None:
+            return False
+        table = self.process_table()
+        if not table or any(pid is None for pid in table.values()):
+            return False
+        return operator.ready(state.operator_probe_port)
+
+    # -- up ------------------------------------------------------------------
+
+    def up(self, kuberay_version: str | None = None) -> ClusterState:
+        pins = versions.load()
+        kuberay = pins.kuberay_version(kuberay_version)
+        current = self.state()
+        if current is not None and current.kuberay_version == kuberay.version and self.healthy():
+            say(f"cluster {self.name!r} is already up (KubeRay {current.kuberay_version})")
+            return current
+        if current is not None or self.home.exists():
+            say(f"cluster {self.name!r}: found leftovers of an earlier run; cleaning them up first")
+            self.down(quiet=True)
+        binaries = build_all(kuberay.version)
+        self.home.mkdir(parents=True, exist_ok=True)
+        try:
+            with step(f"Starting the control plane (Kubernetes {pins.kubernetes}, kwok {pins.kwok})"):
+                self._create_control_plane(binaries)
+            # The API server needs a few seconds to establish the large KubeRay CRDs: create them first,
+            # add the nodes and start the Ray runtime meanwhile, and wait for them only before the operator.
+            with step(f"Creating the KubeRay {kuberay.version} CRDs"):
+                self.kubectl(binaries, "create", "--validate=false", "-f", str(binaries.crds))
+            with step(f"Adding {NODES} kwok nodes"):
+                self._add_nodes(binaries)
+            proxy_port = processes.free_port()
+            with step("Starting the Ray runtime (real Ray heads behind a routing proxy)"):
+                self._start_runtime(binaries, proxy_port)
+            with step("Waiting for the CRDs to be established"):
+                self.kubectl(binaries, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+            probe_port, metrics_port = processes.free_port(), processes.free_port()
+            with step(f"Starting the KubeRay operator {kuberay.version}"):
+                self._start_operator(binaries, kuberay.version, probe_port, metrics_port, proxy_port)
+            state = ClusterState(
+                name=self.name,
+                kuberay_version=kuberay.version,
+                kubernetes_version=pins.kubernetes,
+                kubeconfig=str(self.kubeconfig),
+                operator_probe_port=probe_port,
+                operator_metrics_port=metrics_port,
+                ray_proxy_port=proxy_port,
+                created=time.time(),
+            )
+            self.state_file.write_text(json.dumps(asdict(state), indent=2) + "\n")
+            return state
+        except BaseException:
+            say(f"cluster {self.name!r}: start failed; logs are in {self.logs} and {self.control_plane_logs}")
+            self._keep_logs()
+            self.down(quiet=True, keep_logs=True)
+            raise
+
+    @property
+    def control_plane_logs(self) -> Path:
+        return self.kwok_workdir / "clusters" / self.name / "logs"
+
+    def _kwokctl(self, binaries: Binaries, *args: str, timeout: float = 180) -> None:
+        env = dict(os.environ, KWOK_WORKDIR=str(self.kwok_workdir))
+        log = self.logs / "kwokctl.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as output:
+            completed = subprocess.run(
+                [str(binaries.kwokctl), "--name", self.name, *args],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+            )
+        if completed.returncode != 0:
+            tail = " / ".join(log.read_text().strip().splitlines()[-2:])[-600:]
+            raise EnvironmentProblem(
+                f"kwokctl {args[0]} {args[1] if len(args) > 1 else ''} failed (log: {log}): {tail}"
+            )
+
+    def _create_control_plane(self, binaries: Binaries) -> None:
+        config = self.home / "kwokctl.yaml"
+        config.write_text(
+            yaml.safe_dump_all([kwokctl_configuration(binaries), *kwok_stages(binaries)], sort_keys=False)
+        )
+        self._kwokctl(
+            binaries,
+            "create",
+            "cluster",
+            "--config",
+            str(config),
+            "--runtime",
+            "binary",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--wait",
+            "120s",
+        )
+
+    def kubectl(self, binaries: Binaries, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
+        completed = subprocess.run(
+            [str(binaries.kubectl), "--kubeconfig", str(self.kubeconfig), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise EnvironmentProblem(
+                f"kubectl {' '.join(args[:3])} failed: {completed.stderr.strip()[-600:]}"
+            )
+        return completed.stdout
+
+    def _add_nodes(self, binaries: Binaries) -> None:
+        manifests = [kwok_node(f"kwok-node-{index}") for index in range(NODES)]
+        self.kubectl(binaries, "apply", "-f", "-", stdin=yaml.safe_dump_all(manifests))
+        self.kubectl(binaries, "wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
+
+    def _start_runtime(self, binaries: Binaries, port: int) -> None:
+        repo = Path(__file__).resolve().parents[3]
+        env = dict(os.environ, PYTHONPATH=str(repo))
+        for key in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+            env.pop(key, None)
+        argv = [
+            sys.executable,
+            "-m",
+            "conformance.backends.local.runtime",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--home",
+            str(self.home),
+            "--port",
+            str(port),
+            "--ray-bin",
+            str(binaries.ray),
+        ]
+        process = processes.start("ray-runtime", argv, env, self.logs / "ray-runtime.log", self.pids)
+        if not wait_http_ok(f"http://127.0.0.1:{port}/_karta/healthz", RUNTIME_READY_TIMEOUT):
+            tail = " / ".join((self.logs / "ray-runtime.log").read_text(errors="replace").splitlines()[-3:])
+            state = "running" if process.poll() is None else f"exited {process.returncode}"
+            raise EnvironmentProblem(
+                f"the Ray runtime did not answer ({state}; log: {self.logs}/ray-runtime.log): {tail}"
+            )
+
+    def _keep_logs(self) -> None:
+        if self.control_plane_logs.exists():
+            target = self.logs / "control-plane"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(self.control_plane_logs, target)
+
+    def _start_operator(
+        self, binaries: Binaries, version: str, probe_port: int, metrics_port: int, proxy_port: int
+    ) -> None:
+        proxy = f"http://127.0.0.1:{proxy_port}"
+        operator.start(
+            binaries.ray_operator,
+            version,
+            kubeconfig=self.kubeconfig,
+            log=self.logs / "kuberay-operator.log",
+            pid_dir=self.pids,
+            probe_port=probe_port,
+            metrics_port=metrics_port,
+            extra_env={"HTTP_PROXY": proxy, "http_proxy": proxy, "NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY},
+        )
+
+    def restart_operator(self) -> None:
+        """Fault hook: stop the KubeRay operator and start it again with the same flags."""
+        state = self.state()
+        if state is None:
+            raise EnvironmentProblem(f"cluster {self.name!r} is not up")
+        pid = processes.read_pid(self.pids / "kuberay-operator.pid")
+        if pid is not None:
+            processes.stop(pid)
+        binaries = build_all(state.kuberay_version)
+        self._start_operator(
+            binaries,
+            state.kuberay_version,
+            state.operator_probe_port,
+            state.operator_metrics_port,
+            state.ray_proxy_port,
+        )
+
+    # -- down ----------------------------------------------------------------
+
+    def down(self, quiet: bool = False, keep_logs: bool = False) -> list[str]:
+        """Stop every process of this cluster (also after a crash) and remove its files."""
+        control_plane = {
+            f.stem: pid
+            for f in self.control_plane_pids.glob("*.pid")
+            if (pid := processes.read_pid(f)) is not None
+        }
+        stopped = []
+        for first in ("kuberay-operator", "ray-runtime"):  # the runtime stops its Ray heads on SIGTERM
+            pid = processes.read_pid(self.pids / f"{first}.pid")
+            if pid is not None and processes.alive(pid):
+                processes.stop(pid, grace=60)
+                stopped.append(first)
+            (self.pids / f"{first}.pid").unlink(missing_ok=True)
+        stopped += processes.stop_all(self.pids)
+        for marker in sorted((self.home / "netns").glob("*")):
+            remove_namespace(marker.name)
+            marker.unlink(missing_ok=True)
+        kwokctl = _find_kwokctl()
+        if kwokctl is not None and (self.kwok_workdir / "clusters" / self.name).exists():
+            subprocess.run(
+                [str(kwokctl), "--name", self.name, "delete", "cluster"],
+                env=dict(os.environ, KWOK_WORKDIR=str(self.kwok_workdir)),
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+        stopped += processes.stop_all(self.control_plane_pids)
+        for component, pid in control_plane.items():  # kwokctl signals them but does not wait
+            if processes.alive(pid):
+                processes.stop(pid)
+                stopped.append(component)
+        if keep_logs:
+            for child in self.home.iterdir() if self.home.exists() else []:
+                if child != self.logs:
+                    shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(
+                        missing_ok=True
+                    )
+        else:
+            shutil.rmtree(self.home, ignore_errors=True)
+        if not quiet:
+            say(f"cluster {self.name!r} is down" + (f" (stopped {', '.join(stopped)})" if stopped else ""))
+        return stopped
+
+    # -- status --------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        state = self.state()
+        return {
+            "name": self.name,
+            "state": asdict(state) if state else None,
+            "processes": self.process_table(),
+            "operator_ready": bool(state and operator.ready(state.operator_probe_port)),
+            "home": str(self.home),
+        }
+
+
+def _find_kwokctl() -> Path | None:
+    pins = versions.load()
+    candidate = cache.component_dir("kwok", pins.kwok) / "bin" / "kwokctl"
+    return candidate if candidate.exists() else None
+
+
+def kwokctl_configuration(binaries: Binaries) -> dict[str, Any]:
+    """kwokctl options: local binaries only (nothing to download), everything on 127.0.0.1."""
+    pins = versions.load()
+    return {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokctlConfiguration",
+        "options": {
+            "runtime": "binary",
+            "bindAddress": "127.0.0.1",
+            "kubeVersion": pins.kubernetes,
+            "kubeApiserverBinary": str(binaries.kube_apiserver),
+            "kubeControllerManagerBinary": str(binaries.kube_controller_manager),
+            "kubeSchedulerBinary": str(binaries.kube_scheduler),
+            "kwokControllerBinary": str(binaries.kwok),
+            "etcdBinary": str(binaries.etcd),
+            "kubectlBinary": str(binaries.kubectl),
+        },
+    }
+
+
+# kwok's default stages, except pod-complete: Job Pods are finished by the Ray runtime instead
+# (RayJob submitters really run; see conformance/local/jobpods.py).
+STAGES = (
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-delete.yaml",
+)
+
+
+def kwok_stages(binaries: Binaries) -> list[dict[str, Any]]:
+    stages: list[dict[str, Any]] = []
+    for name in STAGES:
+        path = binaries.kwok_stages / name
+        try:
+            stages.extend(d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict))
+        except OSError as error:
+            raise EnvironmentProblem(f"kwok stage manifest missing: {path}: {error}") from None
+    return stages
+
+
+def kwok_node(name: str) -> dict[str, Any]:
+    """A fake node that kwok manages, with CPU, memory and nvidia.com/gpu capacity."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {
+                "type": "kwok",
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "nvidia.com/gpu.present": "true",
+            },
+        },
+        "spec": {},
+        "status": {"capacity": dict(NODE_CAPACITY), "allocatable": dict(NODE_CAPACITY)},
+    }
+
+
+def wait_http_ok(url: str, deadline: float) -> bool:
+    """Poll ``url`` (loopback only) until it answers 200, for at most ``deadline`` seconds."""
+
+    def attempt() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    poll = retry(
+        stop=stop_after_delay(deadline), wait=wait_fixed(0.25), retry=retry_if_result(lambda ok: not ok)
+    )
+    try:
+        return bool(poll(attempt)())
+    except RetryError:
+        return False

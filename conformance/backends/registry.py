@@ -1,0 +1,53 @@
+"""The one place that knows every backend: ``--cluster NAME`` to a Provider."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from conformance.backends.base import Provider
+from conformance.backends.docker import docker_answers
+from conformance.errors import UserError
+
+
+def notice(message: str) -> None:
+    print(f"karta-conformance: {message}", file=sys.stderr, flush=True)
+
+
+def make_provider(
+    cluster: str,
+    kuberay_version: str | None = None,
+    kubeconfig: str | None = None,
+    name: str = "karta",
+    node_image: str | None = None,
+    keep: bool = False,
+    announce: Callable[[str], None] = notice,
+    chart_source: str | None = None,
+) -> Provider:
+    """The provider for ``--cluster`` (auto: kind when a Docker daemon answers, local otherwise)."""
+    from conformance import versions
+
+    pins = versions.load()
+    version = pins.kuberay_version(kuberay_version).version
+    if cluster == "auto":
+        cluster = "kind" if docker_answers() else "local"
+        if cluster == "local":
+            announce(
+                "no Docker daemon answers (`docker info`), so --cluster auto uses the local backend "
+                "(real control plane and KubeRay, kwok simulates nodes and kubelets)"
+            )
+    if cluster == "local":
+        from conformance.backends.local.provider import LocalProvider
+
+        return LocalProvider(version, name=name)
+    if cluster == "existing":
+        from conformance.backends.existing import ExistingProvider
+
+        if not kubeconfig:
+            raise UserError("--cluster existing needs --kubeconfig PATH")
+        return ExistingProvider(kubeconfig, version)
+    if cluster == "kind":
+        from conformance.backends.kind.provider import KindProvider
+
+        return KindProvider(version, name=name, node_image=node_image, keep=keep, chart_source=chart_source)
+    raise UserError(f"--cluster: unknown backend {cluster!r}; use auto, local, kind or existing")

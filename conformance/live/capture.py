@@ -1,0 +1,79 @@
+"""Take Snapshots of a live workload (cluster I/O; the claims never call the cluster)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from conformance.k8s.client import Kube
+from conformance.snapshot import Expectation, Snapshot, walk_tree
+
+# Kinds that are never owned by a workload's objects, or are too many to list each phase.
+_SKIP = {
+    ("", "v1", "Event"),
+    ("events.k8s.io", "v1", "Event"),
+    ("", "v1", "Binding"),
+    ("", "v1", "ComponentStatus"),
+}
+
+
+class Snapshotter:
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self._kinds: list[tuple[str, str]] | None = None  # (apiVersion, kind): namespaced, listable
+        self._served: list[str] | None = None
+
+    def _resources(self) -> list[Any]:
+        return [
+            r
+            for r in self.kube.dynamic.resources.search()
+            if isinstance(getattr(r, "name", None), str) and "/" not in r.name and getattr(r, "kind", None)
+        ]
+
+    def kinds(self) -> list[tuple[str, str]]:
+        if self._kinds is None:
+            kinds = []
+            for resource in self._resources():
+                verbs = getattr(resource, "verbs", None) or []
+                if not getattr(resource, "namespaced", False) or "list" not in verbs:
+                    continue
+                if (resource.group or "", resource.api_version, resource.kind) in _SKIP:
+                    continue
+                if getattr(resource, "preferred", True) is False:
+                    continue
+                kinds.append((resource.group_version, resource.kind))
+            self._kinds = sorted(set(kinds))
+        return self._kinds
+
+    def served(self) -> list[str]:
+        if self._served is None:
+            self._served = sorted({f"{r.group_version}/{r.kind}" for r in self._resources()})
+        return self._served
+
+    def take(
+        self, scenario: str, phase: str, namespace: str, root_ref: tuple[str, str, str], expect: Expectation
+    ) -> Snapshot:
+        api_version, kind, name = root_ref
+        root = self.kube.get(api_version, kind, name, namespace)
+        if root is None:
+            raise LookupError(f"{kind} {namespace}/{name} is gone")
+        root.setdefault("apiVersion", api_version)
+        root.setdefault("kind", kind)
+        objects: list[dict[str, Any]] = []
+        for version, listed_kind in self.kinds():
+            try:
+                objects.extend(self.kube.list_objects(version, listed_kind, namespace))
+            except Exception:  # a type that cannot be listed here (aggregated API down ...) is not ours
+                continue
+        return Snapshot(
+            scenario=scenario,
+            phase=phase,
+            namespace=namespace,
+            root=root,
+            tree=walk_tree(root, objects),
+            namespace_pods=[o for o in objects if o.get("kind") == "Pod"],
+            events=self.kube.events(namespace),
+            served=self.served(),
+            expect=expect,
+            taken_at=time.time(),
+        )

@@ -1,0 +1,324 @@
+"""Scenario drivers: real workloads through their lifecycle, with a Snapshot at every phase.
+
+Provider-agnostic: they need a Kube client, a Provider (for the gate) and a namespace.
+Every wait is a bounded poll with a deadline; a timeout raises ScenarioFailed naming the
+phase and what was seen last (the caller writes the diagnostics bundle).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance import fixtures, versions
+from conformance.backends.base import Provider
+from conformance.k8s.client import Kube, WaitTimeout
+from conformance.kuberay import (
+    active_cluster,
+    condition_true,
+    pending_cluster,
+    rayservice_ready,
+)
+from conformance.live.capture import Snapshotter
+from conformance.snapshot import Expectation, Snapshot
+
+NO_RAY_LABEL = "karta.conformance/no-ray"  # neighbours: the local runtime starts no Ray for their heads
+
+
+class ScenarioFailed(Exception):
+    def __init__(self, scenario: str, phase: str, message: str) -> None:
+        self.scenario = scenario
+        self.phase = phase
+        self.root_kind = SCENARIO_KINDS.get(scenario, "")
+        super().__init__(f"scenario {scenario}, phase {phase}: {message}")
+
+
+@dataclass
+class Context:
+    kube: Kube
+    provider: Provider
+    namespace: str
+    snapshotter: Snapshotter
+    progress: Callable[[str], None] = print
+    snapshots: list[Snapshot] = field(
+        default_factory=list
+    )  # every snapshot taken, kept if a later phase fails
+
+    def manifest(self, kind: str) -> dict[str, Any]:
+        pinned = versions.load().kuberay_version(self.provider.kuberay_version)
+        (fixture,) = [f for f in fixtures.load_fixtures() if f.kind == kind]
+        return fixtures.render(fixture.object, pinned.ray_image, pinned.ray_version)
+
+    def wait(self, scenario: str, phase: str, what: str, probe: Callable[[], Any], timeout: float) -> Any:
+        try:
+            return self.kube.wait_for(what, probe, timeout * self.provider.timeout_scale)
+        except WaitTimeout as error:
+            raise ScenarioFailed(scenario, phase, f"{error}; last seen: {str(error.last)[:400]}") from None
+
+    def snap(self, scenario: str, phase: str, root: tuple[str, str, str], expect: Expectation) -> Snapshot:
+        self.progress(f"  [{scenario}] snapshot: {phase}")
+        snapshot = self.snapshotter.take(scenario, phase, self.namespace, root, expect)
+        self.snapshots.append(snapshot)
+        return snapshot
+
+    def add_neighbour(self) -> None:
+        """Another workload in the same namespace: a standalone RayCluster (no Ray process)."""
+        neighbour = self.manifest("RayCluster")
+        neighbour["metadata"]["name"] = "neighbour-raycluster"
+        for template in [neighbour["spec"]["headGroupSpec"]["template"]] + [
+            g["template"] for g in neighbour["spec"]["workerGroupSpecs"]
+        ]:
+            template["metadata"].setdefault("labels", {})[NO_RAY_LABEL] = "true"
+        self.kube.create(neighbour, self.namespace)
+
+    def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        return self.kube.get(api_version, kind, name, self.namespace)
+
+    def cluster_ready(self, name: str) -> bool:
+        cluster = self.get("ray.io/v1", "RayCluster", name)
+        return bool(cluster and (cluster.get("status") or {}).get("state") == "ready")
+
+
+# ---------------------------------------------------------------------------
+
+
+def rayservice(ctx: Context, check_unhealthy: bool = True, faults: bool = True) -> list[Snapshot]:
+    """create -> Ready -> upgrade applied, pending phase held by the gate (faults: the operator restarts,
+    a pending Pod is deleted) -> released -> promoted -> old cluster gone -> the app made UNHEALTHY."""
+    scenario = "rayservice"
+    kind = ("ray.io/v1", "RayService")
+    manifest = ctx.manifest("RayService")
+    name = manifest["metadata"]["name"]
+    root = (*kind, name)
+    ctx.add_neighbour()
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+
+    def service() -> dict[str, Any] | None:
+        return ctx.get(*kind, name)
+
+    def serving() -> dict[str, Any] | None:
+        current = service()
+        return current if rayservice_ready(current) and ctx.cluster_ready(active_cluster(current)) else None
+
+    ready = ctx.wait(scenario, "ready", "Ready=True, the Serve app RUNNING, the cluster ready", serving, 300)
+    first = active_cluster(ready)
+    snapshots.append(
+        ctx.snap(scenario, "ready", root, Expectation(statuses=["running"], current_owners=[first]))
+    )
+
+    ctx.provider.hold_new_heads(ctx.namespace)
+    ctx.kube.patch_merge(*kind, name, ctx.namespace, fixtures.load_patch("rayservice-upgrade"))
+
+    def pending_ready() -> dict[str, Any] | None:
+        current = service()
+        pending = pending_cluster(current)
+        if (
+            pending
+            and pending != first
+            and condition_true(current, "UpgradeInProgress")
+            and ctx.cluster_ready(pending)
+        ):
+            return current
+        return None
+
+    during = ctx.wait(
+        scenario,
+        "upgrade-pending",
+        "the pending RayCluster to be ready (UpgradeInProgress=True)",
+        pending_ready,
+        240,
+    )
+    pending = pending_cluster(during)
+    snapshots.append(
+        ctx.snap(
+            scenario, "upgrade-pending", root, Expectation(statuses=["running"], current_owners=[pending])
+        )
+    )
+    if faults and hasattr(ctx.provider, "restart_operator"):
+        # Faults during the pending phase: the operator restarts, and a pending-cluster Pod is deleted.
+        ctx.provider.restart_operator()
+        workers = ctx.kube.list_objects(
+            "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending},ray.io/node-type=worker"
+        )
+        victim = workers[0]["metadata"]["name"]
+        ctx.kube.delete("v1", "Pod", victim, ctx.namespace)
+
+        def recovered() -> dict[str, Any] | None:
+            current = service()
+            pods = ctx.kube.list_objects(
+                "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending}"
+            )
+            names = {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")}
+            ok = pending_cluster(current) == pending and victim not in names and ctx.cluster_ready(pending)
+            return current if ok and len(names) == len(workers) + 1 else None
+
+        ctx.wait(
+            scenario,
+            "upgrade-pending-recovered",
+            "the pending cluster to replace the deleted Pod",
+            recovered,
+            180,
+        )
+        snapshots.append(
+            ctx.snap(
+                scenario,
+                "upgrade-pending-recovered",
+                root,
+                Expectation(statuses=["running"], current_owners=[pending]),
+            )
+        )
+    ctx.provider.release_heads(ctx.namespace)
+
+    def promoted() -> dict[str, Any] | None:
+        current = service()
+        done = (
+            active_cluster(current) == pending
+            and not pending_cluster(current)
+            and not condition_true(current, "UpgradeInProgress")
+            and rayservice_ready(current)
+            and ctx.get("ray.io/v1", "RayCluster", first) is None
+        )
+        return current if done else None
+
+    ctx.wait(scenario, "promoted", "the pending cluster promoted and the old one deleted", promoted, 300)
+    snapshots.append(
+        ctx.snap(scenario, "promoted", root, Expectation(statuses=["running"], current_owners=[pending]))
+    )
+
+    if check_unhealthy and hasattr(ctx.provider, "set_app_unhealthy"):
+        heads = ctx.kube.list_objects(
+            "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending},ray.io/node-type=head"
+        )
+        ctx.provider.set_app_unhealthy(ctx.namespace, heads[0]["metadata"]["name"], True)
+
+        def failing() -> dict[str, Any] | None:
+            current = service()
+            statuses = ((current or {}).get("status") or {}).get("activeServiceStatus", {}).get(
+                "applicationStatuses"
+            ) or {}
+            return current if any((a or {}).get("status") == "UNHEALTHY" for a in statuses.values()) else None
+
+        ctx.wait(scenario, "app-unhealthy", "the Serve app to turn UNHEALTHY", failing, 180)
+        snapshots.append(
+            ctx.snap(
+                scenario, "app-unhealthy", root, Expectation(statuses=["failed"], current_owners=[pending])
+            )
+        )
+        ctx.provider.set_app_unhealthy(ctx.namespace, heads[0]["metadata"]["name"], False)
+    return snapshots
+
+
+def raycluster(ctx: Context) -> list[Snapshot]:
+    """create -> ready -> scale a worker group up -> ready -> down -> ready."""
+    scenario = "raycluster"
+    kind = ("ray.io/v1", "RayCluster")
+    manifest = ctx.manifest("RayCluster")
+    for template in [manifest["spec"]["headGroupSpec"]["template"]] + [
+        g["template"] for g in manifest["spec"]["workerGroupSpecs"]
+    ]:
+        template["metadata"].setdefault("labels", {})[NO_RAY_LABEL] = "true"
+    name = manifest["metadata"]["name"]
+    root = (*kind, name)
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    group = manifest["spec"]["workerGroupSpecs"][0]["groupName"]
+
+    def settled(replicas: int) -> Callable[[], bool]:
+        def probe() -> bool:
+            pods = ctx.kube.list_objects(
+                "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={name},ray.io/group={group}"
+            )
+            live = [
+                p
+                for p in pods
+                if not p["metadata"].get("deletionTimestamp")
+                and (p.get("status") or {}).get("phase") == "Running"
+            ]
+            return len(live) == replicas and len(pods) == replicas and ctx.cluster_ready(name)
+
+        return probe
+
+    start = manifest["spec"]["workerGroupSpecs"][0]["replicas"]
+    for phase, replicas in (("ready", start), ("scaled-up", start + 1), ("scaled-down", max(start - 1, 1))):
+        if phase != "ready":
+            groups = copy.deepcopy(ctx.get(*kind, name)["spec"]["workerGroupSpecs"])  # type: ignore[index]
+            groups[0]["replicas"] = replicas
+            ctx.kube.patch_merge(*kind, name, ctx.namespace, {"spec": {"workerGroupSpecs": groups}})
+        ctx.wait(
+            scenario, phase, f"{replicas} Running worker Pod(s) in group {group}", settled(replicas), 180
+        )
+        snapshots.append(
+            ctx.snap(scenario, phase, root, Expectation(statuses=["running"], current_owners=[name]))
+        )
+    return snapshots
+
+
+def rayjob(ctx: Context, submission_mode: str = "K8sJobMode") -> list[Snapshot]:
+    """create -> running -> succeeded, with a real Ray job on the head (K8sJobMode: the submitter Job runs)."""
+    scenario = "rayjob" if submission_mode == "K8sJobMode" else f"rayjob-{submission_mode.lower()}"
+    kind = ("ray.io/v1", "RayJob")
+    manifest = ctx.manifest("RayJob")
+    manifest["spec"]["submissionMode"] = submission_mode
+    name = manifest["metadata"]["name"]
+    root = (*kind, name)
+    ctx.add_neighbour()
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+
+    def status() -> dict[str, Any]:
+        return ((ctx.get(*kind, name) or {}).get("status")) or {}
+
+    ctx.wait(
+        scenario,
+        "running",
+        "jobDeploymentStatus Running",
+        lambda: status().get("jobDeploymentStatus") == "Running",
+        240,
+    )
+    job = ctx.get(*kind, name) or {}
+    cluster = (job.get("status") or {}).get("rayClusterName", "")
+    snapshots.append(
+        ctx.snap(
+            scenario,
+            "running",
+            root,
+            Expectation(statuses=["running"], stable=False, current_owners=[cluster]),
+        )
+    )
+
+    def finished() -> dict[str, Any] | None:
+        current = status()
+        return current if current.get("jobDeploymentStatus") in ("Complete", "Failed") else None
+
+    final = ctx.wait(scenario, "succeeded", "the Ray job to finish", finished, 300)
+    if final.get("jobStatus") != "SUCCEEDED":
+        raise ScenarioFailed(
+            scenario,
+            "succeeded",
+            f"the Ray job ended {final.get('jobDeploymentStatus')}/{final.get('jobStatus')}: {final.get('message', '')}",
+        )
+    snapshots.append(
+        ctx.snap(scenario, "succeeded", root, Expectation(statuses=["completed"], current_owners=[cluster]))
+    )
+    return snapshots
+
+
+def rayjob_http(ctx: Context) -> list[Snapshot]:
+    return rayjob(ctx, "HTTPMode")
+
+
+SCENARIOS: dict[str, Callable[[Context], list[Snapshot]]] = {
+    "raycluster": raycluster,
+    "rayjob": rayjob,
+    "rayjob-httpmode": rayjob_http,
+    "rayservice": rayservice,
+}
+SCENARIO_KINDS = {
+    "raycluster": "RayCluster",
+    "rayjob": "RayJob",
+    "rayjob-httpmode": "RayJob",
+    "rayservice": "RayService",
+}

@@ -1,0 +1,212 @@
+"""Reports a human reads (text, Markdown) and a machine reads (JSON)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from conformance.errors import UserError
+from conformance.report.neutral import capped, cell, text
+from conformance.verdict import Outcome, Verdict
+
+MARKDOWN_PROBLEMS = 100  # "What to fix" items in the Markdown summary; the JSON report has them all
+
+
+def summarize(verdicts: list[Verdict]) -> dict[tuple[str, str], dict[Outcome, int]]:
+    """(definition, claim) -> outcome counts, in first-seen order."""
+    table: dict[tuple[str, str], dict[Outcome, int]] = {}
+    for verdict in verdicts:
+        row = table.setdefault((verdict.definition, verdict.claim), defaultdict(int))
+        row[verdict.outcome] += 1
+    return table
+
+
+def text_lines(verdicts: list[Verdict], header: str | None = None) -> list[str]:
+    """One verdict line per definition and claim, then one line per failing check."""
+    lines = [text(header)] if header else []
+    for (definition, claim), counts in summarize(verdicts).items():
+        total = sum(counts.values())
+        if counts.get(Outcome.FAIL):
+            status = Outcome.FAIL
+        elif counts.get(Outcome.ERROR):
+            status = Outcome.ERROR
+        elif counts.get(Outcome.UNVERIFIED):
+            status = Outcome.UNVERIFIED
+        else:
+            status = Outcome.PASS
+        detail = (
+            f"{total} check(s)"
+            if status is Outcome.PASS
+            else (
+                f"{counts.get(Outcome.FAIL, 0)} failed, {counts.get(Outcome.ERROR, 0)} not evaluated, of {total}"
+            )
+        )
+        lines.append(f"{status!s:10} {text(definition, 200):32} {text(claim, 100):20} {detail}")
+    problems = [v for v in verdicts if not v.ok]
+    if problems:
+        lines.append("")
+        for verdict in problems:
+            phase = f" [{text(verdict.phase, 200)}]" if verdict.phase else ""
+            lines.append(f"{verdict.outcome!s:10} {text(verdict.line())}{phase}")
+    passed = sum(1 for v in verdicts if v.ok)
+    lines.append("")
+    lines.append(
+        f"{passed} passed, {sum(1 for v in verdicts if v.outcome is Outcome.FAIL)} failed, "
+        f"{sum(1 for v in verdicts if v.outcome is Outcome.ERROR)} not evaluated, "
+        f"{sum(1 for v in verdicts if v.outcome is Outcome.UNVERIFIED)} unverified here "
+        f"({len({v.definition for v in verdicts})} definition(s))"
+    )
+    return lines
+
+
+def write_json(path: str | Path, verdicts: list[Verdict], meta: dict[str, Any]) -> None:
+    document = capped(_plain({"meta": meta, "verdicts": [v.to_json() for v in verdicts]}))
+    write(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: non-finite numbers and other non-JSON values as strings."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def markdown(verdicts: list[Verdict], title: str, meta_lines: Iterable[str] = ()) -> str:
+    lines = [f"## {cell(title, 300)}", ""]
+    lines += [f"{cell(line)}  " for line in meta_lines]
+    lines += ["", "| definition | claim | result |", "| --- | --- | --- |"]
+    for (definition, claim), counts in summarize(verdicts).items():
+        bad = counts.get(Outcome.FAIL, 0) + counts.get(Outcome.ERROR, 0)
+        if bad:
+            result = f"**{counts.get(Outcome.FAIL, 0)} failed, {counts.get(Outcome.ERROR, 0)} error**"
+        elif counts.get(Outcome.UNVERIFIED):
+            result = f"unverified here ({counts[Outcome.UNVERIFIED]})"
+        else:
+            result = "pass"
+        lines.append(f"| {cell(definition, 200)} | {cell(claim, 100)} | {result} |")
+    lines += gang_minimum_lines(verdicts)
+    problems = [v for v in verdicts if not v.ok]
+    if problems:
+        lines += ["", "### What to fix", ""]
+        for verdict in problems[:MARKDOWN_PROBLEMS]:
+            lines.append(f"- \\[{cell(verdict.phase, 200)}\\] {cell(verdict.line(), 1000)}")
+            if verdict.evidence.get("yielded") is not None:
+                shown = json.dumps(_plain(verdict.evidence["yielded"]))
+                lines.append(f"  - yielded: {cell(shown, 300)}")
+        if len(problems) > MARKDOWN_PROBLEMS:
+            lines.append(
+                f"- ... and {len(problems) - MARKDOWN_PROBLEMS} more (every problem is in the JSON report)"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def gang_minimum_lines(verdicts: list[Verdict]) -> list[str]:
+    """The ``gang-minimum`` verdicts as a table: per definition, phase and pod group, the minimum a
+    Karta consumer computes and the Pods the owner needs together."""
+    rows = [v for v in verdicts if v.claim == "gang-minimum" and "group" in v.evidence]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "### Gang minimums",
+        "",
+        "| definition | phase | pod group | effective component | minimum | needed | result |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for v in rows:
+        e = v.evidence
+        minimum = e.get("minimum")
+        shown = "differs per Pod" if minimum is None and e.get("pod_minimums") else minimum
+        cells = [
+            v.definition,
+            v.phase,
+            e["group"],
+            e.get("effective_component"),
+            shown,
+            e.get("expected"),
+            v.outcome,
+        ]
+        lines.append("| " + " | ".join(cell(str(c), 200) for c in cells) + " |")
+    return lines
+
+
+def write_junit(path: str | Path, verdicts: list[Verdict], suite: str) -> None:
+    """JUnit XML: a testsuite per definition, a testcase per verdict (UNVERIFIED is a skip with its reason)."""
+    root = ET.Element("testsuites", name=suite)
+    by_definition: dict[str, list[Verdict]] = {}
+    for verdict in verdicts:
+        by_definition.setdefault(verdict.definition, []).append(verdict)
+    for definition, items in by_definition.items():
+        element = ET.SubElement(
+            root,
+            "testsuite",
+            name=text(f"{suite}: {definition}", 300),
+            tests=str(len(items)),
+            failures=str(sum(v.outcome is Outcome.FAIL for v in items)),
+            errors=str(sum(v.outcome is Outcome.ERROR for v in items)),
+            skipped=str(sum(v.outcome is Outcome.UNVERIFIED for v in items)),
+        )
+        for verdict in items:
+            case = ET.SubElement(
+                element,
+                "testcase",
+                classname=text(f"{definition}.{verdict.claim}", 300),
+                name=text(f"{verdict.subject or verdict.source} [{verdict.phase}]", 500),
+                file=text(verdict.source, 500),
+            )
+            tag = {Outcome.FAIL: "failure", Outcome.ERROR: "error", Outcome.UNVERIFIED: "skipped"}.get(
+                verdict.outcome
+            )
+            if tag:
+                ET.SubElement(case, tag, message=text(verdict.line(), 500)).text = text(verdict.line())
+    body = ET.tostring(root, encoding="unicode", xml_declaration=True)
+    write(path, body)
+
+
+def append_step_summary(summary: str) -> None:
+    """Append to ``$GITHUB_STEP_SUMMARY`` when running in GitHub Actions."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        try:
+            with open(target, "a", encoding="utf-8") as handle:
+                handle.write(summary)
+        except OSError as error:
+            raise UserError(f"cannot append the summary: {error.strerror or error}", where=target) from None
+
+
+def check_output(path: str | Path | None) -> None:
+    """Refuse (exit 2) a report path that is a folder, a FIFO or a device, or under a file, before any work."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        what = "a folder" if target.is_dir() else "not a regular file"
+        raise UserError(f"report path is {what}; name a file", where=str(target))
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"report path is under {parent}, which is not a folder", where=str(target))
+            break
+
+
+def write(path: str | Path, body: str) -> None:
+    """Write a report file; a path that cannot be written is one line, exit 2."""
+    check_output(path)
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body, encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"cannot write the report: {error.strerror or error}", where=str(target)) from None

@@ -1,0 +1,190 @@
+"""The live claims on synthetic snapshots: pure, no cluster (the live suite runs them on real ones)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.claims.live import check_snapshot
+from conformance.definition import load_path
+from conformance.fixtures import load_fixtures
+from conformance.snapshot import Expectation, Snapshot
+from conformance.tests.helpers import DEFINITIONS, broken
+
+pytestmark = pytest.mark.unit
+
+
+def _obj(kind: str, name: str, uid: str, owner: tuple[str, str, str] | None, **extra: Any) -> dict[str, Any]:
+    api = {"Pod": "v1", "Service": "v1", "RayCluster": "ray.io/v1"}[kind]
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": "ns",
+        "uid": uid,
+        "labels": extra.pop("labels", {}),
+    }
+    if owner:
+        metadata["ownerReferences"] = [
+            {"kind": owner[0], "name": owner[1], "uid": owner[2], "controller": True}
+        ]
+    return {"apiVersion": api, "kind": kind, "metadata": metadata, **extra}
+
+
+def _pod(
+    name: str, cluster: str, cluster_uid: str, node_type: str, group: str, template: dict[str, Any]
+) -> dict[str, Any]:
+    labels = {
+        **template["metadata"].get("labels", {}),
+        "ray.io/cluster": cluster,
+        "ray.io/node-type": node_type,
+        "ray.io/group": group,
+    }
+    pod = _obj(
+        "Pod",
+        name,
+        f"uid-{name}",
+        ("RayCluster", cluster, cluster_uid),
+        labels=labels,
+        spec=template["spec"],
+        status={"phase": "Running"},
+    )
+    pod["metadata"]["annotations"] = dict(template["metadata"].get("annotations", {}))
+    return pod
+
+
+def _snapshot(clusters: list[str], phase: str = "upgrade-pending") -> Snapshot:
+    root = next(f.object for f in load_fixtures() if f.kind == "RayService")
+    root = {**root, "metadata": {**root["metadata"], "uid": "rs", "namespace": "ns"}}
+    root["status"] = {
+        "conditions": [{"type": "Ready", "status": "True"}, {"type": "UpgradeInProgress", "status": "True"}],
+        "activeServiceStatus": {
+            "rayClusterName": clusters[0],
+            "applicationStatuses": {"echo": {"status": "RUNNING"}},
+        },
+    }
+    head_template = root["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]
+    gpu_template = root["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["template"]
+    tree: list[dict[str, Any]] = []
+    for cluster in clusters:
+        tree.append(
+            _obj(
+                "RayCluster",
+                cluster,
+                f"uid-{cluster}",
+                ("RayService", "conformance-rayservice", "rs"),
+                spec=root["spec"]["rayClusterConfig"],
+            )
+        )
+        tree.append(
+            _obj(
+                "Service",
+                f"{cluster}-head-svc",
+                f"uid-svc-{cluster}",
+                ("RayCluster", cluster, f"uid-{cluster}"),
+            )
+        )
+        tree.append(_pod(f"{cluster}-head", cluster, f"uid-{cluster}", "head", "headgroup", head_template))
+        tree.append(_pod(f"{cluster}-gpu", cluster, f"uid-{cluster}", "worker", "gpu-workers", gpu_template))
+    neighbour = _obj(
+        "Pod",
+        "other-head",
+        "uid-other",
+        ("RayCluster", "other", "uid-other-rc"),
+        labels={"ray.io/node-type": "head", "ray.io/cluster": "other", "ray.io/group": "headgroup"},
+    )
+    pods = [o for o in tree if o["kind"] == "Pod"] + [neighbour]
+    return Snapshot(
+        scenario="rayservice",
+        phase=phase,
+        namespace="ns",
+        root=root,
+        tree=tree,
+        namespace_pods=pods,
+        events=[],
+        served=["ray.io/v1/RayService", "ray.io/v1/RayCluster", "v1/Pod"],
+        expect=Expectation(statuses=["running"], current_owners=clusters[-1:]),
+    )
+
+
+def _failing(name: str, snapshot: Snapshot, where: str = "") -> dict[str, list[str]]:
+    (definition,) = (
+        load_path(DEFINITIONS / where) if where else [d for d in load_path(DEFINITIONS) if d.name == name]
+    )
+    failing: dict[str, list[str]] = {}
+    for verdict in check_snapshot(definition, snapshot):
+        if not verdict.ok:
+            failing.setdefault(verdict.claim, []).append(verdict.message)
+    return failing
+
+
+def test_shipped_rayservice_definition_holds_on_an_upgrade_snapshot() -> None:
+    assert _failing("rayservice", _snapshot(["active-rc", "pending-rc"])) == {}
+
+
+def test_variant_b_fails_membership_on_the_neighbour() -> None:
+    failing = _failing("", _snapshot(["active-rc", "pending-rc"]), "variants")
+    assert set(failing) == {"membership"} and "ns/other-head" in failing["membership"][0]
+
+
+def test_missing_replica_is_reported() -> None:
+    snapshot = _snapshot(["active-rc"], phase="ready")
+    snapshot.tree = [o for o in snapshot.tree if o["metadata"]["name"] != "active-rc-gpu"]
+    failing = _failing("rayservice", snapshot)
+    assert "replicas" in failing or "instance-ids" in failing
+
+
+def test_status_expectation_is_compared() -> None:
+    snapshot = _snapshot(["active-rc"], phase="ready")
+    snapshot.expect.statuses = ["initializing"]
+    assert "status" in _failing("rayservice", snapshot)
+
+
+def test_gang_minimum_of_members_on_the_leaves_is_reported(tmp_path: Path) -> None:
+    """Members head and worker: each Pod's effective component is its own leaf (minimum 1, not 2)."""
+
+    def change(d: dict[str, Any]) -> None:
+        d["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"] = [
+            {"componentName": "head", "groupByKeyPaths": ['.metadata.labels["ray.io/cluster"]']},
+            {"componentName": "worker", "groupByKeyPaths": ['.metadata.labels["ray.io/cluster"]']},
+        ]
+
+    (definition,) = load_path(broken(tmp_path, "rayservice", change))
+    verdicts = [v for v in check_snapshot(definition, _snapshot(["active-rc", "pending-rc"])) if not v.ok]
+    assert {v.claim for v in verdicts} == {"gang-minimum"}
+    assert sorted(v.evidence["group"] for v in verdicts) == [
+        "raycluster[active-rc]",
+        "raycluster[pending-rc]",
+    ]
+    assert all(v.evidence["minimum"] == 1 and v.evidence["expected"] == 2 for v in verdicts)
+    assert "needs 2 Pods together" in verdicts[0].message
+
+
+def test_gang_minimum_is_checked_against_each_clusters_own_spec() -> None:
+    """Karta reads the RayService's (new) spec for both clusters; the active one still runs the old
+    spec. An upgrade that changes minReplicas leaves the active cluster's groups mis-sized."""
+    import copy
+
+    snapshot = _snapshot(["active-rc", "pending-rc"])
+    active = next(o for o in snapshot.tree if o["metadata"]["name"] == "active-rc")
+    active["spec"] = copy.deepcopy(active["spec"])
+    active["spec"]["workerGroupSpecs"][0]["minReplicas"] = 3
+    (definition,) = [d for d in load_path(DEFINITIONS) if d.name == "rayservice"]
+    minimums = {
+        v.evidence["group"]: (v.ok, v.evidence["minimum"], v.evidence["expected"])
+        for v in check_snapshot(definition, snapshot)
+        if v.claim == "gang-minimum"
+    }
+    assert minimums == {"raycluster[active-rc]": (False, 2, 4), "raycluster[pending-rc]": (True, 2, 2)}
+
+
+def test_markdown_shows_the_gang_minimum_per_group_and_phase() -> None:
+    from conformance.report.formats import markdown
+
+    (definition,) = [d for d in load_path(DEFINITIONS) if d.name == "rayservice"]
+    text = markdown(check_snapshot(definition, _snapshot(["active-rc", "pending-rc"])), "live")
+    assert "### Gang minimums" in text
+    assert (
+        "| rayservice | rayservice/upgrade-pending | raycluster\\[pending-rc\\] | raycluster | 2 | 2 | PASS |"
+        in text
+    )

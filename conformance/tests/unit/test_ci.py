@@ -1,0 +1,181 @@
+"""The GitHub workflows: the nightly matrix as the workflow computes it, the PR gate, the reusable
+workflow, the compatibility table and the JUnit report the jobs upload."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conformance.errors import UserError
+from conformance.report import ci
+from conformance.report import formats as report
+from conformance.verdict import Outcome, Verdict
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def workflow(name: str) -> dict[Any, Any]:
+    document: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads the key `on` as True
+    return document
+
+
+def versions_file() -> dict[str, Any]:
+    """Read independently of conformance.versions, so a bug there cannot hide here."""
+    raw: dict[str, Any] = yaml.safe_load((ROOT / "conformance" / "versions.yaml").read_text())
+    return raw
+
+
+def test_nightly_matrix_as_the_workflow_computes_it_equals_the_versions_file(tmp_path: Path) -> None:
+    nightly = workflow("nightly.yaml")
+    (step,) = [s for s in nightly["jobs"]["matrix"]["steps"] if s.get("id") == "matrix"]
+    output = tmp_path / "github_output"
+    output.touch()
+    env = dict(
+        os.environ, GITHUB_OUTPUT=str(output), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    )
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=ROOT, env=env, check=True)
+    (line,) = output.read_text().splitlines()
+    name, _, value = line.partition("=")
+    assert (
+        name == "matrix"
+        and nightly["jobs"]["matrix"]["outputs"]["matrix"] == "${{ steps.matrix.outputs.matrix }}"
+    )
+    computed = {(row["kuberay"], row["node_image"]) for row in json.loads(value)["include"]}
+    pinned = versions_file()
+    expected = {(k, image) for k in pinned["kuberay"]["versions"] for image in pinned["kind"]["node_images"]}
+    assert computed == expected
+    assert (
+        len(expected) == len(pinned["kuberay"]["versions"]) * 2
+    )  # every KubeRay version x two Kubernetes versions
+
+    job = nightly["jobs"]["conformance"]
+    assert job["strategy"]["matrix"] == "${{ fromJSON(needs.matrix.outputs.matrix) }}"
+    assert job["uses"] == "./.github/workflows/conformance.yaml"
+    assert job["with"]["kuberay-version"] == "${{ matrix.kuberay }}"
+    assert job["with"]["node-image"] == "${{ matrix.node_image }}"
+    assert "schedule" in nightly["on"]
+
+
+def test_no_pinned_version_is_written_into_a_workflow() -> None:
+    pinned = versions_file()
+    values = [*pinned["kuberay"]["versions"], *pinned["kind"]["node_images"]]
+    values += [v["chart"] for v in pinned["kuberay"]["versions"].values()]
+    values += [t["version"] for t in pinned["tools"].values()]
+    for path in WORKFLOWS.glob("*.yaml"):
+        text = path.read_text()
+        assert not [v for v in values if str(v) in text], path.name
+
+
+def test_the_pr_gate_runs_on_definition_fixture_and_harness_changes() -> None:
+    gate = workflow("definitions.yaml")
+    assert sorted(gate["on"]["pull_request"]["paths"]) == ["conformance/**", "definitions/**", "fixtures/**"]
+    assert gate["jobs"]["conformance"]["uses"] == "./.github/workflows/conformance.yaml"
+    unit_steps = " ".join(s.get("run", "") for s in gate["jobs"]["unit"]["steps"])
+    assert "make lint typecheck unit" in unit_steps
+
+
+def test_the_reusable_workflow_takes_a_definitions_path_and_fails_on_violations() -> None:
+    reusable = workflow("conformance.yaml")
+    inputs = reusable["on"]["workflow_call"]["inputs"]
+    assert {"definitions-path", "kuberay-version", "node-image", "harness-repository"} <= set(inputs)
+    job = reusable["jobs"]["conformance"]
+    assert job["env"]["DEFINITIONS"].endswith("/subject/${{ inputs.definitions-path }}")
+    (run,) = [s["run"] for s in job["steps"] if "conformance CLUSTER=kind" in s.get("run", "")]
+    assert 'DEFINITIONS="$DEFINITIONS"' in run and "continue-on-error" not in json.dumps(job)
+    upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()"
+
+
+def test_make_conformance_with_kind_shows_the_kind_path() -> None:
+    shown = subprocess.run(
+        ["make", "-n", "conformance", "CLUSTER=kind", "KUBERAY_VERSION=v1.5.1", "KIND_IMAGE=v1.33"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert (
+        "check --live definitions/ --ungated definitions/upstream/ --cluster kind --kuberay-version v1.5.1"
+        in shown
+    )
+    assert "--kind-image v1.33" in shown
+    assert "--junit artifacts/live-junit.xml" in shown
+
+
+def _report(tmp_path: Path, name: str, kuberay: str, kubernetes: str, outcomes: dict[str, list[str]]) -> Path:
+    verdicts = [
+        {"definition": definition, "outcome": outcome}
+        for definition, items in outcomes.items()
+        for outcome in items
+    ]
+    path = tmp_path / name / "live-report.json"
+    path.parent.mkdir()
+    path.write_text(
+        json.dumps({"meta": {"kuberay": kuberay, "kubernetes": kubernetes}, "verdicts": verdicts})
+    )
+    return path
+
+
+def test_compatibility_table(tmp_path: Path) -> None:
+    reports = [
+        _report(tmp_path, "a", "v1.6.2", "v1.34.0", {"rayservice": ["pass", "pass"], "rayjob": ["pass"]}),
+        _report(tmp_path, "b", "v1.5.1", "v1.34.0", {"rayservice": ["pass", "fail", "error"], "rayjob": ["unverified"]}),
+    ]  # fmt: skip
+    table = ci.compatibility_table(reports).splitlines()
+    header = table[2]
+    assert header.startswith("| definition | v1.6.2 / k8s v1.34.0 | v1.5.1 / k8s v1.34.0 |")
+    assert "v1.3.2 / k8s v1.33.4" in header  # a matrix job without a report is a column that says so
+    assert table[4].startswith("| rayjob | ✅ 1 passed | ⚠️ 1 unverified | no report |")
+    assert table[5].startswith("| rayservice | ✅ 2 passed | ❌ 2 of 3 failed | no report |")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{}")
+    with pytest.raises(UserError, match=r"broken\.json: not a karta-conformance JSON report"):
+        ci.compatibility_table([broken])
+
+
+def test_junit_report(tmp_path: Path) -> None:
+    def verdict(outcome: Outcome, claim: str) -> Verdict:
+        return Verdict(
+            "rayservice",
+            "definitions/rayservice.yaml",
+            claim,
+            "childComponents[head]",
+            "ready",
+            outcome,
+            "why",
+        )
+
+    path = tmp_path / "junit.xml"
+    report.write_junit(
+        path,
+        [
+            verdict(Outcome.PASS, "gang"),
+            verdict(Outcome.FAIL, "membership"),
+            verdict(Outcome.UNVERIFIED, "schema"),
+        ],
+        "karta-conformance live",
+    )
+    (suite,) = ET.parse(path).getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
+        "3",
+        "1",
+        "0",
+        "1",
+    )
+    failure = suite.find("testcase[@classname='rayservice.membership']/failure")
+    assert (
+        failure is not None
+        and failure.get("message") == "definitions/rayservice.yaml: childComponents[head]: why"
+    )

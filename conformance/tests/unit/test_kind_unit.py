@@ -1,0 +1,426 @@
+"""The kind backend, without Docker: every command and manifest it would run, asserted exactly.
+
+kind, Helm, kubectl and docker are replaced by a recorder at the subprocess boundary (ours
+and pytest-kind's), so the real KindProvider and pytest-kind's KindCluster run unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conformance import fixtures, versions
+from conformance.backends import registry
+from conformance.backends.kind import plan as kind_plan
+from conformance.backends.kind import provider as kind_provider
+from conformance.backends.kind.provider import KindProvider
+from conformance.backends.local.provider import LocalProvider
+from conformance.backends.registry import make_provider
+from conformance.cli import main
+from conformance.errors import EnvironmentProblem, UserError
+from conformance.toolchain import tools
+
+pytestmark = pytest.mark.unit
+
+V134 = "kindest/node:v1.34.0@sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a"
+V133 = "kindest/node:v1.33.4@sha256:25a6018e48dfcaee478f4a59af81157a437f15e6e140bf103f85a2e7cd0cbbf2"
+NODES = "node/karta-control-plane\nnode/karta-worker\nnode/karta-worker2\n"
+
+
+class Recorder:
+    """Stands in for every external command; answers a few with canned output."""
+
+    def __init__(self, local_images: Sequence[str] = (), releases: Sequence[dict[str, str]] = ()) -> None:
+        self.commands: list[list[str]] = []
+        self.inputs: dict[int, str] = {}
+        self.envs: dict[int, dict[str, str]] = {}
+        self.local_images = set(local_images)
+        self.releases = list(releases)
+
+    def answer(self, command: list[str]) -> tuple[int, str]:
+        tool, args = Path(command[0]).name, command[1:]
+        if tool == "kind" and args == ["get", "clusters"]:
+            return 0, ""
+        if tool == "docker" and args[:2] == ["image", "inspect"]:
+            return (0, "sha256:1") if args[-1] in self.local_images else (1, "")
+        if tool == "kind" and args[:2] == ["get", "nodes"]:
+            return 0, NODES.replace("node/", "").replace("karta-", f"{args[-1]}-")
+        if tool == "helm" and args[0] == "list":
+            return 0, json.dumps(self.releases)
+        if tool == "kubectl" and args == ["get", "nodes", "-o", "name"]:
+            return 0, NODES
+        return 0, ""
+
+    def record(
+        self, command: Sequence[Any], input: str | None, env: dict[str, str] | None
+    ) -> tuple[int, str]:
+        command = [str(part) for part in command]
+        command[0] = f"/t/{Path(command[0]).name}"  # the tools live in a temporary folder
+        self.commands.append(command)
+        if input is not None:
+            self.inputs[len(self.commands) - 1] = input
+        if env is not None:
+            self.envs[len(self.commands) - 1] = env
+        return self.answer(command)
+
+    # our Runner
+    def __call__(self, command: Sequence[str], input: str | None = None) -> subprocess.CompletedProcess[str]:
+        code, out = self.record(command, input, None)
+        return subprocess.CompletedProcess(list(command), code, out, "")
+
+    # pytest-kind's subprocess module
+    def run(
+        self, command: Sequence[Any], check: bool = False, **kwargs: Any
+    ) -> subprocess.CompletedProcess[str]:
+        code, out = self.record(command, kwargs.get("input"), kwargs.get("env"))
+        if check and code:
+            raise subprocess.CalledProcessError(code, command)
+        return subprocess.CompletedProcess(list(command), code, out, "")
+
+    def check_output(self, command: Sequence[Any], **kwargs: Any) -> str:
+        code, out = self.record(command, kwargs.get("input"), kwargs.get("env"))
+        if code:
+            raise subprocess.CalledProcessError(code, command, out, "")
+        return out
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
+    import pytest_kind.cluster as kind_cluster
+
+    recorder = Recorder(local_images=["rayproject/ray:2.52.0"])
+    fake_subprocess = types.SimpleNamespace(
+        run=recorder.run, check_output=recorder.check_output, Popen=None, PIPE=subprocess.PIPE
+    )
+    monkeypatch.setattr(kind_cluster, "subprocess", fake_subprocess)
+    fake_pykube = types.SimpleNamespace(
+        KubeConfig=types.SimpleNamespace(from_file=lambda path: path), HTTPClient=lambda config: None
+    )
+    monkeypatch.setattr(kind_cluster, "pykube", fake_pykube)
+    monkeypatch.setenv("KARTA_CONFORMANCE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)  # pytest-kind keeps a .pytest-kind/ folder in the working directory
+    monkeypatch.setattr(kind_provider, "docker_answers", lambda: True)
+    binaries = {}
+    for tool in ("docker", "kubectl", "kind", "helm"):
+        binaries[tool] = str(tmp_path / "t" / tool)
+        Path(binaries[tool]).parent.mkdir(exist_ok=True)
+        Path(binaries[tool]).touch()
+    monkeypatch.setattr(KindProvider, "binaries", lambda self: binaries)
+    return recorder
+
+
+def test_pytest_kind_never_downloads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """pytest-kind fetches kind and kubectl from the internet when they are missing; ours refuses."""
+    monkeypatch.chdir(tmp_path)
+    provider = KindProvider("v1.6.2")
+    cluster = provider._kind_cluster(
+        {"kind": str(tmp_path / "no-kind"), "kubectl": str(tmp_path / "no-kubectl")}
+    )
+    with pytest.raises(EnvironmentProblem, match="needs `kind` at"):
+        cluster.ensure_kind()
+    with pytest.raises(EnvironmentProblem, match="needs `kubectl` at"):
+        cluster.ensure_kubectl()
+
+
+def state(tmp_path: Path, name: str = "karta") -> Path:
+    return tmp_path / "cache" / "clusters" / f"kind-{name}"
+
+
+def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -> None:
+    provider = KindProvider("v1.6.2", runner=recorder)
+    provider.start()
+    kubeconfig = str(state(tmp_path) / "kubeconfig")
+    config = str(state(tmp_path) / "kind-config.yaml")
+    gpu_patch = '{"status": {"capacity": {"nvidia.com/gpu": "4"}}}'
+    assert recorder.commands == [
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/kind-node:v1.34.4"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "quay.io/kuberay/operator:v1.6.2"],
+        ["/t/kind", "get", "clusters"],
+        ["/t/kind", "create", "cluster", "--name=karta", f"--kubeconfig={kubeconfig}", f"--image={V134}", "--config", config],
+        ["/t/kind", "get", "nodes", "--name", "karta"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
+        ["/t/kind", "load", "docker-image", "rayproject/ray:2.52.0", "--name", "karta", "--nodes", "karta-worker,karta-worker2"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "quay.io/kuberay/operator:v1.6.2"],
+        ["/t/helm", "list", "--namespace", "kuberay-system", "--kubeconfig", kubeconfig, "-o", "json"],
+        ["/t/helm", "repo", "add", "kuberay", "https://ray-project.github.io/kuberay-helm/", "--force-update"],
+        ["/t/helm", "repo", "update", "kuberay"],
+        [
+            "/t/helm", "install", "kuberay-operator", "kuberay/kuberay-operator", "--version", "1.6.2",
+            "--namespace", "kuberay-system", "--create-namespace",
+            "--set", "image.repository=quay.io/kuberay/operator", "--set", "image.tag=v1.6.2",
+            "--wait", "--timeout", "5m", "--kubeconfig", kubeconfig,
+        ],
+        ["/t/kubectl", "get", "nodes", "-o", "name"],
+        ["/t/kubectl", "patch", "node/karta-control-plane", "--subresource=status", "--type=merge", "-p", gpu_patch],
+        ["/t/kubectl", "patch", "node/karta-worker", "--subresource=status", "--type=merge", "-p", gpu_patch],
+        ["/t/kubectl", "patch", "node/karta-worker2", "--subresource=status", "--type=merge", "-p", gpu_patch],
+        ["/t/kubectl", "wait", "node", "--all", "--for=jsonpath={.status.allocatable.nvidia\\.com/gpu}=4", "--timeout=120s"],
+    ]  # fmt: skip
+    # every kubectl call goes to the kind cluster's kubeconfig
+    kubectl_calls = [i for i, c in enumerate(recorder.commands) if c[0] == "/t/kubectl"]
+    assert kubectl_calls and all(recorder.envs[i]["KUBECONFIG"] == kubeconfig for i in kubectl_calls)
+    assert yaml.safe_load(Path(config).read_text()) == {
+        "kind": "Cluster",
+        "apiVersion": "kind.x-k8s.io/v1alpha4",
+        "nodes": [{"role": "control-plane"}, {"role": "worker"}, {"role": "worker"}],
+    }
+
+    provider.stop()
+    assert recorder.commands[-1] == [
+        "/t/kind",
+        "delete",
+        "cluster",
+        "--name=karta",
+        f"--kubeconfig={kubeconfig}",
+    ]
+
+
+def test_keep_cluster_skips_the_delete(recorder: Recorder) -> None:
+    provider = KindProvider("v1.6.2", keep=True, runner=recorder)
+    provider.start()
+    count = len(recorder.commands)
+    provider.stop()
+    assert len(recorder.commands) == count
+
+
+def test_an_older_kuberay_pins_its_chart_operator_and_ray_image(recorder: Recorder, tmp_path: Path) -> None:
+    recorder.local_images = {"quay.io/kuberay/operator:v1.3.2"}
+    provider = KindProvider("v1.3.2", name="old", node_image="v1.33", runner=recorder)
+    provider.start()
+    commands = recorder.commands
+    create = next(c for c in commands if c[1:3] == ["create", "cluster"])
+    assert create[5] == f"--image={V133}"
+    nodes = "old-control-plane,old-worker,old-worker2"
+    load = [
+        "/t/kind",
+        "load",
+        "docker-image",
+        "quay.io/kuberay/operator:v1.3.2",
+        "--name",
+        "old",
+        "--nodes",
+        nodes,
+    ]
+    assert load in commands
+    assert not [c for c in commands if c[1:3] == ["load", "docker-image"] and c[3].startswith("rayproject/")]
+    # the Ray image is not in the local Docker: each schedulable node pulls it before any scenario
+    assert [c for c in commands if "crictl" in c] == [
+        ["/t/docker", "exec", "old-worker", "crictl", "pull", "rayproject/ray:2.41.0"],
+        ["/t/docker", "exec", "old-worker2", "crictl", "pull", "rayproject/ray:2.41.0"],
+    ]
+    install = next(c for c in commands if c[1:2] == ["install"])
+    assert install[install.index("--version") + 1] == "1.3.2"
+    assert "image.tag=v1.3.2" in install
+    assert provider.plan.kuberay.ray_image == "rayproject/ray:2.41.0"
+    rendered = fixtures.render(
+        fixtures.load_fixtures()[0].object, provider.plan.kuberay.ray_image, provider.plan.kuberay.ray_version
+    )
+    assert "rayproject/ray:2.41.0" in json.dumps(rendered)
+
+
+def test_a_kept_cluster_with_the_same_chart_is_reused(recorder: Recorder) -> None:
+    recorder.releases = [{"name": "kuberay-operator", "chart": "kuberay-operator-1.6.2"}]
+    KindProvider("v1.6.2", runner=recorder).start()
+    assert not [c for c in recorder.commands if c[0] == "/t/helm" and c[1] in ("install", "repo")]
+
+
+def test_a_kept_cluster_with_another_chart_is_refused(recorder: Recorder) -> None:
+    recorder.releases = [{"name": "kuberay-operator", "chart": "kuberay-operator-1.5.1"}]
+    with pytest.raises(
+        UserError, match=r"already runs kuberay-operator-1.5.1.*kind delete cluster --name karta"
+    ):
+        KindProvider("v1.6.2", runner=recorder).start()
+
+
+def test_namespace_steps_gate_health_and_operator_restart(recorder: Recorder) -> None:
+    provider = KindProvider("v1.6.2", runner=recorder)
+    provider.start()
+    start = len(recorder.commands)
+    provider.prepare_namespace("ns1")
+    provider.hold_new_heads("ns1")
+    provider.release_heads("ns1")
+    provider.set_app_unhealthy("ns1", "any-head", True)
+    provider.set_app_unhealthy("ns1", "any-head", False)
+    provider.restart_operator()
+    patch = ["patch", "configmap", "karta-fixture-app", "--type=merge", "-p"]
+    assert recorder.commands[start:] == [
+        ["/t/kubectl", "apply", "-n", "ns1", "-f", "-"],
+        ["/t/kubectl", "-n", "ns1", *patch, '{"data": {"karta-gate": "on"}}'],
+        ["/t/kubectl", "-n", "ns1", *patch, '{"data": {"karta-gate": "off"}}'],
+        ["/t/kubectl", "-n", "ns1", "annotate", "pods", "-l", "ray.io/is-ray-node=yes", "karta.conformance/switches=1", "--overwrite"],
+        ["/t/kubectl", "-n", "ns1", *patch, '{"data": {"karta-health": "on"}}'],
+        ["/t/kubectl", "-n", "ns1", "annotate", "pods", "-l", "ray.io/is-ray-node=yes", "karta.conformance/switches=2", "--overwrite"],
+        ["/t/kubectl", "-n", "ns1", *patch, '{"data": {"karta-health": "off"}}'],
+        ["/t/kubectl", "-n", "ns1", "annotate", "pods", "-l", "ray.io/is-ray-node=yes", "karta.conformance/switches=3", "--overwrite"],
+        ["/t/kubectl", "-n", "kuberay-system", "rollout", "restart", "deployment/kuberay-operator"],
+        ["/t/kubectl", "-n", "kuberay-system", "rollout", "status", "deployment/kuberay-operator", "--timeout=180s"],
+    ]  # fmt: skip
+    configmap = json.loads(recorder.inputs[start])
+    app = (fixtures.default_dir() / "app" / "karta_fixture_app.py").read_text()
+    assert configmap == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "karta-fixture-app",
+            "namespace": "ns1",
+            "labels": {"app.kubernetes.io/part-of": "karta-conformance"},
+        },
+        "data": {"karta_fixture_app.py": app, "karta-gate": "off", "karta-health": "off"},
+    }
+
+
+def test_the_rayservice_fixture_mounts_the_app_and_its_switches_in_every_ray_container() -> None:
+    """What the kind plan writes into the ConfigMap is what every Ray container of the fixture reads."""
+    (service,) = [f for f in fixtures.load_fixtures() if f.kind == "RayService"]
+    cluster = service.object["spec"]["rayClusterConfig"]
+    templates = [cluster["headGroupSpec"]["template"]] + [g["template"] for g in cluster["workerGroupSpecs"]]
+    assert len(templates) == 3
+    for template in templates:
+        volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+        for container in template["spec"]["containers"]:
+            mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+            env = {e["name"]: e["value"] for e in container["env"]}
+            (volume,) = [
+                n for n, v in volumes.items() if v.get("configMap", {}).get("name") == kind_plan.APP_CONFIGMAP
+            ]
+            mount = mounts[volume]
+            assert env["PYTHONPATH"] == mount
+            assert env["KARTA_FIXTURE_GATE_FILE"] == f"{mount}/{kind_plan.GATE_KEY}"
+            assert env["KARTA_FIXTURE_HEALTH_FILE"] == f"{mount}/{kind_plan.HEALTH_KEY}"
+            assert Path(mount, kind_plan.APP_MODULE).stem == "karta_fixture_app"
+
+
+def test_fixture_app_switches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """On while the file exists and does not read "off": the local backend's empty files, kind's on/off keys."""
+
+    class Deployment:
+        def __init__(self, cls: type) -> None:
+            self.cls = cls
+
+        def bind(self) -> Deployment:
+            return self
+
+    fake_ray = types.ModuleType("ray")
+    fake_ray.serve = types.SimpleNamespace(deployment=Deployment)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ray", fake_ray)
+    monkeypatch.syspath_prepend(str(fixtures.default_dir() / "app"))
+    monkeypatch.delitem(sys.modules, "karta_fixture_app", raising=False)
+    import karta_fixture_app as app  # type: ignore[import-not-found]
+
+    switch = tmp_path / "karta-gate"
+    monkeypatch.setenv("KARTA_FIXTURE_GATE_FILE", str(switch))
+    assert not app.switched_on("KARTA_FIXTURE_GATE_FILE")
+    for content, on in (("", True), ("on", True), ("off\n", False), ("off", False)):
+        switch.write_text(content)
+        assert app.switched_on("KARTA_FIXTURE_GATE_FILE") is on, content
+    monkeypatch.delenv("KARTA_FIXTURE_GATE_FILE")
+    switch.write_text("on")
+    assert not app.switched_on("KARTA_FIXTURE_GATE_FILE")
+    monkeypatch.setenv("KARTA_FIXTURE_HEALTH_FILE", str(switch))
+    with pytest.raises(RuntimeError, match="unhealthy on purpose"):
+        app.Echo.cls().check_health()
+
+
+def test_describe_names_backend_versions_and_what_is_simulated() -> None:
+    line = KindProvider("v1.6.2", runner=Recorder()).describe()
+    assert line.startswith(
+        "backend kind: Kubernetes v1.34.0 (node image kindest/node:v1.34.0, pinned upstream image; "
+        "real kubelets and containers)"
+    )
+    assert (
+        "KubeRay operator v1.6.2 (chart kuberay-operator 1.6.2 from Helm repository "
+        "https://ray-project.github.io/kuberay-helm/; quay.io/kuberay/operator:v1.6.2, pulled from its registry)"
+    ) in line
+    assert "Ray 2.52.0 (rayproject/ray:2.52.0, pulled from its registry)" in line
+    assert "simulated: 4 nvidia.com/gpu per node" in line
+
+
+def test_images_built_here_and_a_local_chart_are_used_and_named(tmp_path: Path) -> None:
+    """With the offline images in the local Docker and a local chart folder: the node image built here
+    (with its etcd patch), kind load of the operator everywhere and of Ray on workers, helm from the folder."""
+    chart = tmp_path / "charts" / "v1.6.2" / "kuberay-operator"
+    chart.mkdir(parents=True)
+    local = [
+        "karta-conformance/kind-node:v1.34.4",
+        "rayproject/ray:2.52.0",
+        "quay.io/kuberay/operator:v1.6.2",
+    ]
+    provider = KindProvider(
+        "v1.6.2",
+        runner=Recorder(local_images=local),
+        chart_source=str(tmp_path / "charts" / "{version}" / "kuberay-operator"),
+    )
+    plan = provider.plan
+    assert plan.node_image == "karta-conformance/kind-node:v1.34.4"
+    assert plan.cluster_config()["kubeadmConfigPatches"] == [
+        "kind: ClusterConfiguration\netcd:\n  local:\n    imageTag: 3.6.4-0\n"
+    ]
+    assert plan.helm_repo("helm") == []
+    install = plan.helm_install("helm", Path("/k"))
+    assert install[:4] == ["helm", "install", "kuberay-operator", str(chart)]
+    assert "--version" not in install
+    line = provider.describe()
+    assert (
+        "node image karta-conformance/kind-node:v1.34.4, built here by `karta-conformance images build`"
+        in line
+    )
+    assert f"from local chart {chart}; quay.io/kuberay/operator:v1.6.2, built here, preloaded" in line
+    assert "Ray 2.52.0 (rayproject/ray:2.52.0, built here, preloaded)" in line
+
+
+def test_a_missing_local_chart_is_one_line_exit_2(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no such chart folder or archive") as raised:
+        KindProvider("v1.6.2", runner=Recorder(), chart_source=str(tmp_path / "nope"))
+    assert raised.value.exit_code == 2
+
+
+def test_every_pinned_ray_image_matches_its_ray_version() -> None:
+    """The fixtures' rayVersion is rendered from ray_version; KubeRay needs it to match the image."""
+    for pinned in versions.load().kuberay.values():
+        assert pinned.ray_image == f"rayproject/ray:{pinned.ray_version}", pinned.version
+
+
+def test_node_images_come_from_the_versions_file() -> None:
+    pins = versions.load()
+    assert pins.node_image(None) == V134
+    assert pins.node_image("v1.33") == pins.node_image("v1.33.4") == pins.node_image(V133) == V133
+    with pytest.raises(UserError, match=r"--kind-image: 'v1.29' is not pinned.*kindest/node:v1.34.0"):
+        pins.node_image("v1.29")
+
+
+def test_missing_tools_and_docker_are_one_line_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tools, "locate", lambda name: None)
+    with pytest.raises(EnvironmentProblem, match=r"--cluster kind needs `kind`: run `make tools`"):
+        KindProvider("v1.6.2").binaries()
+
+
+def test_cluster_kind_without_a_docker_daemon_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a Docker engine: one line, exit 2, before anything is created."""
+    monkeypatch.setattr(kind_provider, "docker_answers", lambda: False)
+    assert main(["check", "--live", "definitions/", "--cluster", "kind"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("karta-conformance: --cluster kind needs")
+    assert "Traceback" not in "\n".join(err)
+
+
+def test_auto_falls_back_to_local_with_one_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    said: list[str] = []
+    monkeypatch.setattr(registry, "docker_answers", lambda: False)
+    provider = make_provider("auto", announce=said.append)
+    assert isinstance(provider, LocalProvider)
+    assert len(said) == 1 and "uses the local backend" in said[0] and "kwok simulates" in said[0]
+    monkeypatch.setattr(registry, "docker_answers", lambda: True)
+    said.clear()
+    assert isinstance(make_provider("auto", announce=said.append), KindProvider)
+    assert said == []
