@@ -32,7 +32,7 @@ from conformance.evaluate import gangs, instances, pods, status
 from conformance.evaluate.errors import EvaluationError
 from conformance.fixtures import Fixture
 from conformance.oracle import build, run
-from conformance.snapshot import Expectation, Snapshot
+from conformance.snapshot import Expectation, Snapshot, walk_tree
 from conformance.verdict import Outcome, Verdict, verdict_for
 
 CLAIM = "oracle"
@@ -253,9 +253,14 @@ class OracleResult:
     compared: int = 0
     disagreements: int = 0
     verdicts: list[Verdict] = field(default_factory=list)
+    nested: int = 0  # Snapshots of objects inside a workload (``nested_snapshots``)
 
     def line(self) -> str:
-        return f"oracle {self.oracle}: {self.compared} item(s) compared, {self.disagreements} disagreement(s)"
+        inside = f" (on {self.nested} object(s) inside a workload too)" if self.nested else ""
+        return (
+            f"oracle {self.oracle}: {self.compared} item(s) compared{inside}, "
+            f"{self.disagreements} disagreement(s)"
+        )
 
 
 def fixture_snapshots(fixtures: Iterable[Fixture]) -> list[Snapshot]:
@@ -274,6 +279,39 @@ def fixture_snapshots(fixtures: Iterable[Fixture]) -> list[Snapshot]:
         )
         for f in fixtures
     ]
+
+
+def nested_snapshots(definitions: Sequence[Definition], snapshots: Iterable[Snapshot]) -> list[Snapshot]:
+    """Every object inside a Snapshot's tree that a definition reads, as a Snapshot of its own.
+
+    A RayService's active and pending RayClusters, and a RayJob's RayCluster, are RayClusters:
+    the RayCluster definition reads them as Karta does (a dashboard reads every RayCluster's
+    status; a scheduler grouping by the top owner does not). Their phase names the object, e.g.
+    ``upgrade-pending > RayCluster/svc-abc``; their subtree is the objects it owns. They carry no
+    expectation: only the oracle compares them, no claim is judged on them.
+    """
+    kinds = {(d.root.kind.api_version, d.root.kind.kind) for d in definitions if d.root.kind is not None}
+    nested: list[Snapshot] = []
+    for snapshot in snapshots:
+        for obj in snapshot.tree:
+            if (obj.get("apiVersion"), obj.get("kind")) not in kinds:
+                continue
+            name = str((obj.get("metadata") or {}).get("name", ""))
+            nested.append(
+                Snapshot(
+                    scenario=snapshot.scenario,
+                    phase=f"{snapshot.phase} > {obj.get('kind')}/{name}",
+                    namespace=snapshot.namespace,
+                    root=obj,
+                    tree=walk_tree(obj, snapshot.tree),
+                    namespace_pods=snapshot.namespace_pods,
+                    events=[],
+                    served=snapshot.served,
+                    expect=Expectation(statuses=[]),
+                    taken_at=snapshot.taken_at,
+                )
+            )
+    return nested
 
 
 def _file_of(definition: Definition) -> str:
@@ -296,9 +334,13 @@ def compare(
     karta_source: Path | None = None,
     oracle: build.Oracle | None = None,
 ) -> OracleResult:
-    """Karta's reading against the harness's, for every definition on every Snapshot of its root kind."""
+    """Karta's reading against the harness's, for every definition on every Snapshot of its root kind,
+    and on every object of its root kind inside a Snapshot (``nested_snapshots``)."""
     oracle = oracle or build.ensure(karta_source)
     result = OracleResult(oracle=oracle.describe())
+    inside = nested_snapshots(definitions, snapshots)
+    result.nested = len(inside)
+    snapshots = [*snapshots, *inside]
     with tempfile.TemporaryDirectory(prefix="karta-oracle-") as scratch:
         paths: dict[str, Snapshot] = {}
         for index, snapshot in enumerate(snapshots):

@@ -20,7 +20,7 @@ from conformance.errors import EnvironmentProblem
 from conformance.fixtures import load_fixtures
 from conformance.oracle import build
 from conformance.oracle.compare import OracleResult, compare, fixture_snapshots
-from conformance.snapshot import Snapshot
+from conformance.snapshot import Expectation, Snapshot
 from conformance.tests.helpers import DEFINITIONS
 
 DIVERGENT = Path(__file__).parents[1] / "data" / "divergent"
@@ -196,3 +196,43 @@ def test_the_cache_key_follows_the_karta_source(tmp_path: Path) -> None:
     before = build._digest(build._karta_files(source), source)
     (source / "pkg" / "a" / "a.go").write_text("package a // changed\n")
     assert build._digest(build._karta_files(source), source) != before
+
+
+def test_objects_inside_a_workload_are_read_as_snapshots_of_their_own() -> None:
+    """A RayService's RayCluster is a RayCluster: the RayCluster definition reads it, with the Pods
+    it owns and nothing else; a definition set without a RayCluster definition adds nothing."""
+    from conformance.oracle.compare import nested_snapshots
+
+    def obj(
+        kind: str, name: str, uid: str, owner: str | None = None, api: str = "ray.io/v1"
+    ) -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": name, "uid": uid, "namespace": "n"}
+        if owner:
+            meta["ownerReferences"] = [{"uid": owner, "kind": "x", "name": "x"}]
+        return {"apiVersion": api, "kind": kind, "metadata": meta}
+
+    service = obj("RayService", "svc", "s")
+    active, pending = obj("RayCluster", "svc-a", "a", "s"), obj("RayCluster", "svc-b", "b", "s")
+    pod_a, pod_b = obj("Pod", "pa", "pa", "a", "v1"), obj("Pod", "pb", "pb", "b", "v1")
+    snapshot = Snapshot(
+        scenario="rayservice",
+        phase="upgrade-pending",
+        namespace="n",
+        root=service,
+        tree=[active, pending, pod_a, pod_b],
+        namespace_pods=[pod_a, pod_b],
+        events=[],
+        served=[],
+        expect=Expectation(statuses=["running"]),
+    )
+    (raycluster,) = load_path(DEFINITIONS / "raycluster.yaml")
+    nested = nested_snapshots([raycluster], [snapshot])
+    assert [
+        (s.phase, s.root["metadata"]["name"], [p["metadata"]["name"] for p in s.pods()]) for s in nested
+    ] == [
+        ("upgrade-pending > RayCluster/svc-a", "svc-a", ["pa"]),
+        ("upgrade-pending > RayCluster/svc-b", "svc-b", ["pb"]),
+    ]
+    assert all(s.expect.statuses == [] for s in nested)
+    (rayservice,) = load_path(DEFINITIONS / "rayservice.yaml")
+    assert nested_snapshots([rayservice], [snapshot]) == []
