@@ -28,6 +28,7 @@ from conformance import versions
 from conformance.errors import EnvironmentProblem
 
 FOLDER = Path(__file__).resolve().parents[1] / "locks"
+ROOT = FOLDER.parents[1]  # locks are named relative to the repository (or site-packages) root
 SCRIPT = "scripts/lock-ray"
 # What every lock is resolved for: the interpreter of the harness and of the kind Ray image
 # (Debian bookworm's python3), on the platform of CI runners.
@@ -92,7 +93,7 @@ def _refuse(path: Path, why: str) -> StaleLock:
 
 def shown(path: Path) -> str:
     try:
-        return str(path.relative_to(FOLDER.parents[1]))
+        return str(path.relative_to(ROOT))
     except ValueError:
         return str(path)
 

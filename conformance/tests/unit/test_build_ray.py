@@ -248,3 +248,33 @@ def test_the_kind_ray_image_refuses_a_stale_lock(tmp_path: Path, monkeypatch: py
         locks.StaleLock, match=rf"ray-{kuberay.ray_version}\.txt is stale: made for ray '2\.41\.0'"
     ):
         imagebuild.ray(kuberay.version, imagebuild.Built("rootfs", "parent", True, 0.0, 0), tmp_path)
+
+
+# -- what the user sees ----------------------------------------------------------------------------
+
+
+def test_a_missing_lock_stops_images_build_with_one_line_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance import cli
+
+    monkeypatch.setattr(locks, "FOLDER", tmp_path)
+    monkeypatch.setattr(imagebuild, "rootfs", lambda: pytest.fail("a build started before the lock check"))
+    ray_version = versions.load().kuberay_version("v1.5.1").ray_version
+    assert cli.main(["images", "build", "--kuberay-version", "v1.5.1"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"karta-conformance: Ray lock {tmp_path}/ray-{ray_version}.txt for Ray {ray_version}"
+        " (pinned in versions.yaml) is missing: run scripts/lock-ray (and commit the lock)\n"
+    )
+
+
+def test_a_stale_lock_stops_the_local_build_before_any_go_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pins = versions.load()
+    monkeypatch.setattr(locks, "FOLDER", tmp_path)
+    monkeypatch.setattr(build.gomod, "go_binary", lambda: pytest.fail("the Go builds started"))
+    _fake_lock(tmp_path, pins.ray, ("protobuf<8",))
+    with pytest.raises(locks.StaleLock, match=r"is stale: made for constraints \['protobuf<8'\]"):
+        build.build_all()
