@@ -19,7 +19,7 @@ from packaging.requirements import Requirement
 from conformance import versions
 from conformance.backends.kind import imagebuild, images
 from conformance.errors import UserError
-from conformance.toolchain import build, locks
+from conformance.toolchain import build, gomod, locks
 
 pytestmark = pytest.mark.unit
 
@@ -274,7 +274,7 @@ def test_a_stale_lock_stops_the_local_build_before_any_go_build(
 ) -> None:
     pins = versions.load()
     monkeypatch.setattr(locks, "FOLDER", tmp_path)
-    monkeypatch.setattr(build.gomod, "go_binary", lambda: pytest.fail("the Go builds started"))
+    monkeypatch.setattr(gomod, "go_binary", lambda: pytest.fail("the Go builds started"))
     _fake_lock(tmp_path, pins.ray, ("protobuf<8",))
     with pytest.raises(locks.StaleLock, match=r"is stale: made for constraints \['protobuf<8'\]"):
         build.build_all()
