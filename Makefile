@@ -20,6 +20,11 @@ KARTA_SOURCE ?=
 ifneq ($(KARTA_SOURCE),)
 export KARTA_SOURCE
 endif
+# What a caller may set reaches the shell only as environment variables, always double-quoted
+# ("$$DEFINITIONS"), never spliced into a recipe's text, and make tests them with $(value ...):
+# a value cannot inject shell syntax. Given in the environment (as CI does), a value is not even
+# expanded by make, so `$(shell ...)` in it stays text.
+export DEFINITIONS UPSTREAM ARTIFACTS KUBERAY_VERSION KIND_IMAGE CHART CLUSTER TEST_CLUSTER
 
 .DEFAULT_GOAL := help
 .PHONY: help venv tools actionlint test lint typecheck unit static live conformance check-static oracle cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
@@ -49,7 +54,7 @@ typecheck: venv ## mypy (strict)
 	$(BIN)/mypy
 
 test: lint typecheck ## what CI runs: ruff, actionlint, mypy and the whole pytest suite (static, unit and live on TEST_CLUSTER)
-	$(BIN)/pytest conformance/tests --junitxml=artifacts/junit.xml --cluster '$(TEST_CLUSTER)' $(PYTEST_ARGS)
+	$(BIN)/pytest conformance/tests --junitxml=artifacts/junit.xml --cluster "$$TEST_CLUSTER" $(PYTEST_ARGS)
 
 unit: venv ## pure tests, no cluster
 	$(BIN)/pytest -m "unit or static" $(PYTEST_ARGS)
@@ -58,27 +63,27 @@ live: venv ## the live tests only (backend auto: kind if Docker answers, else lo
 	$(BIN)/pytest -m live $(PYTEST_ARGS)
 
 conformance: venv ## the main job: static and live conformance of $(DEFINITIONS) (+ upstream's kartas, reported, not gated), reports in $(ARTIFACTS)/
-	@echo "== karta-conformance: definitions $(DEFINITIONS), backend $(CLUSTER)$(if $(KUBERAY_VERSION), and KubeRay $(KUBERAY_VERSION),), reports in $(ARTIFACTS)/"
-	$(if $(filter kind,$(CLUSTER)),$(if $(shell command -v go),$(KC) tools install kind helm,@echo "== no Go toolchain: using kind and helm from PATH"))
-	$(KC) check --static $(DEFINITIONS) $(if $(UPSTREAM),--ungated $(UPSTREAM)) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
-		--json $(ARTIFACTS)/static-report.json --junit $(ARTIFACTS)/static-junit.xml --markdown $(ARTIFACTS)/static-summary.md
-	$(KC) check --live $(DEFINITIONS) $(if $(UPSTREAM),--ungated $(UPSTREAM)) --cluster $(CLUSTER) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
-		$(if $(KIND_IMAGE),--kind-image $(KIND_IMAGE)) $(if $(CHART),--chart '$(CHART)') --artifacts $(ARTIFACTS) \
-		--json $(ARTIFACTS)/live-report.json --junit $(ARTIFACTS)/live-junit.xml --markdown $(ARTIFACTS)/live-summary.md
-	@echo "== summary: $(ARTIFACTS)/live-summary.md and $(ARTIFACTS)/static-summary.md (JSON and JUnit beside them)"
+	@echo "== karta-conformance: definitions $$DEFINITIONS, backend $$CLUSTER$(if $(value KUBERAY_VERSION), and KubeRay $$KUBERAY_VERSION,), reports in $$ARTIFACTS/"
+	$(if $(filter kind,$(value CLUSTER)),$(if $(shell command -v go),$(KC) tools install kind helm,@echo "== no Go toolchain: using kind and helm from PATH"))
+	$(KC) check --static "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION") \
+		--json "$$ARTIFACTS/static-report.json" --junit "$$ARTIFACTS/static-junit.xml" --markdown "$$ARTIFACTS/static-summary.md"
+	$(KC) check --live "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") --cluster "$$CLUSTER" $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION") \
+		$(if $(value KIND_IMAGE),--kind-image "$$KIND_IMAGE") $(if $(value CHART),--chart "$$CHART") --artifacts "$$ARTIFACTS" \
+		--json "$$ARTIFACTS/live-report.json" --junit "$$ARTIFACTS/live-junit.xml" --markdown "$$ARTIFACTS/live-summary.md"
+	@echo "== summary: $$ARTIFACTS/live-summary.md and $$ARTIFACTS/static-summary.md (JSON and JUnit beside them)"
 
 images: venv ## the kind backend's offline images (Debian rootfs, kind node, KubeRay operator, Ray), cached by inputs
-	$(KC) images build $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION))
+	$(KC) images build $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION")
 
 check-static: venv ## karta-conformance check --static definitions/
 	$(BIN)/karta-conformance check --static definitions/ definitions/variants/ --ungated definitions/upstream/
 
 oracle: venv ## Karta's own Go packages read the fixtures and $(ARTIFACTS)/snapshots; any disagreement with the harness fails
-	$(KC) check --static $(DEFINITIONS) --oracle karta
-	$(KC) check --snapshots $(ARTIFACTS)/snapshots $(DEFINITIONS) --oracle karta
+	$(KC) check --static "$$DEFINITIONS" --oracle karta
+	$(KC) check --snapshots "$$ARTIFACTS/snapshots" "$$DEFINITIONS" --oracle karta
 
 cluster-up: venv ## start the local backend (builds on first use)
-	$(BIN)/karta-conformance cluster up --provider local $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION))
+	$(BIN)/karta-conformance cluster up --provider local $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION")
 
 cluster-down: venv ## stop the local backend
 	$(BIN)/karta-conformance cluster down --provider local

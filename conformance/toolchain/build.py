@@ -31,7 +31,7 @@ from pathlib import Path
 from conformance import versions
 from conformance.errors import EnvironmentProblem
 from conformance.progress import say, step
-from conformance.toolchain import cache, gomod
+from conformance.toolchain import cache, gomod, locks
 
 KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 # What a kind node adds to the control plane commands (the offline node image).
@@ -62,6 +62,7 @@ def build_all(kuberay_version: str | None = None) -> Binaries:
     """Every binary the local backend needs, built on first use."""
     pins = versions.load()
     kuberay = pins.kuberay_version(kuberay_version)
+    locks.verified(pins.ray, pins.ray_constraints)  # a missing or stale lock fails before the Go builds
     gomod.go_binary()
     kube_bin = build_kubernetes(pins.kubernetes, pins.staging)
     etcd_bin = build_etcd(pins.etcd)
@@ -337,12 +338,9 @@ def build_kuberay(version: str) -> tuple[Path, Path]:
         return bin_dir, crds
 
 
-def _ray_key(version: str, constraints: tuple[str, ...]) -> str:
-    """The cache key of a Ray venv: its version and, when constrained, a digest of the constraints."""
-    if not constraints:
-        return version
-    digest = hashlib.sha256("\n".join(sorted(constraints)).encode()).hexdigest()[:12]
-    return f"{version}-c{digest}"
+def _ray_key(version: str, lock_digest: str) -> str:
+    """The cache key of a Ray venv: its version and the digest of the lock it is installed from."""
+    return f"{version}-l{lock_digest[:16]}"
 
 
 # Run with the venv's own interpreter: every constraint must hold for what pip installed.
@@ -364,14 +362,31 @@ sys.exit(1 if broken else 0)
 """
 
 
+def _ray_python() -> str:
+    """An interpreter of the Python the Ray locks are resolved for (this one, else pythonX.Y on PATH)."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == locks.PYTHON:
+        return sys.executable
+    found = shutil.which(f"python{locks.PYTHON}")
+    if found is None:
+        raise EnvironmentProblem(
+            f"the Ray heads' venv is locked for Python {locks.PYTHON} (conformance/locks/);"
+            f" this is Python {sys.version_info.major}.{sys.version_info.minor} and no"
+            f" python{locks.PYTHON} is on PATH"
+        )
+    return found
+
+
 def build_ray(version: str, constraints: tuple[str, ...] = ()) -> Path:
     """A virtualenv with PyPI ``ray[serve]==version`` for the real Ray heads (wheels, nothing compiled).
 
-    ``constraints`` (pip constraint lines, e.g. ``protobuf<7``) are passed to pip with ``-c`` and
-    checked against what was installed; they are part of the cache key, so a venv built without
-    them is never reused.
+    Installed from the committed lock ``conformance/locks/ray-<version>.txt`` with
+    ``pip install --require-hashes``; a missing lock, or one not made for ``version`` and
+    ``constraints`` (e.g. ``protobuf<7``), is refused naming ``scripts/lock-ray`` (exit 2). The
+    lock's digest keys the cache, so a venv installed from another lock is never reused; the
+    constraints are checked again against what pip installed.
     """
-    folder = cache.component_dir("ray", _ray_key(version, constraints))
+    lock = locks.verified(version, constraints)
+    folder = cache.component_dir("ray", _ray_key(version, lock.digest))
     venv = folder / "venv"
     with _locked(folder):
         if (venv / STAMP).exists() and (venv / "bin" / "ray").exists():
@@ -379,20 +394,21 @@ def build_ray(version: str, constraints: tuple[str, ...] = ()) -> Path:
         started = time.monotonic()
         shutil.rmtree(venv, ignore_errors=True)
         log = folder / "build.log"
-        constraint_file = folder / "constraints.txt"
-        constraint_file.write_text("".join(f"{line}\n" for line in constraints))
+        requirements = folder / "requirements.txt"  # the exact lock this venv is installed from
+        shutil.copyfile(lock.path, requirements)
         python = str(venv / "bin" / "python")
-        with step(f"Installing Ray {version} (PyPI ray[serve]) for the Ray heads"):
+        with step(f"Installing Ray {version} (PyPI ray[serve], {locks.shown(lock.path)}) for the Ray heads"):
             for argv in (
-                [sys.executable, "-m", "venv", str(venv)],
+                [_ray_python(), "-m", "venv", str(venv)],
                 [
                     str(venv / "bin" / "pip"),
                     "install",
                     "--quiet",
                     "--disable-pip-version-check",
-                    "-c",
-                    str(constraint_file),
-                    f"ray[serve]=={version}",
+                    "--require-hashes",
+                    "--only-binary=:all:",
+                    "-r",
+                    str(requirements),
                 ],
             ):
                 with open(log, "a") as output:
@@ -415,6 +431,8 @@ def build_ray(version: str, constraints: tuple[str, ...] = ()) -> Path:
                 {
                     "ray": version,
                     "constraints": list(constraints),
+                    "lock": locks.shown(lock.path),
+                    "lock_sha256": lock.digest,
                     "seconds": f"{time.monotonic() - started:.0f}",
                 }
             )

@@ -26,7 +26,7 @@ from conformance import versions
 from conformance.backends.kind import images
 from conformance.errors import EnvironmentProblem
 from conformance.progress import say, step
-from conformance.toolchain import build, cache, gomod
+from conformance.toolchain import build, cache, gomod, locks
 
 SHARED_ENGINE = Path(__file__).resolve().parents[3].parent / "shared" / "bin" / "docker-engine-up"
 PLAIN_WRAPPER = '#!/bin/sh\nexec /usr/sbin/runc "$@"\n'
@@ -409,10 +409,6 @@ def operator(version: str) -> Built:
     )
 
 
-def ray_lock(version: str) -> Path:
-    return Path(__file__).resolve().parents[2] / "locks" / f"ray-{version}.txt"
-
-
 def host_ca_bundle() -> Path | None:
     """The CA bundle pip on this host trusts ($PIP_CERT, $SSL_CERT_FILE, else Debian's bundle)."""
     for candidate in (
@@ -426,21 +422,18 @@ def host_ca_bundle() -> Path | None:
 
 
 def ray(kuberay_version: str, parent: Built, work: Path) -> Built:
+    """The Ray image, installed from the committed hash lock of its Ray version (as the local heads are)."""
     pins = versions.load()
     kuberay = pins.kuberay_version(kuberay_version)
-    lock = ray_lock(kuberay.ray_version)
     constraints = tuple(pins.ray_constraints)
-    locked = lock.is_file()
+    lock = locks.verified(
+        kuberay.ray_version, constraints
+    )  # missing or stale: exit 2, names scripts/lock-ray
     ca = host_ca_bundle()
     recipe = images.ray_recipe(
-        kuberay.ray_image, kuberay.ray_version, constraints, locked, host_ca=ca is not None
+        kuberay.ray_image, kuberay.ray_version, constraints, True, host_ca=ca is not None
     )
-    if locked:
-        sources = {"requirements.txt": lock}
-    else:
-        constraint_file = work / f"constraints-{kuberay.ray_version}.txt"
-        constraint_file.write_text("".join(f"{line}\n" for line in constraints))
-        sources = {"constraints.txt": constraint_file}
+    sources = {"requirements.txt": lock.path}
     if ca is not None:
         sources["host-ca.crt"] = ca
     return docker_build(recipe, sources, parent.key)
@@ -449,6 +442,8 @@ def ray(kuberay_version: str, parent: Built, work: Path) -> Built:
 def build_all(kuberay_versions: Sequence[str | None] = (None,), with_node: bool = True) -> list[Built]:
     """Every offline image: Debian rootfs, kind base, node components, node image, operator(s), Ray."""
     pins = versions.load()
+    for version in kuberay_versions:  # a missing or stale Ray lock fails before the long builds
+        locks.verified(pins.kuberay_version(version).ray_version, pins.ray_constraints)
     work = folder() / "work"
     work.mkdir(parents=True, exist_ok=True)
     results: list[Built] = []

@@ -93,25 +93,49 @@ def test_the_reusable_workflow_takes_a_definitions_path_and_fails_on_violations(
     job = reusable["jobs"]["conformance"]
     assert job["env"]["DEFINITIONS"].endswith("/subject/${{ inputs.definitions-path }}")
     (run,) = [s["run"] for s in job["steps"] if "conformance CLUSTER=kind" in s.get("run", "")]
-    assert 'DEFINITIONS="$DEFINITIONS"' in run and "continue-on-error" not in json.dumps(job)
+    # the inputs reach make through the job's env only (make expands command-line values)
+    assert run == "make -C harness conformance CLUSTER=kind" and "continue-on-error" not in json.dumps(job)
+    assert {"DEFINITIONS", "ARTIFACTS", "KUBERAY_VERSION", "KIND_IMAGE"} <= set(job["env"])
     upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["if"] == "always()"
 
 
-def test_make_conformance_with_kind_shows_the_kind_path() -> None:
-    shown = subprocess.run(
-        ["make", "-n", "conformance", "CLUSTER=kind", "KUBERAY_VERSION=v1.5.1", "KIND_IMAGE=v1.33"],
+def test_make_conformance_with_kind_shows_the_kind_path(tmp_path: Path) -> None:
+    argv = recorded_make(tmp_path, ["CLUSTER=kind", "KUBERAY_VERSION=v1.5.1", "KIND_IMAGE=v1.33"])
+    live = next(a for a in argv if a[:2] == ["check", "--live"])
+    assert live[:9] == [
+        "check", "--live", "definitions/", "--ungated", "definitions/upstream/",
+        "--cluster", "kind", "--kuberay-version", "v1.5.1",
+    ]  # fmt: skip
+    assert live[live.index("--kind-image") + 1] == "v1.33"
+    assert live[live.index("--junit") + 1] == "artifacts/live-junit.xml"
+
+
+def recorded_make(
+    tmp_path: Path, arguments: list[str], env: dict[str, str] | None = None, target: str = "conformance"
+) -> list[list[str]]:
+    """Run ``make <target>`` for real with a karta-conformance that records its argv (one JSON list a call)."""
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    log = tmp_path / "argv.jsonl"
+    recorder = bin_dir / "karta-conformance"
+    recorder.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"with open({str(log)!r}, 'a') as out:\n    out.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+    )
+    recorder.chmod(0o755)
+    environment = {k: v for k, v in os.environ.items() if k not in ("DEFINITIONS", "ARTIFACTS", "MAKEFLAGS")}
+    completed = subprocess.run(
+        ["make", "--no-print-directory", target, f"VENV={tmp_path / 'venv'}", *arguments],
         cwd=ROOT,
+        env={**environment, **(env or {})},
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    assert (
-        "check --live definitions/ --ungated definitions/upstream/ --cluster kind --kuberay-version v1.5.1"
-        in shown
+        check=False,
+        timeout=60,
     )
-    assert "--kind-image v1.33" in shown
-    assert "--junit artifacts/live-junit.xml" in shown
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return [json.loads(line) for line in log.read_text().splitlines()]
 
 
 def _report(tmp_path: Path, name: str, kuberay: str, kubernetes: str, outcomes: dict[str, list[str]]) -> Path:
