@@ -15,17 +15,15 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
 
 from conformance import versions
 from conformance.backends.local import operator, processes
+from conformance.backends.local.probe import wait_http_ok
 from conformance.backends.local.rayheads import remove_namespace
 from conformance.errors import EnvironmentProblem
 from conformance.progress import say, step
@@ -390,22 +388,3 @@ def kwok_node(name: str) -> dict[str, Any]:
         "spec": {},
         "status": {"capacity": dict(NODE_CAPACITY), "allocatable": dict(NODE_CAPACITY)},
     }
-
-
-def wait_http_ok(url: str, deadline: float) -> bool:
-    """Poll ``url`` (loopback only) until it answers 200, for at most ``deadline`` seconds."""
-
-    def attempt() -> bool:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
-
-    poll = retry(
-        stop=stop_after_delay(deadline), wait=wait_fixed(0.25), retry=retry_if_result(lambda ok: not ok)
-    )
-    try:
-        return bool(poll(attempt)())
-    except RetryError:
-        return False
