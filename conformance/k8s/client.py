@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import urllib3
-from kubernetes import client, config, watch
+from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+from kubernetes.dynamic.exceptions import NotFoundError
 from tenacity import (
     RetryError,
     Retrying,
@@ -41,14 +40,6 @@ class WaitTimeout(Exception):
         super().__init__(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
-@dataclass(frozen=True)
-class Ref:
-    api_version: str
-    kind: str
-    name: str
-    namespace: str | None = None
-
-
 class Kube:
     def __init__(self, kubeconfig: str) -> None:
         try:
@@ -63,13 +54,6 @@ class Kube:
 
     def resource(self, api_version: str, kind: str) -> Any:
         return self.dynamic.resources.get(api_version=api_version, kind=kind)
-
-    def served(self, api_version: str, kind: str) -> bool:
-        try:
-            self.resource(api_version, kind)
-        except ResourceNotFoundError:
-            return False
-        return True
 
     def create(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
         resource = self.resource(obj["apiVersion"], obj["kind"])
@@ -152,11 +136,3 @@ class Kube:
             return result
         except RetryError:
             raise WaitTimeout(what, timeout, last[0]) from None
-
-    def watch_events(
-        self, api_version: str, kind: str, namespace: str, timeout: int
-    ) -> Iterator[dict[str, Any]]:
-        """Raw watch events (``{"type": ..., "object": {...}}``) for up to ``timeout`` seconds."""
-        resource = self.resource(api_version, kind)
-        stream = watch.Watch()
-        yield from resource.watch(namespace=namespace, timeout=timeout, watcher=stream)

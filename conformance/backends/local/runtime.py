@@ -89,18 +89,15 @@ class Runtime:
             self.heads.hold(namespace)
         elif action == "release":
             self.heads.release(namespace)
-        elif action in ("kill-ray", "unhealthy"):
+        elif action == "unhealthy":
             head = self.heads.by_pod(namespace, query.get("pod", ""))
             if head is None:
                 return 404, {"error": f"no Ray head for Pod {namespace}/{query.get('pod')}"}
-            if action == "kill-ray":
-                head.kill_ray()
+            flag = head.socket_dir / "unhealthy"
+            if query.get("value", "1") == "1":
+                flag.write_text("unhealthy\n")
             else:
-                flag = head.socket_dir / "unhealthy"
-                if query.get("value", "1") == "1":
-                    flag.write_text("unhealthy\n")
-                else:
-                    flag.unlink(missing_ok=True)
+                flag.unlink(missing_ok=True)
         else:
             return 404, {"error": f"unknown control action {action!r}"}
         self.wake.set()
