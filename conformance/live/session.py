@@ -5,6 +5,7 @@ Definitions are data: however many are given, each scenario runs once.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import uuid
@@ -126,3 +127,7 @@ def run_live(
         "diagnostics": [str(d) for d in result.diagnostics],
     }
     return verdicts, header, meta
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9-]", "-", text.lower())

@@ -23,7 +23,6 @@ import yaml
 
 from conformance import versions
 from conformance.backends.local import operator, processes
-from conformance.backends.local.probe import wait_http_ok
 from conformance.backends.local.rayheads import remove_namespace
 from conformance.errors import EnvironmentProblem
 from conformance.progress import say, step
@@ -218,7 +217,7 @@ class LocalCluster:
             str(binaries.ray),
         ]
         process = processes.start("ray-runtime", argv, env, self.logs / "ray-runtime.log", self.pids)
-        if not wait_http_ok(f"http://127.0.0.1:{port}/_karta/healthz", RUNTIME_READY_TIMEOUT):
+        if not processes.wait_http_ok(f"http://127.0.0.1:{port}/_karta/healthz", RUNTIME_READY_TIMEOUT):
             tail = " / ".join((self.logs / "ray-runtime.log").read_text(errors="replace").splitlines()[-3:])
             state = "running" if process.poll() is None else f"exited {process.returncode}"
             raise EnvironmentProblem(

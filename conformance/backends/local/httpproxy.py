@@ -9,10 +9,11 @@ get 502/503, as a connection failure would look to the operator.
 
 Control API (origin-form requests to the proxy itself, loopback only):
     GET  /_karta/healthz
-    GET  /_karta/heads                     the Ray heads and held namespaces (for a person debugging)
+    GET  /_karta/heads
     POST /_karta/hold?namespace=NS         the gate: heads that start from now on in NS hold their Serve app
                                            (replicas do not finish starting, the app stays DEPLOYING)
     POST /_karta/release?namespace=NS      open the gate: held apps finish deploying
+    POST /_karta/kill-ray?namespace=NS&pod=POD
     POST /_karta/unhealthy?namespace=NS&pod=POD&value=1|0   the Serve app's health check fails / recovers
 """
 

@@ -151,6 +151,11 @@ class RayHead:
         except OSError:
             return False
 
+    def kill_ray(self) -> None:
+        """Fault hook: end the head's Ray processes, as if the container crashed."""
+        if self.ray_process is not None:
+            processes.stop(self.ray_process.pid, grace=2)
+
     def stop(self) -> None:
         for process in (self.ray_process, self.bridge_process):
             if process is not None:

@@ -89,15 +89,18 @@ class Runtime:
             self.heads.hold(namespace)
         elif action == "release":
             self.heads.release(namespace)
-        elif action == "unhealthy":
+        elif action in ("kill-ray", "unhealthy"):
             head = self.heads.by_pod(namespace, query.get("pod", ""))
             if head is None:
                 return 404, {"error": f"no Ray head for Pod {namespace}/{query.get('pod')}"}
-            flag = head.socket_dir / "unhealthy"
-            if query.get("value", "1") == "1":
-                flag.write_text("unhealthy\n")
+            if action == "kill-ray":
+                head.kill_ray()
             else:
-                flag.unlink(missing_ok=True)
+                flag = head.socket_dir / "unhealthy"
+                if query.get("value", "1") == "1":
+                    flag.write_text("unhealthy\n")
+                else:
+                    flag.unlink(missing_ok=True)
         else:
             return 404, {"error": f"unknown control action {action!r}"}
         self.wake.set()
