@@ -6,6 +6,7 @@ Objects go in and come out as plain dicts, as the API server serves them.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -32,12 +33,63 @@ urllib3.disable_warnings()
 
 
 class WaitTimeout(Exception):
-    """A bounded wait ran out; ``last`` is what was seen last."""
+    """A bounded wait ran out; ``last`` is the value seen last, ``error`` the last API error (if any).
 
-    def __init__(self, what: str, seconds: float, last: Any) -> None:
+    The message says both, so a timeout never reads "last seen: None" without the reason.
+    """
+
+    def __init__(self, what: str, seconds: float, last: Any, error: BaseException | None = None) -> None:
         self.what = what
         self.last = last
-        super().__init__(f"timed out after {seconds:.0f} s waiting for {what}")
+        self.error = error
+        message = f"timed out after {seconds:.0f} s waiting for {what}; last seen: {str(last)[:400]}"
+        if error is not None:
+            message += f"; last API error: {describe_error(error)}"
+        super().__init__(message)
+
+
+def describe_error(error: BaseException) -> str:
+    """An API error on one line: status, reason and the start of the body (ApiException's own text
+    spans lines with every response header)."""
+    if isinstance(error, ApiException):
+        body = getattr(error, "body", None) or ""
+        with contextlib.suppress(ValueError, AttributeError, TypeError):  # a Status: its message says why
+            body = json.loads(body).get("message") or body
+        shown = " ".join(str(body).split())[:200]
+        return f"{error.status} {error.reason}" + (f": {shown}" if shown else "")
+    return " ".join(f"{type(error).__name__}: {error}".split())[:300]
+
+
+def wait_until(what: str, probe: Callable[[], T | None], timeout: float) -> T:
+    """Poll ``probe`` (bounded, backing off to 1 s) until it returns something other than None/False.
+
+    API errors while polling are retried until the deadline; on timeout WaitTimeout carries the
+    last value seen and the last API error, for the message and the diagnostics bundle.
+    """
+    last: Any = None
+    error: BaseException | None = None
+
+    def attempt() -> T | None:
+        nonlocal last, error
+        try:
+            last = probe()
+        except (ApiException, urllib3.exceptions.HTTPError) as raised:
+            error = raised
+            raise
+        return last  # type: ignore[no-any-return]
+
+    poller = Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_exponential(multiplier=0.1, max=1.0),
+        retry=retry_if_result(lambda value: value is None or value is False)
+        | retry_if_exception_type((ApiException, urllib3.exceptions.HTTPError)),
+    )
+    try:
+        result = poller(attempt)
+        assert result is not None
+        return result
+    except RetryError:
+        raise WaitTimeout(what, timeout, last, error) from None
 
 
 class Kube:
@@ -113,26 +165,5 @@ class Kube:
     # -- waiting -------------------------------------------------------------
 
     def wait_for(self, what: str, probe: Callable[[], T | None], timeout: float) -> T:
-        """Poll ``probe`` (bounded, backing off to 1 s) until it returns something other than None/False.
-
-        API errors while polling are retried until the deadline; on timeout WaitTimeout carries
-        the last value seen, for the diagnostics bundle.
-        """
-        last: list[Any] = [None]
-
-        def attempt() -> T | None:
-            last[0] = probe()
-            return last[0]  # type: ignore[no-any-return]
-
-        poller = Retrying(
-            stop=stop_after_delay(timeout),
-            wait=wait_exponential(multiplier=0.1, max=1.0),
-            retry=retry_if_result(lambda value: value is None or value is False)
-            | retry_if_exception_type((ApiException, urllib3.exceptions.HTTPError)),
-        )
-        try:
-            result = poller(attempt)
-            assert result is not None
-            return result
-        except RetryError:
-            raise WaitTimeout(what, timeout, last[0]) from None
+        """:func:`wait_until` (the last value or API error seen is in the WaitTimeout)."""
+        return wait_until(what, probe, timeout)

@@ -55,7 +55,7 @@ class Context:
         try:
             return self.kube.wait_for(what, probe, timeout * self.provider.timeout_scale)
         except WaitTimeout as error:
-            raise ScenarioFailed(scenario, phase, f"{error}; last seen: {str(error.last)[:400]}") from None
+            raise ScenarioFailed(scenario, phase, str(error)) from None
 
     def snap(self, scenario: str, phase: str, root: tuple[str, str, str], expect: Expectation) -> Snapshot:
         self.progress(f"  [{scenario}] snapshot: {phase}")
