@@ -45,6 +45,8 @@ class WaitTimeout(Exception):
         message = f"timed out after {seconds:.0f} s waiting for {what}; last seen: {str(last)[:400]}"
         if error is not None:
             message += f"; last API error: {describe_error(error)}"
+        elif last is None or last is False:
+            message += " (no API error; the condition never held)"
         super().__init__(message)
 
 

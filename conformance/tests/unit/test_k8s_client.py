@@ -57,7 +57,9 @@ def test_a_timeout_without_api_errors_says_only_the_last_value() -> None:
     with pytest.raises(WaitTimeout) as caught:
         wait_until("ready", lambda: None, 0.2)
     assert caught.value.error is None
-    assert str(caught.value).endswith("waiting for ready; last seen: None")
+    assert str(caught.value).endswith(
+        "waiting for ready; last seen: None (no API error; the condition never held)"
+    )
 
 
 def test_a_value_ends_the_wait() -> None:
