@@ -43,13 +43,6 @@ def rayservice_ready(rayservice: dict[str, Any] | None) -> bool:
     return condition_true(rayservice, "Ready") and bool(apps) and all(s == "RUNNING" for s in apps.values())
 
 
-def owned_by(obj: dict[str, Any], kind: str, name: str) -> bool:
-    return any(
-        ref.get("kind") == kind and ref.get("name") == name
-        for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
-    )
-
-
 def raycluster_gang_size(raycluster: dict[str, Any]) -> int:
     """The Pods of one RayCluster that must run together for it to make progress: its head plus, for
     every worker group not suspended, minReplicas times numOfHosts (KubeRay's own minimum,

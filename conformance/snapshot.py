@@ -36,6 +36,8 @@ class Snapshot:
     served: list[str]  # "group/version/Kind" served by the API server
     expect: Expectation
     taken_at: float = 0.0
+    # "apiVersion/Kind" -> why it could not be listed: its objects are missing from tree and namespace_pods
+    unlisted: dict[str, str] = field(default_factory=dict)
 
     @property
     def uid(self) -> str:

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from conformance import kuberay as workloads
+from conformance.claims.completeness import unlisted_kinds
 from conformance.claims.coverage import not_checked
 from conformance.claims.static import hermetic
 from conformance.definition.model import Component, Definition, Expression
@@ -119,6 +120,7 @@ def check(definitions: Iterable[Definition], snapshots: Iterable[Snapshot]) -> l
             continue
         for snapshot in mine:
             verdicts.extend(check_snapshot(definition, snapshot))
+            verdicts.extend(unlisted_kinds(definition, snapshot))
         verdicts.extend(not_checked(definition, "live"))
     return verdicts
 

@@ -17,7 +17,7 @@ and for every supported KubeRay version:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,16 +165,8 @@ def _instance_ids_in_spec(definition: Definition, out: _Verdicts) -> None:
         expression = component.instance_id_path
         if expression is None:
             continue
-        try:
-            read = leaf_paths(expression.text)
-        except NotAnalysed as reason:
-            out.add(
-                "instance-id-in-spec",
-                expression.where,
-                Outcome.UNVERIFIED,
-                f"not analysed: {reason} (jq: {shown(expression.text)})",
-                expression=expression.text,
-            )
+        read = _analysed(expression, out.add, "instance-id-in-spec")
+        if read is None:
             continue
         outside = [p for p in read if p[0] != "spec"]
         if outside or not read:
@@ -364,18 +356,14 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: _Verdicts) 
         return
     failures = 0
     for expression in [*root_expressions(definition), *definition.suspend_expressions()]:
-        try:
-            read = leaf_paths(expression.text)
-        except NotAnalysed as reason:
-            out.add(
-                "schema",
-                expression.where,
-                Outcome.UNVERIFIED,
-                f"not analysed: {reason}; its paths are not checked against KubeRay {schema.version}'s CRD "
-                f"(jq: {shown(expression.text)})",
-                phase=phase,
-                expression=expression.text,
-            )
+        read = _analysed(
+            expression,
+            out.add,
+            "schema",
+            f"; its paths are not checked against KubeRay {schema.version}'s CRD",
+            phase,
+        )
+        if read is None:
             continue
         for path in read:
             missing = path_in_schema(openapi, path)
@@ -397,3 +385,22 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: _Verdicts) 
             f"every root path exists in KubeRay {schema.version}'s CRD",
             phase=phase,
         )
+
+
+def _analysed(
+    expression: Expression, add: Callable[..., None], claim: str, consequence: str = "", phase: str = STATIC
+) -> list[tuple[str, ...]] | None:
+    """The leaf paths ``expression`` reads, or None once ``claim`` is reported UNVERIFIED because the
+    path analysis does not cover it (``consequence`` says what is then left unchecked)."""
+    try:
+        return leaf_paths(expression.text)
+    except NotAnalysed as reason:
+        add(
+            claim,
+            expression.where,
+            Outcome.UNVERIFIED,
+            f"not analysed: {reason}{consequence} (jq: {shown(expression.text)})",
+            phase=phase,
+            expression=expression.text,
+        )
+        return None

@@ -17,6 +17,18 @@ def outputs(expression: Expression, value: Any) -> list[Any]:
         raise EvaluationError(expression.where, expression.text, str(error)) from None
 
 
+def wrong_output(
+    expression: Expression, must: str, value: Any, yielded: Any, consequence: str = ""
+) -> EvaluationError:
+    """The error for an output of the wrong kind: what it ``must`` be, what it was (shortened)."""
+    return EvaluationError(
+        expression.where,
+        expression.text,
+        f"{must}, yielded {jqexpr.stringify(value)[:80]}{consequence}",
+        yielded,
+    )
+
+
 def single_value(expression: Expression, value: Any) -> str:
     """Exactly one value that is not null or "" (idPath, replica keyPath, groupByKeyPaths), as Karta requires."""
     results = outputs(expression, value)

@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.definition.model import Component, Expression
-from conformance.evaluate.common import outputs
+from conformance.evaluate.common import outputs, wrong_output
 from conformance.evaluate.errors import EvaluationError
-from conformance.jq import expr as jqexpr
 
 SINGLE = ""  # the id of the only instance of a component without instanceIdPath
 INT32 = (-(2**31), 2**31 - 1)
@@ -42,12 +41,7 @@ def instance_ids(component: Component, root: dict[str, Any]) -> list[str]:
     ids = []
     for result in results:
         if not isinstance(result, str):
-            raise EvaluationError(
-                expression.where,
-                expression.text,
-                f"instance ids must be strings, yielded {jqexpr.stringify(result)[:80]}",
-                results,
-            )
+            raise wrong_output(expression, "instance ids must be strings", result, results)
         if result == "":
             raise EvaluationError(expression.where, expression.text, "yielded an empty instance id", results)
         ids.append(result)
@@ -74,12 +68,7 @@ def _object_or_empty(expression: Expression, value: Any, what: str) -> dict[str,
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise EvaluationError(
-            expression.where,
-            expression.text,
-            f"{what} must be an object, yielded {jqexpr.stringify(value)[:80]}",
-            value,
-        )
+        raise wrong_output(expression, f"{what} must be an object", value, value)
     return value
 
 
@@ -95,12 +84,7 @@ def _int32(expression: Expression, value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise EvaluationError(
-            expression.where,
-            expression.text,
-            f"a scale must be an integer or null, yielded {jqexpr.stringify(value)[:80]}",
-            value,
-        )
+        raise wrong_output(expression, "a scale must be an integer or null", value, value)
     number = int(value)
     if not INT32[0] <= number <= INT32[1]:
         raise EvaluationError(expression.where, expression.text, f"{number} is out of int32 range", value)

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.definition.model import ConditionsDefinition, Expression, Matcher, StatusDefinition
-from conformance.evaluate.common import outputs
+from conformance.evaluate.common import outputs, wrong_output
 from conformance.evaluate.errors import EvaluationError
 from conformance.jq import expr as jqexpr
 
+READING_FAILS = "; Karta's status reading fails"
 # Statuses that can never hold together for one object.
 CONTRADICTIONS = (
     ("initializing", "running"),
@@ -51,11 +52,8 @@ def read_phase(definition: StatusDefinition, root: dict[str, Any]) -> str | None
     results = outputs(definition.phase_path, root)
     for result in results:
         if result is not None and not isinstance(result, str):
-            raise EvaluationError(
-                definition.phase_path.where,
-                definition.phase_path.text,
-                f"a phase must be a string, yielded {jqexpr.stringify(result)[:80]}; Karta's status reading fails",
-                results,
+            raise wrong_output(
+                definition.phase_path, "a phase must be a string", result, results, READING_FAILS
             )
     if not results:
         return None
@@ -74,12 +72,12 @@ def read_conditions(definition: ConditionsDefinition | None, root: dict[str, Any
         if result is None:
             continue
         if not isinstance(result, list) or not all(i is None or isinstance(i, dict) for i in result):
-            raise EvaluationError(
-                definition.path.where,
-                definition.path.text,
-                "the conditions path must yield lists of condition objects, yielded "
-                f"{jqexpr.stringify(result)[:80]}; Karta's status reading fails",
+            raise wrong_output(
+                definition.path,
+                "the conditions path must yield lists of condition objects",
+                result,
                 results,
+                READING_FAILS,
             )
         items.extend(i or {} for i in result)
 

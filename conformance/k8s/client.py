@@ -6,16 +6,16 @@ Objects go in and come out as plain dicts, as the API server serves them.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import urllib3
-from kubernetes import client, config, watch
+from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+from kubernetes.dynamic.exceptions import NotFoundError
 from tenacity import (
     RetryError,
     Retrying,
@@ -33,20 +33,65 @@ urllib3.disable_warnings()
 
 
 class WaitTimeout(Exception):
-    """A bounded wait ran out; ``last`` is what was seen last."""
+    """A bounded wait ran out; ``last`` is the value seen last, ``error`` the last API error (if any).
 
-    def __init__(self, what: str, seconds: float, last: Any) -> None:
+    The message says both, so a timeout never reads "last seen: None" without the reason.
+    """
+
+    def __init__(self, what: str, seconds: float, last: Any, error: BaseException | None = None) -> None:
         self.what = what
         self.last = last
-        super().__init__(f"timed out after {seconds:.0f} s waiting for {what}")
+        self.error = error
+        message = f"timed out after {seconds:.0f} s waiting for {what}; last seen: {str(last)[:400]}"
+        if error is not None:
+            message += f"; last API error: {describe_error(error)}"
+        elif last is None or last is False:
+            message += " (no API error; the condition never held)"
+        super().__init__(message)
 
 
-@dataclass(frozen=True)
-class Ref:
-    api_version: str
-    kind: str
-    name: str
-    namespace: str | None = None
+def describe_error(error: BaseException) -> str:
+    """An API error on one line: status, reason and the start of the body (ApiException's own text
+    spans lines with every response header)."""
+    if isinstance(error, ApiException):
+        body = getattr(error, "body", None) or ""
+        with contextlib.suppress(ValueError, AttributeError, TypeError):  # a Status: its message says why
+            body = json.loads(body).get("message") or body
+        shown = " ".join(str(body).split())[:200]
+        return f"{error.status} {error.reason}" + (f": {shown}" if shown else "")
+    return " ".join(f"{type(error).__name__}: {error}".split())[:300]
+
+
+def wait_until(what: str, probe: Callable[[], T | None], timeout: float) -> T:
+    """Poll ``probe`` (bounded, backing off to 1 s) until it returns something other than None/False.
+
+    API errors while polling are retried until the deadline; on timeout WaitTimeout carries the
+    last value seen and the last API error, for the message and the diagnostics bundle.
+    """
+    last: Any = None
+    error: BaseException | None = None
+
+    def attempt() -> T | None:
+        nonlocal last, error
+        try:
+            last = probe()
+        except (ApiException, urllib3.exceptions.HTTPError) as raised:
+            error = raised
+            raise
+        return last  # type: ignore[no-any-return]
+
+    poller = Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_exponential(multiplier=0.1, max=1.0),
+        retry=retry_if_result(lambda value: value is None or value is False)
+        | retry_if_exception_type((ApiException, urllib3.exceptions.HTTPError)),
+    )
+    try:
+        result = poller(attempt)
+        assert result is not None
+        return result
+    except RetryError:
+        raise WaitTimeout(what, timeout, last, error) from None
 
 
 class Kube:
@@ -63,13 +108,6 @@ class Kube:
 
     def resource(self, api_version: str, kind: str) -> Any:
         return self.dynamic.resources.get(api_version=api_version, kind=kind)
-
-    def served(self, api_version: str, kind: str) -> bool:
-        try:
-            self.resource(api_version, kind)
-        except ResourceNotFoundError:
-            return False
-        return True
 
     def create(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
         resource = self.resource(obj["apiVersion"], obj["kind"])
@@ -129,34 +167,5 @@ class Kube:
     # -- waiting -------------------------------------------------------------
 
     def wait_for(self, what: str, probe: Callable[[], T | None], timeout: float) -> T:
-        """Poll ``probe`` (bounded, backing off to 1 s) until it returns something other than None/False.
-
-        API errors while polling are retried until the deadline; on timeout WaitTimeout carries
-        the last value seen, for the diagnostics bundle.
-        """
-        last: list[Any] = [None]
-
-        def attempt() -> T | None:
-            last[0] = probe()
-            return last[0]  # type: ignore[no-any-return]
-
-        poller = Retrying(
-            stop=stop_after_delay(timeout),
-            wait=wait_exponential(multiplier=0.1, max=1.0),
-            retry=retry_if_result(lambda value: value is None or value is False)
-            | retry_if_exception_type((ApiException, urllib3.exceptions.HTTPError)),
-        )
-        try:
-            result = poller(attempt)
-            assert result is not None
-            return result
-        except RetryError:
-            raise WaitTimeout(what, timeout, last[0]) from None
-
-    def watch_events(
-        self, api_version: str, kind: str, namespace: str, timeout: int
-    ) -> Iterator[dict[str, Any]]:
-        """Raw watch events (``{"type": ..., "object": {...}}``) for up to ``timeout`` seconds."""
-        resource = self.resource(api_version, kind)
-        stream = watch.Watch()
-        yield from resource.watch(namespace=namespace, timeout=timeout, watcher=stream)
+        """:func:`wait_until` (the last value or API error seen is in the WaitTimeout)."""
+        return wait_until(what, probe, timeout)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from conformance.k8s.client import Kube
+from kubernetes.dynamic.resource import ResourceList
+
+from conformance.k8s.client import Kube, describe_error
 from conformance.snapshot import Expectation, Snapshot, walk_tree
 
 # Kinds that are never owned by a workload's objects, or are too many to list each phase.
@@ -34,6 +36,8 @@ class Snapshotter:
         if self._kinds is None:
             kinds = []
             for resource in self._resources():
+                if isinstance(resource, ResourceList):  # the client's view of "<Kind>List", not a kind
+                    continue
                 verbs = getattr(resource, "verbs", None) or []
                 if not getattr(resource, "namespaced", False) or "list" not in verbs:
                     continue
@@ -60,11 +64,14 @@ class Snapshotter:
         root.setdefault("apiVersion", api_version)
         root.setdefault("kind", kind)
         objects: list[dict[str, Any]] = []
+        unlisted: dict[str, str] = {}
         for version, listed_kind in self.kinds():
             try:
                 objects.extend(self.kube.list_objects(version, listed_kind, namespace))
-            except Exception:  # a type that cannot be listed here (aggregated API down ...) is not ours
-                continue
+            except (
+                Exception
+            ) as error:  # an aggregated API down, RBAC ...: recorded, reported with the verdicts
+                unlisted[f"{version}/{listed_kind}"] = describe_error(error)
         return Snapshot(
             scenario=scenario,
             phase=phase,
@@ -76,4 +83,5 @@ class Snapshotter:
             served=self.served(),
             expect=expect,
             taken_at=time.time(),
+            unlisted=unlisted,
         )

@@ -230,30 +230,51 @@ def _build_kubernetes(
 
 
 def build_etcd(version: str) -> Path:
-    folder = cache.component_dir("etcd", version)
+    # etcd's own main package lives in a module with local replace directives;
+    # this two-line main calls the same entry point the etcd binary uses.
+    return _build_main(
+        "etcd",
+        version,
+        "etcd",
+        f"Building etcd {version}",
+        {
+            "go.mod": f"module kartaconformance.local/etcdbuild\n\ngo 1.24.0\n\nrequire go.etcd.io/etcd/server/v3 {version}\n",
+            "main.go": 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\n'
+            "func main() { etcdmain.Main(os.Args) }\n",
+        },
+        {"etcd": version},
+    )
+
+
+def _build_main(
+    component: str,
+    version: str,
+    binary: str,
+    title: str,
+    files: dict[str, str],
+    stamp: dict[str, str],
+    tidy: bool = True,
+) -> Path:
+    """``go build`` of a main package written here (``files``: its go.mod and main.go) into
+    ``<cache>/<component>/<version>/bin/<binary>``, once; locked, stamped with ``stamp``."""
+    folder = cache.component_dir(component, version)
     bin_dir = folder / "bin"
     with _locked(folder):
-        if _done(bin_dir, ("etcd",)):
+        if _done(bin_dir, (binary,)):
             return bin_dir
         started = time.monotonic()
         source = folder / "src"
         shutil.rmtree(source, ignore_errors=True)
         source.mkdir(parents=True)
         log = folder / "build.log"
-        with step(f"Building etcd {version}"):
-            (source / "go.mod").write_text(
-                f"module kartaconformance.local/etcdbuild\n\ngo 1.24.0\n\nrequire go.etcd.io/etcd/server/v3 {version}\n"
-            )
-            # etcd's own main package lives in a module with local replace directives;
-            # this two-line main calls the same entry point the etcd binary uses.
-            (source / "main.go").write_text(
-                'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\n'
-                "func main() { etcdmain.Main(os.Args) }\n"
-            )
-            _go(["mod", "tidy"], source, log)
+        with step(title):
+            for name, text in files.items():
+                (source / name).write_text(text)
+            if tidy:
+                _go(["mod", "tidy"], source, log)
             bin_dir.mkdir(parents=True, exist_ok=True)
-            _go(["build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / "etcd"), "."], source, log)
-        _stamp(bin_dir, {"etcd": version}, started)
+            _go(["build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / binary), "."], source, log)
+        _stamp(bin_dir, stamp, started)
         return bin_dir
 
 
@@ -462,33 +483,22 @@ COREDNS_PLUGINS = (
 
 def build_coredns(version: str) -> Path:
     """``coredns`` of ``github.com/coredns/coredns@version`` with ``COREDNS_PLUGINS``."""
-    folder = cache.component_dir("coredns", version)
-    bin_dir = folder / "bin"
-    with _locked(folder):
-        if _done(bin_dir, ("coredns",)):
-            return bin_dir
-        started = time.monotonic()
-        source = folder / "src"
-        shutil.rmtree(source, ignore_errors=True)
-        source.mkdir(parents=True)
-        log = folder / "build.log"
-        with step(f"Building CoreDNS {version} ({len(COREDNS_PLUGINS)} plugins)"):
-            (source / "go.mod").write_text(
-                "module kartaconformance.local/corednsbuild\n\ngo 1.24.0\n\n"
-                f"require github.com/coredns/coredns {version}\n"
-            )
-            plugins = "".join(f'\t_ "github.com/coredns/coredns/plugin/{name}"\n' for name in COREDNS_PLUGINS)
-            (source / "main.go").write_text(
-                "package main\n\nimport (\n"
-                '\t"github.com/coredns/coredns/coremain"\n'
-                '\t_ "github.com/coredns/caddy/onevent"\n'
-                f"{plugins})\n\nfunc main() {{ coremain.Run() }}\n"
-            )
-            _go(["mod", "tidy"], source, log)
-            bin_dir.mkdir(parents=True, exist_ok=True)
-            _go(["build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / "coredns"), "."], source, log)
-        _stamp(bin_dir, {"coredns": version, "plugins": ",".join(COREDNS_PLUGINS)}, started)
-        return bin_dir
+    plugins = "".join(f'\t_ "github.com/coredns/coredns/plugin/{name}"\n' for name in COREDNS_PLUGINS)
+    return _build_main(
+        "coredns",
+        version,
+        "coredns",
+        f"Building CoreDNS {version} ({len(COREDNS_PLUGINS)} plugins)",
+        {
+            "go.mod": "module kartaconformance.local/corednsbuild\n\ngo 1.24.0\n\n"
+            f"require github.com/coredns/coredns {version}\n",
+            "main.go": "package main\n\nimport (\n"
+            '\t"github.com/coredns/coredns/coremain"\n'
+            '\t_ "github.com/coredns/caddy/onevent"\n'
+            f"{plugins})\n\nfunc main() {{ coremain.Run() }}\n",
+        },
+        {"coredns": version, "plugins": ",".join(COREDNS_PLUGINS)},
+    )
 
 
 # The Pod sandbox's process: sleep until SIGINT/SIGTERM, reaping children (what pause does).
@@ -524,24 +534,14 @@ func main() {
 
 
 def build_pause() -> Path:
-    """A static ``pause`` (the Pod sandbox process), from the Go source above."""
+    """A static ``pause`` (the Pod sandbox process), from the Go source above (no dependencies)."""
     key = hashlib.sha256(_PAUSE_MAIN.encode()).hexdigest()[:12]
-    folder = cache.component_dir("pause", key)
-    bin_dir = folder / "bin"
-    with _locked(folder):
-        if _done(bin_dir, ("pause",)):
-            return bin_dir
-        started = time.monotonic()
-        source = folder / "src"
-        shutil.rmtree(source, ignore_errors=True)
-        source.mkdir(parents=True)
-        (source / "go.mod").write_text("module kartaconformance.local/pause\n\ngo 1.24.0\n")
-        (source / "main.go").write_text(_PAUSE_MAIN)
-        bin_dir.mkdir(parents=True, exist_ok=True)
-        _go(
-            ["build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / "pause"), "."],
-            source,
-            folder / "build.log",
-        )
-        _stamp(bin_dir, {"pause": key}, started)
-        return bin_dir
+    return _build_main(
+        "pause",
+        key,
+        "pause",
+        "Building pause",
+        {"go.mod": "module kartaconformance.local/pause\n\ngo 1.24.0\n", "main.go": _PAUSE_MAIN},
+        {"pause": key},
+        tidy=False,
+    )

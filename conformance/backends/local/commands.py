@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from conformance.backends.local.cluster import LocalCluster
 
 
@@ -28,6 +26,4 @@ def cluster_command(action: str, name: str = "karta", kuberay_version: str | Non
     for process, pid in status["processes"].items():
         print(f"  {process:28} {'pid ' + str(pid) if pid else 'NOT running'}")
     print(f"  folder: {status['home']}")
-    if not status["operator_ready"]:
-        print(json.dumps(status, default=str)[:0], end="")
     return 0 if status["operator_ready"] else 1

@@ -37,12 +37,5 @@ class RuntimeControl:
     def release(self, namespace: str) -> None:
         self._call("POST", "release", namespace=namespace)
 
-    def heads(self) -> list[dict[str, str]]:
-        found: list[dict[str, str]] = self._call("GET", "heads").get("heads", [])
-        return found
-
-    def kill_ray(self, namespace: str, pod: str) -> None:
-        self._call("POST", "kill-ray", namespace=namespace, pod=pod)
-
     def unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
         self._call("POST", "unhealthy", namespace=namespace, pod=pod, value="1" if value else "0")

@@ -56,9 +56,6 @@ class LocalProvider:
     def release_heads(self, namespace: str) -> None:
         self.control.release(namespace)
 
-    def kill_ray(self, namespace: str, pod: str) -> None:
-        self.control.kill_ray(namespace, pod)
-
     def set_app_unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
         self.control.unhealthy(namespace, pod, value)
 

@@ -14,29 +14,14 @@ evaluator uses; what differs is checked per dialect (its fields, its statuses, i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from conformance.definition.dialects.base import Dialect
+from conformance.definition.dialects.karta import KARTA
+from conformance.definition.dialects.resource_interface import RESOURCE_INTERFACE
 
-
-@dataclass(frozen=True)
-class Dialect:
-    name: str  # "karta" or "resource-interface" (the names `convert --to` takes)
-    api_version: str
-    kind: str
-    statuses: tuple[str, ...]  # statusMappings keys, in the order Karta tries them
-    suspend: bool  # components may carry a suspendDefinition
-    jq_read_only_everywhere: bool  # the read-only jq rule looks inside every sub-expression
-    read_at: str  # the upstream source the dialect's schema and rules were read from
-
-    @property
-    def label(self) -> str:
-        """How error messages name the dialect."""
-        return f"{self.kind} ({self.api_version})"
+__all__ = ["Dialect", "all_dialects", "by_name", "for_document"]
 
 
 def all_dialects() -> tuple[Dialect, ...]:
-    from conformance.definition.dialects.karta import KARTA
-    from conformance.definition.dialects.resource_interface import RESOURCE_INTERFACE
-
     return (KARTA, RESOURCE_INTERFACE)
 
 

@@ -21,7 +21,7 @@ here; a definition using them is refused as having unknown fields, never read ha
 
 from __future__ import annotations
 
-from conformance.definition.dialects import Dialect
+from conformance.definition.dialects.base import Dialect
 
 LABEL_GROUP = "run.ai/karta-group"
 LABEL_VERSION = "run.ai/karta-version"

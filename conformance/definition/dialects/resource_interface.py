@@ -9,7 +9,7 @@ operators and function arguments (not inside parentheses, arrays, objects or ``i
 
 from __future__ import annotations
 
-from conformance.definition.dialects import Dialect
+from conformance.definition.dialects.base import Dialect
 
 RESOURCE_INTERFACE = Dialect(
     name="resource-interface",

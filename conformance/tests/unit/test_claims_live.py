@@ -128,10 +128,24 @@ def test_variant_b_fails_membership_on_the_neighbour() -> None:
 
 
 def test_missing_replica_is_reported() -> None:
+    # The spec asks for 2 gpu workers, one runs: the instance has Pods, so only the count is wrong.
+    snapshot = _snapshot(["active-rc"], phase="ready")
+    snapshot.root["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["replicas"] = 2
+    assert _failing("rayservice", snapshot) == {
+        "replicas": ["RayCluster/active-rc: 1 live Pod(s) for instance 'gpu-workers', the scale path says 2"]
+    }
+
+
+def test_a_declared_instance_without_pods_is_reported() -> None:
     snapshot = _snapshot(["active-rc"], phase="ready")
     snapshot.tree = [o for o in snapshot.tree if o["metadata"]["name"] != "active-rc-gpu"]
     failing = _failing("rayservice", snapshot)
-    assert "replicas" in failing or "instance-ids" in failing
+    assert failing["instance-ids"] == [
+        "instance 'gpu-workers' declares 1 replica(s) but no Pod of RayCluster/active-rc carries its id"
+    ]
+    assert failing["replicas"] == [
+        "RayCluster/active-rc: 0 live Pod(s) for instance 'gpu-workers', the scale path says 1"
+    ]
 
 
 def test_status_expectation_is_compared() -> None:

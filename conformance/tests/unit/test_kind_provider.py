@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance import fixtures, versions
+from conformance import fixtures
 from conformance.backends import registry
 from conformance.backends.kind import plan as kind_plan
 from conformance.backends.kind import provider as kind_provider
@@ -381,20 +381,6 @@ def test_a_missing_local_chart_is_one_line_exit_2(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no such chart folder or archive") as raised:
         KindProvider("v1.6.2", runner=Recorder(), chart_source=str(tmp_path / "nope"))
     assert raised.value.exit_code == 2
-
-
-def test_every_pinned_ray_image_matches_its_ray_version() -> None:
-    """The fixtures' rayVersion is rendered from ray_version; KubeRay needs it to match the image."""
-    for pinned in versions.load().kuberay.values():
-        assert pinned.ray_image == f"rayproject/ray:{pinned.ray_version}", pinned.version
-
-
-def test_node_images_come_from_the_versions_file() -> None:
-    pins = versions.load()
-    assert pins.node_image(None) == V134
-    assert pins.node_image("v1.33") == pins.node_image("v1.33.4") == pins.node_image(V133) == V133
-    with pytest.raises(UserError, match=r"--kind-image: 'v1.29' is not pinned.*kindest/node:v1.34.0"):
-        pins.node_image("v1.29")
 
 
 def test_missing_tools_and_docker_are_one_line_errors(monkeypatch: pytest.MonkeyPatch) -> None:

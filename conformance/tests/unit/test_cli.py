@@ -1,0 +1,28 @@
+"""conformance/cli.py: bad input and a missing toolchain are one line, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance import versions
+from conformance.cli import main
+
+pytestmark = pytest.mark.unit
+
+
+def test_unknown_kuberay_version_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cluster", "up", "--provider", "local", "--kuberay-version", "v0.0.1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"supported: {', '.join(versions.load().kuberay)}" in err
+
+
+def test_missing_go_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("KARTA_CONFORMANCE_CACHE", str(tmp_path / "cache"))
+    assert main(["cluster", "up", "--provider", "local", "--name", "no-go"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the Go toolchain is missing: install Go" in err[0]

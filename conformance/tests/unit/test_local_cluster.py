@@ -1,0 +1,57 @@
+"""conformance/backends/local/cluster.py: the kwokctl configuration, kwok stages and nodes it writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.backends.local.cluster import STAGES, kwok_node, kwokctl_configuration
+from conformance.toolchain.build import Binaries
+
+pytestmark = pytest.mark.unit
+
+
+def _binaries(tmp_path: Path) -> Binaries:
+    names = [
+        "kube_apiserver",
+        "kube_controller_manager",
+        "kube_scheduler",
+        "kubectl",
+        "etcd",
+        "kwok",
+        "kwokctl",
+    ]
+    paths = {name: tmp_path / name for name in names}
+    return Binaries(
+        **paths,
+        ray_operator=tmp_path / "ray-operator",
+        crds=tmp_path / "crds",
+        ray=tmp_path / "ray",
+        kwok_stages=tmp_path / "stages",
+    )
+
+
+def test_kwokctl_configuration_uses_local_binaries_on_loopback(tmp_path: Path) -> None:
+    options = kwokctl_configuration(_binaries(tmp_path))["options"]
+    assert options["bindAddress"] == "127.0.0.1"
+    assert options["runtime"] == "binary"
+    for key in (
+        "kubeApiserverBinary",
+        "kubeControllerManagerBinary",
+        "kubeSchedulerBinary",
+        "etcdBinary",
+        "kubectlBinary",
+    ):
+        assert options[key].startswith(str(tmp_path)), key  # never a download URL
+
+
+def test_kwok_stages_leave_out_pod_complete() -> None:
+    assert not any("pod-complete" in stage for stage in STAGES)
+    assert "pod/fast/pod-ready.yaml" in STAGES
+
+
+def test_kwok_nodes_have_gpu_capacity() -> None:
+    node = kwok_node("n")
+    assert node["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"
+    assert node["status"]["capacity"]["nvidia.com/gpu"] == "8"
