@@ -63,7 +63,7 @@ conformance: venv ## the main job: static and live conformance of $(DEFINITIONS)
 	$(KC) check --static $(DEFINITIONS) $(if $(UPSTREAM),--ungated $(UPSTREAM)) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
 		--json $(ARTIFACTS)/static-report.json --junit $(ARTIFACTS)/static-junit.xml --markdown $(ARTIFACTS)/static-summary.md
 	$(KC) check --live $(DEFINITIONS) $(if $(UPSTREAM),--ungated $(UPSTREAM)) --cluster $(CLUSTER) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
-		$(if $(KIND_IMAGE),--kind-image $(KIND_IMAGE)) $(if $(CHART),--chart '$(CHART)') --artifacts $(ARTIFACTS) \
+		$(if $(KIND_IMAGE),--kind-image $(KIND_IMAGE)) $(if $(CHART),--chart '$(CHART)') $(if $(FEATURES),--features '$(FEATURES)') --artifacts $(ARTIFACTS) \
 		--json $(ARTIFACTS)/live-report.json --junit $(ARTIFACTS)/live-junit.xml --markdown $(ARTIFACTS)/live-summary.md
 	@echo "== summary: $(ARTIFACTS)/live-summary.md and $(ARTIFACTS)/static-summary.md (JSON and JUnit beside them)"
 

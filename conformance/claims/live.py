@@ -346,7 +346,26 @@ def _instances_and_replicas(
                     _multi_host_gap(out, component, instance.id, hosts)
                 # Karta's scale of a leaf counts Pods (CalculateSubtreeScale sums the leaves' scales as the
                 # Pods a gang needs), so the reading must be the Pods, numOfHosts included.
-                if live != wanted:
+                own = _owner_group_pods(snapshot, owner, instance.id)
+                if live != wanted and own == live and component.instance_id_path is not None:
+                    # The Pods follow their owner's own spec, which differs from the root's: Karta reads
+                    # scale paths on the root only, so no definition can read the owner's number.
+                    path = component.scale.replicas_path if component.scale else None
+                    out.items.append(
+                        verdict_for(
+                            out.definition,
+                            "cannot-express",
+                            path.where if path else f"{component.where}.scaleDefinition",
+                            out.phase,
+                            Outcome.CANNOT_EXPRESS,
+                            f"{owner}: {live} live Pod(s) for instance {instance.id!r}, as {owner}'s own spec says; "
+                            f"the root says {wanted} (KubeRay does not carry a replicas-only change down to the "
+                            f"{owner.split('/')[0]}), and Karta evaluates scale paths on the root only",
+                            path.text if path else None,
+                            {"root_reads": wanted, "owner_spec": own, "live": live},
+                        )
+                    )
+                elif live != wanted:
                     ok_replicas = False
                     path = component.scale.replicas_path if component.scale else None
                     hint = (
@@ -402,6 +421,26 @@ def _multi_host_gap(out: _Out, component: Component, group: str, hosts: int) -> 
             evidence={"group": group, "numOfHosts": hosts},
         )
     )
+
+
+def _owner_group_pods(snapshot: Snapshot, owner: str, group: str) -> int | None:
+    """The Pods a worker group of ``owner`` (``Kind/name``, a RayCluster below the root) should have by
+    its own spec: replicas x numOfHosts, 0 when suspended; None when the owner is the root or not a
+    RayCluster, or has no such group."""
+    kind, _, name = owner.partition("/")
+    if kind != "RayCluster" or name == snapshot.root["metadata"].get("name"):
+        return None
+    for obj in snapshot.tree:
+        if obj.get("kind") == kind and obj["metadata"].get("name") == name:
+            spec = obj.get("spec") or {}
+            if spec.get("suspend") is True:
+                return 0
+            for item in spec.get("workerGroupSpecs") or []:
+                if item.get("groupName") == group:
+                    if item.get("suspend") is True:
+                        return 0
+                    return int(item.get("replicas") or 0) * max(int(item.get("numOfHosts") or 1), 1)
+    return None
 
 
 def _num_of_hosts(root: dict[str, Any], group: str) -> int:

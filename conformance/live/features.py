@@ -257,6 +257,8 @@ def rayjob_suspend(ctx: Context) -> list[Snapshot]:
     manifest = ctx.manifest("RayJob")
     manifest["metadata"]["name"] = "suspend-rayjob"
     manifest["spec"]["suspend"] = True
+    # KubeRay refuses to suspend a RayJob that keeps its cluster (ValidationFailed otherwise).
+    manifest["spec"]["shutdownAfterJobFinishes"] = True
     # A job that runs long enough to be suspended while Running.
     manifest["spec"]["entrypoint"] = 'python -c "import time; time.sleep(600)"'
     name = manifest["metadata"]["name"]
@@ -330,8 +332,12 @@ def rayjob_suspend(ctx: Context) -> list[Snapshot]:
 
 
 def rayservice_replicas_only(ctx: Context) -> list[Snapshot]:
-    """Ready -> a worker group's replicas changed, nothing else -> the same active RayCluster scaled in
-    place, no pending cluster."""
+    """Ready -> a worker group's replicas changed, nothing else -> the operator has seen the new
+    generation: the same active RayCluster, no pending one, its Pods settled on its own spec.
+
+    KubeRay (v1.3.2 to v1.6.2, ``shouldUpdateCluster``) compares the RayService's cluster spec with the
+    RayCluster by a hash without replicas, so a replicas-only change makes no new cluster and does not
+    reach the RayCluster either (replicas belong to the autoscaler); the scenario records which it was."""
     scenario = "rayservice-replicas-only"
     manifest = ctx.manifest("RayService")
     name = manifest["metadata"]["name"]
@@ -357,20 +363,25 @@ def rayservice_replicas_only(ctx: Context) -> list[Snapshot]:
     ctx.kube.patch_merge(
         *RAYSERVICE, name, ctx.namespace, {"spec": {"rayClusterConfig": {"workerGroupSpecs": groups}}}
     )
-    others = {g["groupName"]: int(g.get("replicas") or 0) for g in groups}
-    settled = _settled(ctx, first, others)
 
-    def scaled() -> dict[str, Any] | None:
+    def reconciled() -> dict[str, Any] | None:
         current = serving()
         if current is None or active_cluster(current) != first or pending_cluster(current):
             return None
-        return current if settled() else None
+        if (current.get("status") or {}).get("observedGeneration") != current["metadata"].get("generation"):
+            return None
+        cluster = ctx.get(*RAYCLUSTER, first) or {}
+        own = {
+            g["groupName"]: int(g.get("replicas") or 0)
+            for g in (cluster.get("spec") or {}).get("workerGroupSpecs") or []
+        }
+        return {"cluster": own} if _settled(ctx, first, own)() else None
 
-    ctx.wait(
+    seen = ctx.wait(
         scenario,
         "scaled",
-        f"{group['groupName']} at {wanted} replicas in the same cluster {first}",
-        scaled,
+        f"the new generation reconciled, cluster {first} settled on its own spec",
+        reconciled,
         180,
     )
     after = ctx.get(*RAYSERVICE, name)
@@ -378,6 +389,9 @@ def rayservice_replicas_only(ctx: Context) -> list[Snapshot]:
         raise ScenarioFailed(
             scenario, "scaled", f"a replicas-only change made a new cluster: {after and after.get('status')}"
         )
+    ctx.progress(
+        f"  [{scenario}] RayService asks {group['groupName']}={wanted}; RayCluster {first} has {seen['cluster']}"
+    )
     snapshots.append(
         ctx.snap(scenario, "scaled", root, Expectation(statuses=["running"], current_owners=[first]))
     )
