@@ -25,10 +25,8 @@ def not_checked(definition: Definition, phase: str, shown: Collection[str] | Non
     (``check --live --features NAME``), since a claim then exists for them."""
     verdicts = []
     kind = definition.root.kind.kind if definition.root.kind else ""
-    if shown is None:
-        covered = {s: f.scenario for f in features.load() if kind in f.kinds for s in f.statuses}
-    else:
-        covered = {s: "this run" for s in shown}
+    driven = {s: f.name for f in features.load() if kind in f.kinds and f.scenario for s in f.statuses}
+    covered = driven if shown is None else {s: f for s, f in driven.items() if s in shown}
     for component in definition.components:
         suspend = component.suspend
         if suspend is not None:
@@ -62,7 +60,7 @@ def not_checked(definition: Definition, phase: str, shown: Collection[str] | Non
                         Outcome.UNVERIFIED,
                         f"not checked: no scenario phase of this run is {name.capitalize()}, so the mapping is "
                         "never shown to match (live, the status claim only requires it not to match elsewhere)"
-                        + (f"; scenario {covered[name]} shows it (--features)" if name in covered else ""),
+                        + (f"; `--features {driven[name]}` shows it" if name in driven else ""),
                     )
                 )
     return verdicts

@@ -237,7 +237,7 @@ def test_fields_no_claim_covers_are_unverified_by_name() -> None:
     live_run = {v.subject: v.message for v in not_checked(definition, "live", shown={"running"})}
     assert live_run[suspended] == (
         "not checked: no scenario phase of this run is Suspended, so the mapping is never shown to match "
-        "(live, the status claim only requires it not to match elsewhere)"
+        "(live, the status claim only requires it not to match elsewhere); `--features raycluster-suspend` shows it"
     )
     assert suspended not in {
         v.subject for v in not_checked(definition, "live", shown={"running", "suspended"})
