@@ -122,8 +122,9 @@ def check(definitions: Iterable[Definition], snapshots: Iterable[Snapshot]) -> l
             continue
         for snapshot in mine:
             verdicts.extend(check_snapshot(definition, snapshot))
-        shown = {status for s in mine for status in s.expect.statuses}
-        verdicts.extend(not_checked(definition, "live", shown))
+        if mine:  # without snapshots the ERROR above already says the definition was not checked live
+            shown = {status for s in mine for status in s.expect.statuses}
+            verdicts.extend(not_checked(definition, "live", shown))
     return verdicts
 
 
