@@ -330,6 +330,7 @@ def _instances_and_replicas(
                     and isinstance(wanted, int)
                     and wanted > 0
                     and instance.id not in by_id
+                    and _owner_group_pods(snapshot, owner, instance.id) != 0  # else: cannot-express below
                 ):
                     ok_ids = False
                     out.add(
@@ -360,8 +361,9 @@ def _instances_and_replicas(
                             out.phase,
                             Outcome.CANNOT_EXPRESS,
                             f"{owner}: {live} live Pod(s) for instance {instance.id!r}, as {owner}'s own spec says; "
-                            f"the root says {wanted} (KubeRay does not carry a replicas-only change down to the "
-                            f"{owner.split('/')[0]}), and Karta evaluates scale paths on the root only",
+                            f"the root says {wanted}. The operator changed the {owner.split('/')[0]} and not the root "
+                            "(a RayService's replicas-only change never reaches it; RayJob deletionStrategy "
+                            "DeleteWorkers suspends its worker groups), and Karta evaluates scale paths on the root only",
                             path.text if path else None,
                             {"root_reads": wanted, "owner_spec": own, "live": live},
                         )

@@ -398,6 +398,63 @@ def rayservice_replicas_only(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+def rayjob_delete_workers(ctx: Context) -> list[Snapshot]:
+    """deletionStrategy onSuccess DeleteWorkers: created -> succeeded -> the operator suspends every worker
+    group of the RayJob's RayCluster (its worker Pods deleted, the head kept)."""
+    scenario = "rayjob-delete-workers"
+    manifest = ctx.manifest("RayJob")
+    manifest["metadata"]["name"] = "deleteworkers-rayjob"
+    manifest["spec"]["deletionStrategy"] = {
+        "onSuccess": {"policy": "DeleteWorkers"},
+        "onFailure": {"policy": "DeleteNone"},
+    }
+    name = manifest["metadata"]["name"]
+    root = (*RAYJOB, name)
+    ctx.add_neighbour()
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+
+    def status() -> dict[str, Any]:
+        return ((ctx.get(*RAYJOB, name) or {}).get("status")) or {}
+
+    def finished() -> dict[str, Any] | None:
+        current = status()
+        return current if current.get("jobDeploymentStatus") in ("Complete", "Failed") else None
+
+    final = ctx.wait(scenario, "succeeded", "the Ray job to finish", finished, 300)
+    if final.get("jobStatus") != "SUCCEEDED":
+        raise ScenarioFailed(
+            scenario,
+            "succeeded",
+            f"the Ray job ended {final.get('jobDeploymentStatus')}/{final.get('jobStatus')}",
+        )
+    cluster = str(final.get("rayClusterName", ""))
+
+    def workers_gone() -> dict[str, Any] | None:
+        found = ctx.get(*RAYCLUSTER, cluster) or {}
+        groups = (found.get("spec") or {}).get("workerGroupSpecs") or []
+        workers = ctx.kube.list_objects(
+            "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={cluster},ray.io/node-type=worker"
+        )
+        heads = _running(_live_pods(ctx, f"ray.io/cluster={cluster},ray.io/node-type=head"))
+        suspended = bool(groups) and all(g.get("suspend") is True for g in groups)
+        return found if suspended and not workers and heads else None
+
+    ctx.wait(
+        scenario,
+        "workers-deleted",
+        f"every worker group of {cluster} suspended, its worker Pods gone",
+        workers_gone,
+        180,
+    )
+    snapshots.append(
+        ctx.snap(
+            scenario, "workers-deleted", root, Expectation(statuses=["completed"], current_owners=[cluster])
+        )
+    )
+    return snapshots
+
+
 FEATURE_SCENARIOS: dict[str, Callable[[Context], list[Snapshot]]] = {
     "multi-host": multi_host,
     "raycluster-suspend": raycluster_suspend,
@@ -405,6 +462,7 @@ FEATURE_SCENARIOS: dict[str, Callable[[Context], list[Snapshot]]] = {
     "head-pod-deleted": head_pod_deleted,
     "rayjob-suspend": rayjob_suspend,
     "rayservice-replicas-only": rayservice_replicas_only,
+    "rayjob-delete-workers": rayjob_delete_workers,
 }
 FEATURE_KINDS = {
     "multi-host": "RayCluster",
@@ -413,6 +471,7 @@ FEATURE_KINDS = {
     "head-pod-deleted": "RayCluster",
     "rayjob-suspend": "RayJob",
     "rayservice-replicas-only": "RayService",
+    "rayjob-delete-workers": "RayJob",
 }
 SCENARIO_KINDS.update(FEATURE_KINDS)  # so a ScenarioFailed of a feature scenario names its root kind
 

@@ -243,7 +243,8 @@ def test_a_replicas_only_rayservice_change_the_cluster_never_sees_cannot_be_expr
         (
             Outcome.CANNOT_EXPRESS,
             "RayCluster/rc: 1 live Pod(s) for instance 'gpu-workers', as RayCluster/rc's own spec says; the root "
-            "says 2 (KubeRay does not carry a replicas-only change down to the RayCluster), and Karta evaluates "
-            "scale paths on the root only",
+            "says 2. The operator changed the RayCluster and not the root (a RayService's replicas-only change "
+            "never reaches it; RayJob deletionStrategy DeleteWorkers suspends its worker groups), and Karta "
+            "evaluates scale paths on the root only",
         )
     ]
