@@ -24,7 +24,7 @@ endif
 # ("$$DEFINITIONS"), never spliced into a recipe's text, and make tests them with $(value ...):
 # a value cannot inject shell syntax. Given in the environment (as CI does), a value is not even
 # expanded by make, so `$(shell ...)` in it stays text.
-export DEFINITIONS UPSTREAM ARTIFACTS KUBERAY_VERSION KIND_IMAGE CHART CLUSTER TEST_CLUSTER
+export DEFINITIONS UPSTREAM ARTIFACTS KUBERAY_VERSION KIND_IMAGE CHART FEATURES CLUSTER TEST_CLUSTER
 
 .DEFAULT_GOAL := help
 .PHONY: help venv tools actionlint test lint typecheck unit static live conformance check-static oracle cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
@@ -68,7 +68,7 @@ conformance: venv ## the main job: static and live conformance of $(DEFINITIONS)
 	$(KC) check --static "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION") \
 		--json "$$ARTIFACTS/static-report.json" --junit "$$ARTIFACTS/static-junit.xml" --markdown "$$ARTIFACTS/static-summary.md"
 	$(KC) check --live "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") --cluster "$$CLUSTER" $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION") \
-		$(if $(value KIND_IMAGE),--kind-image "$$KIND_IMAGE") $(if $(value CHART),--chart "$$CHART") --artifacts "$$ARTIFACTS" \
+		$(if $(value KIND_IMAGE),--kind-image "$$KIND_IMAGE") $(if $(value CHART),--chart "$$CHART") $(if $(value FEATURES),--features "$$FEATURES") --artifacts "$$ARTIFACTS" \
 		--json "$$ARTIFACTS/live-report.json" --junit "$$ARTIFACTS/live-junit.xml" --markdown "$$ARTIFACTS/live-summary.md"
 	@echo "== summary: $$ARTIFACTS/live-summary.md and $$ARTIFACTS/static-summary.md (JSON and JUnit beside them)"
 

@@ -88,6 +88,19 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--keep-cluster", action="store_true", help="with --cluster kind: keep the kind cluster afterwards"
     )
+    check.add_argument(
+        "--features",
+        default=None,
+        metavar="all|NAME,...",
+        help="with --live: run the feature matrix's scenarios for these features (conformance/features.yaml) "
+        "instead of the default set; `all`: the default set and every feature. A feature the KubeRay "
+        "version lacks is reported n/a",
+    )
+    check.add_argument(
+        "--cluster-name",
+        default="karta",
+        help="with --cluster local or kind: the cluster's name (several can run side by side)",
+    )
     check.add_argument("--junit", type=Path, default=None, help="write a JUnit XML report here")
     check.add_argument("--json", dest="json_path", type=Path, default=None, help="write the JSON report here")
     check.add_argument("--markdown", type=Path, default=None, help="write the Markdown summary here")
@@ -207,6 +220,12 @@ def _check(args: argparse.Namespace) -> int:
     if args.kuberay_versions:
         for version in args.kuberay_versions:
             pins.kuberay_version(version)  # exit 2 on an unknown one
+    if args.features is not None:
+        if not args.live:
+            raise UserError("--features needs --live")
+        from conformance import features
+
+        features.select(args.features)  # exit 2 on an unknown feature before any work
     snapshots: list[Snapshot] = []
     if args.static:
         from conformance.static.session import run_static
@@ -244,6 +263,8 @@ def _check(args: argparse.Namespace) -> int:
             keep=args.keep_cluster,
             snapshots_out=snapshots,
             chart_source=args.chart,
+            features=args.features,
+            cluster_name=args.cluster_name,
         )
     oracle_line = None
     if args.oracle:

@@ -20,6 +20,10 @@ class Outcome(StrEnum):
     FAIL = "fail"  # the definition is wrong about what it claims
     ERROR = "error"  # the claim could not be evaluated (e.g. the definition is invalid)
     UNVERIFIED = "unverified"  # this machine lacks an input (e.g. a KubeRay version's CRDs); never silent
+    CANNOT_EXPRESS = (
+        "cannot-express"  # KubeRay does something Karta's schema has no way to say (a gap upstream)
+    )
+    NOT_APPLICABLE = "n/a"  # the feature does not exist in this KubeRay version (or is gated off by default)
 
     def __str__(self) -> str:
         return self.value.upper()
@@ -77,6 +81,9 @@ def verdict_for(
 
 
 def exit_code(verdicts: list[Verdict], *, strict: bool = False) -> int:
-    """0 when every verdict passes, 1 otherwise; UNVERIFIED fails only when ``strict``."""
-    tolerated = () if strict else (Outcome.UNVERIFIED,)
+    """0 when every verdict passes, 1 otherwise; UNVERIFIED and CANNOT_EXPRESS fail only when ``strict``,
+    NOT_APPLICABLE never."""
+    tolerated: tuple[Outcome, ...] = (Outcome.NOT_APPLICABLE,)
+    if not strict:
+        tolerated += (Outcome.UNVERIFIED, Outcome.CANNOT_EXPRESS)
     return 0 if all(v.ok or v.outcome in tolerated for v in verdicts) else 1

@@ -8,7 +8,9 @@ For every definition and every snapshot of its root kind:
   Pod outside the workload that it could not tell apart by ownership;
 - ``instance-ids``: per owner (RayCluster), the ids read from the Pods are ids the spec declares, and every
   declared instance with replicas > 0 has Pods;
-- ``replicas``: per owner, once stable, Pods per instance = replicas (x numOfHosts), min <= replicas <= max;
+- ``replicas``: per owner, once stable, Pods per instance = the replicas reading (Karta counts Pods, so a
+  multi-host group reads replicas x numOfHosts), min <= replicas <= max;
+- ``cannot-express``: a multi-host replica (numOfHosts > 1 Pods) that no definition can name as a unit;
 - ``ownership``: each component's ownerRef names a kind above it in the live owner chain; every kind in the
   tree, reached through component kinds, is a component kind or in additionalChildKinds;
 - ``gang``: one pod group per owner of the expected kind, holding exactly that owner's Pods;
@@ -31,6 +33,7 @@ from conformance import kuberay as workloads
 from conformance.claims.completeness import unlisted_kinds
 from conformance.claims.coverage import not_checked
 from conformance.claims.static import hermetic
+from conformance.definition import dialects
 from conformance.definition.model import Component, Definition, Expression
 from conformance.evaluate.errors import EvaluationError
 from conformance.evaluate.gangs import gang_groups
@@ -121,7 +124,9 @@ def check(definitions: Iterable[Definition], snapshots: Iterable[Snapshot]) -> l
         for snapshot in mine:
             verdicts.extend(check_snapshot(definition, snapshot))
             verdicts.extend(unlisted_kinds(definition, snapshot))
-        verdicts.extend(not_checked(definition, "live"))
+        if mine:  # without snapshots the ERROR above already says the definition was not checked live
+            shown = {status for s in mine for status in s.expect.statuses}
+            verdicts.extend(not_checked(definition, "live", shown))
     return verdicts
 
 
@@ -299,6 +304,7 @@ def _instances_and_replicas(
     for uid, found in matches.items():
         counts[(found.component, _owner_key(snapshot, pods[uid]))][found.instance_id or ""] += 1
     ok_ids = ok_replicas = True
+    inexpressible: set[tuple[str, str]] = set()
     owner_of = {uid: _owner_key(snapshot, pods[uid]) for uid in matches}
     for component in _pod_components(out.definition):
         instances_ = declared.get(component.name, [])
@@ -326,6 +332,7 @@ def _instances_and_replicas(
                     and isinstance(wanted, int)
                     and wanted > 0
                     and instance.id not in by_id
+                    and _owner_group_pods(snapshot, owner, instance.id) != 0  # else: cannot-express below
                 ):
                     ok_ids = False
                     out.add(
@@ -338,15 +345,46 @@ def _instances_and_replicas(
                     continue
                 hosts = _num_of_hosts(snapshot.root, instance.id)
                 live = by_id.get(instance.id, 0)
-                if live != wanted * hosts:
+                if hosts != 1 and (component.name, instance.id) not in inexpressible:
+                    inexpressible.add((component.name, instance.id))
+                    _multi_host_gap(out, component, instance.id, hosts)
+                # Karta's scale of a leaf counts Pods (CalculateSubtreeScale sums the leaves' scales as the
+                # Pods a gang needs), so the reading must be the Pods, numOfHosts included.
+                own = _owner_group_pods(snapshot, owner, instance.id)
+                if live != wanted and own == live and component.instance_id_path is not None:
+                    # The Pods follow their owner's own spec, which differs from the root's: Karta reads
+                    # scale paths on the root only, so no definition can read the owner's number.
+                    path = component.scale.replicas_path if component.scale else None
+                    out.items.append(
+                        verdict_for(
+                            out.definition,
+                            "cannot-express",
+                            path.where if path else f"{component.where}.scaleDefinition",
+                            out.phase,
+                            Outcome.CANNOT_EXPRESS,
+                            f"{owner}: {live} live Pod(s) for instance {instance.id!r}, as {owner}'s own spec says; "
+                            f"the root says {wanted}. The operator changed the {owner.split('/')[0]} and not the root "
+                            "(a RayService's replicas-only change never reaches it; RayJob deletionStrategy "
+                            "DeleteWorkers suspends its worker groups), and Karta evaluates scale paths on the root only",
+                            path.text if path else None,
+                            {"root_reads": wanted, "owner_spec": own, "live": live},
+                        )
+                    )
+                elif live != wanted:
                     ok_replicas = False
                     path = component.scale.replicas_path if component.scale else None
+                    hint = (
+                        f"; the group has numOfHosts {hosts} and Karta counts Pods: the scale paths must "
+                        "multiply by .numOfHosts"
+                        if hosts != 1 and live == wanted * hosts
+                        else ""
+                    )
                     out.add(
                         "replicas",
                         path.where if path else f"{component.where}.scaleDefinition",
                         False,
                         f"{owner}: {live} live Pod(s) for instance {instance.id or component.name!r}, the scale path says "
-                        f"{wanted}" + (f" x numOfHosts {hosts}" if hosts != 1 else ""),
+                        f"{wanted}{hint}",
                         path.text if path else None,
                     )
                 low, high = instance.scale.get("minReplicas"), instance.scale.get("maxReplicas")
@@ -369,6 +407,45 @@ def _instances_and_replicas(
             if snapshot.expect.stable
             else "not stable yet; bounds hold",
         )
+
+
+def _multi_host_gap(out: _Out, component: Component, group: str, hosts: int) -> None:
+    """A KubeRay replica of numOfHosts > 1 Pods, which no Karta definition can name as a unit."""
+    out.items.append(
+        verdict_for(
+            out.definition,
+            "cannot-express",
+            f"{component.where}.podSelector.replicaSelector",
+            out.phase,
+            Outcome.CANNOT_EXPRESS,
+            f"worker group {group!r}: one KubeRay replica is numOfHosts={hosts} Pods (sharing the label "
+            "ray.io/worker-group-replica-name, KubeRay >= v1.5.1 with RayMultiHostIndexing). Karta's leaf scale counts "
+            "Pods and every component needs an object kind of its own, so a definition can size the group "
+            "(scale paths x numOfHosts) but cannot say which Pods form one replica: a consumer cannot place, "
+            "gang or replace a multi-host replica as a unit",
+            evidence={"group": group, "numOfHosts": hosts},
+        )
+    )
+
+
+def _owner_group_pods(snapshot: Snapshot, owner: str, group: str) -> int | None:
+    """The Pods a worker group of ``owner`` (``Kind/name``, a RayCluster below the root) should have by
+    its own spec: replicas x numOfHosts, 0 when suspended; None when the owner is the root or not a
+    RayCluster, or has no such group."""
+    kind, _, name = owner.partition("/")
+    if kind != "RayCluster" or name == snapshot.root["metadata"].get("name"):
+        return None
+    for obj in snapshot.tree:
+        if obj.get("kind") == kind and obj["metadata"].get("name") == name:
+            spec = obj.get("spec") or {}
+            if spec.get("suspend") is True:
+                return 0
+            for item in spec.get("workerGroupSpecs") or []:
+                if item.get("groupName") == group:
+                    if item.get("suspend") is True:
+                        return 0
+                    return int(item.get("replicas") or 0) * max(int(item.get("numOfHosts") or 1), 1)
+    return None
 
 
 def _num_of_hosts(root: dict[str, Any], group: str) -> int:
@@ -545,6 +622,22 @@ def _status(out: _Out) -> None:
         out.error("status", error, "the live root")
         return
     expected = sorted(out.snapshot.expect.statuses)
+    known = dialects.by_name(out.definition.dialect).statuses
+    missing = [s for s in expected if s not in known]
+    if missing:
+        out.items.append(
+            verdict_for(
+                out.definition,
+                "cannot-express",
+                "rootComponent.statusDefinition.statusMappings",
+                out.phase,
+                Outcome.CANNOT_EXPRESS,
+                f"the workload is {', '.join(missing)}, a status the {dialects.by_name(out.definition.dialect).label} "
+                f"dialect does not have (it has {', '.join(known)})",
+                evidence={"live_status": out.snapshot.root.get("status")},
+            )
+        )
+        return
     ok = sorted(reading.matched) == expected and not reading.contradictions
     out.add(
         "status",

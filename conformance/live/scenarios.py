@@ -31,7 +31,8 @@ class ScenarioFailed(Exception):
     def __init__(self, scenario: str, phase: str, message: str) -> None:
         self.scenario = scenario
         self.phase = phase
-        self.root_kind = SCENARIOS[scenario].root_kind if scenario in SCENARIOS else ""
+        known = SCENARIOS.get(scenario) or FEATURE_SCENARIOS.get(scenario)
+        self.root_kind = known.root_kind if known else ""
         super().__init__(f"scenario {scenario}, phase {phase}: {message}")
 
 
@@ -321,9 +322,13 @@ class Scenario:
         return self.run(ctx)
 
 
+# The default scenarios, in the order they run.
 SCENARIOS: dict[str, Scenario] = {
     "raycluster": Scenario(raycluster, "RayCluster"),
     "rayjob": Scenario(rayjob, "RayJob"),
     "rayjob-httpmode": Scenario(rayjob_http, "RayJob"),
     "rayservice": Scenario(rayservice, "RayService"),
 }
+
+# Scenarios run only when their feature is selected (``--features``); filled by live/features.py.
+FEATURE_SCENARIOS: dict[str, Scenario] = {}

@@ -20,7 +20,8 @@ from conformance.definition import Definition, load_definitions
 from conformance.k8s import diagnostics
 from conformance.k8s.client import Kube
 from conformance.live.capture import Snapshotter
-from conformance.live.scenarios import SCENARIOS, Context, ScenarioFailed
+from conformance.live.features import selection  # also registers the feature scenarios
+from conformance.live.scenarios import FEATURE_SCENARIOS, SCENARIOS, Context, ScenarioFailed
 from conformance.snapshot import Snapshot
 from conformance.verdict import Outcome, Verdict, verdict_for
 
@@ -47,7 +48,8 @@ def run_scenarios(
     kube = Kube(provider.kubeconfig)
     snapshotter = Snapshotter(kube)
     result = LiveResult()
-    for name in names or list(SCENARIOS):
+    registry = {**SCENARIOS, **FEATURE_SCENARIOS}
+    for name in list(SCENARIOS) if names is None else names:
         namespace = f"kc-{name}-{uuid.uuid4().hex[:5]}"
         kube.create_namespace(namespace, {"app.kubernetes.io/part-of": "karta-conformance"})
         provider.prepare_namespace(namespace)
@@ -55,7 +57,7 @@ def run_scenarios(
         progress(f"scenario {name} in namespace {namespace} ...")
         context = Context(kube, provider, namespace, snapshotter, progress)
         try:
-            SCENARIOS[name](context)
+            registry[name](context)
         except Exception as error:  # a scenario that breaks is a verdict with diagnostics, not a crash
             failure = (
                 error
@@ -100,16 +102,25 @@ def run_live(
     keep: bool = False,
     snapshots_out: list[Snapshot] | None = None,
     chart_source: str | None = None,
+    features: str | None = None,
+    cluster_name: str = "karta",
 ) -> tuple[list[Verdict], str, dict[str, object]]:
     definitions = load_definitions(paths)  # bad input exits 2 before any cluster work
     provider = make_provider(
-        cluster, kuberay_version, kubeconfig, node_image=node_image, keep=keep, chart_source=chart_source
+        cluster,
+        kuberay_version,
+        kubeconfig,
+        name=cluster_name,
+        node_image=node_image,
+        keep=keep,
+        chart_source=chart_source,
     )
+    selected = selection(features, provider.kuberay_version)  # unknown feature names exit 2 here too
     header = provider.describe()
     say(header)
     try:  # stopped on success, failure and Ctrl-C alike, also when start() fails half-way
         provider.start()
-        result = run_scenarios(provider, artifacts)
+        result = run_scenarios(provider, artifacts, selected.scenarios)
     finally:
         provider.stop()
     for index, snapshot in enumerate(result.snapshots):
@@ -117,6 +128,8 @@ def run_live(
     if snapshots_out is not None:  # for callers that also read them otherwise (--oracle)
         snapshots_out.extend(result.snapshots)
     verdicts = evaluate(definitions, result)
+    if selected.selected:
+        verdicts = selected.verdicts(definitions, verdicts)
     meta: dict[str, object] = {
         "mode": "live",
         "backend": provider.name,
@@ -126,6 +139,8 @@ def run_live(
         "snapshots": [f"{s.scenario}/{s.phase}" for s in result.snapshots],
         "diagnostics": [str(d) for d in result.diagnostics],
     }
+    if selected.selected:
+        meta["features"] = selected.meta(result.seconds)
     return verdicts, header, meta
 
 

@@ -36,8 +36,12 @@ def text_lines(verdicts: list[Verdict], header: str | None = None) -> list[str]:
             status = Outcome.FAIL
         elif counts.get(Outcome.ERROR):
             status = Outcome.ERROR
+        elif counts.get(Outcome.CANNOT_EXPRESS):
+            status = Outcome.CANNOT_EXPRESS
         elif counts.get(Outcome.UNVERIFIED):
             status = Outcome.UNVERIFIED
+        elif counts.get(Outcome.NOT_APPLICABLE) == total:
+            status = Outcome.NOT_APPLICABLE
         else:
             status = Outcome.PASS
         detail = (
@@ -59,8 +63,16 @@ def text_lines(verdicts: list[Verdict], header: str | None = None) -> list[str]:
     lines.append(
         f"{passed} passed, {sum(1 for v in verdicts if v.outcome is Outcome.FAIL)} failed, "
         f"{sum(1 for v in verdicts if v.outcome is Outcome.ERROR)} not evaluated, "
-        f"{sum(1 for v in verdicts if v.outcome is Outcome.UNVERIFIED)} unverified here "
-        f"({len({v.definition for v in verdicts})} definition(s))"
+        f"{sum(1 for v in verdicts if v.outcome is Outcome.UNVERIFIED)} unverified here"
+        + "".join(
+            f", {n} {label}"
+            for label, n in (
+                ("cannot be expressed in Karta", sum(v.outcome is Outcome.CANNOT_EXPRESS for v in verdicts)),
+                ("n/a", sum(v.outcome is Outcome.NOT_APPLICABLE for v in verdicts)),
+            )
+            if n
+        )
+        + f" ({len({v.definition for v in verdicts})} definition(s))"
     )
     return lines
 
@@ -91,8 +103,12 @@ def markdown(verdicts: list[Verdict], title: str, meta_lines: Iterable[str] = ()
         bad = counts.get(Outcome.FAIL, 0) + counts.get(Outcome.ERROR, 0)
         if bad:
             result = f"**{counts.get(Outcome.FAIL, 0)} failed, {counts.get(Outcome.ERROR, 0)} error**"
+        elif counts.get(Outcome.CANNOT_EXPRESS):
+            result = f"cannot be expressed in Karta ({counts[Outcome.CANNOT_EXPRESS]})"
         elif counts.get(Outcome.UNVERIFIED):
             result = f"unverified here ({counts[Outcome.UNVERIFIED]})"
+        elif counts.get(Outcome.NOT_APPLICABLE) == sum(counts.values()):
+            result = "n/a"
         else:
             result = "pass"
         lines.append(f"| {cell(definition, 200)} | {cell(claim, 100)} | {result} |")
@@ -142,6 +158,13 @@ def gang_minimum_lines(verdicts: list[Verdict]) -> list[str]:
     return lines
 
 
+_SKIPPED = (
+    Outcome.UNVERIFIED,
+    Outcome.CANNOT_EXPRESS,
+    Outcome.NOT_APPLICABLE,
+)  # JUnit skips, with the reason
+
+
 def write_junit(path: str | Path, verdicts: list[Verdict], suite: str) -> None:
     """JUnit XML: a testsuite per definition, a testcase per verdict (UNVERIFIED is a skip with its reason)."""
     root = ET.Element("testsuites", name=suite)
@@ -156,7 +179,7 @@ def write_junit(path: str | Path, verdicts: list[Verdict], suite: str) -> None:
             tests=str(len(items)),
             failures=str(sum(v.outcome is Outcome.FAIL for v in items)),
             errors=str(sum(v.outcome is Outcome.ERROR for v in items)),
-            skipped=str(sum(v.outcome is Outcome.UNVERIFIED for v in items)),
+            skipped=str(sum(v.outcome in _SKIPPED for v in items)),
         )
         for verdict in items:
             case = ET.SubElement(
@@ -166,9 +189,8 @@ def write_junit(path: str | Path, verdicts: list[Verdict], suite: str) -> None:
                 name=text(f"{verdict.subject or verdict.source} [{verdict.phase}]", 500),
                 file=text(verdict.source, 500),
             )
-            tag = {Outcome.FAIL: "failure", Outcome.ERROR: "error", Outcome.UNVERIFIED: "skipped"}.get(
-                verdict.outcome
-            )
+            tag = {Outcome.FAIL: "failure", Outcome.ERROR: "error"}.get(verdict.outcome)
+            tag = tag or ("skipped" if verdict.outcome in _SKIPPED else None)
             if tag:
                 ET.SubElement(case, tag, message=text(verdict.line(), 500)).text = text(verdict.line())
     body = ET.tostring(root, encoding="unicode", xml_declaration=True)

@@ -14,6 +14,7 @@ import pytest
 
 from conformance.backends.base import Provider
 from conformance.definition import Definition, load_definitions, load_path
+from conformance.live.scenarios import SCENARIOS
 from conformance.live.session import LiveResult, evaluate, run_scenarios
 from conformance.report import formats as report
 from conformance.snapshot import Snapshot
@@ -21,6 +22,8 @@ from conformance.tests.helpers import DEFINITIONS, broken, component
 from conformance.verdict import Outcome, Verdict
 
 pytestmark = pytest.mark.live
+
+SUSPEND_SCENARIOS = ["raycluster-suspend", "rayjob-suspend"]
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +35,9 @@ def given(pytestconfig: pytest.Config) -> list[Definition]:
 
 @pytest.fixture(scope="session")
 def live(provider: Provider, artifacts: Path, given: list[Definition]) -> LiveResult:
-    result = run_scenarios(provider, artifacts)
+    # The default scenarios, and the two cheap feature scenarios that show the shipped definitions'
+    # Suspended mappings (a RayCluster and a RayJob suspended; about 15 s on the local backend).
+    result = run_scenarios(provider, artifacts, [*SCENARIOS, *SUSPEND_SCENARIOS])
     for index, snapshot in enumerate(result.snapshots):
         snapshot.save(artifacts / "snapshots" / f"{index:02d}-{snapshot.scenario}-{snapshot.phase}.json")
     verdicts = evaluate(given, result)
@@ -70,6 +75,8 @@ def test_scenarios_complete(live: LiveResult) -> None:
         ("raycluster", "scaled-down"),
         ("rayjob", "succeeded"),
         ("rayjob-httpmode", "succeeded"),
+        ("raycluster-suspend", "suspended"),
+        ("rayjob-suspend", "suspended"),
     ]:
         assert wanted in phases
 

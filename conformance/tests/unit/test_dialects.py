@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from conformance.claims.coverage import not_checked
 from conformance.claims.static import check_definition
 from conformance.cli import main
 from conformance.definition import load_path
@@ -48,11 +50,27 @@ def test_shipped_definitions_are_kartas_and_round_trip(path: Path) -> None:
     document = _document(path)
     assert (document["apiVersion"], document["kind"]) == ("run.ai/v1alpha1", "Karta")
     legacy, lost = to_resource_interface(document)
-    assert lost == []
+    # The one thing the legacy dialect cannot hold: the Suspended mapping of RayCluster and RayJob
+    # (shown live by the raycluster-suspend and rayjob-suspend feature scenarios).
+    mappings = document["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"]
+    suspended = "suspended" in mappings
+    assert suspended == (path.name in {"raycluster.yaml", "rayjob.yaml"})
+    assert lost == (
+        [
+            "rootComponent.statusDefinition.statusMappings.suspended: ResourceInterface "
+            "(optimization.nvidia.com/v1alpha1) has no Suspended status (Karta (run.ai/v1alpha1) only)"
+        ]
+        if suspended
+        else []
+    )
     assert (legacy["apiVersion"], legacy["kind"]) == ("optimization.nvidia.com/v1alpha1", "ResourceInterface")
     back, lost_back = to_karta(legacy)
-    assert lost_back == [] and back == document
-    [as_karta] = load_text(path.read_text(), "a.yaml")
+    kept = copy.deepcopy(document)
+    kept["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"].pop(
+        "suspended", None
+    )
+    assert lost_back == [] and back == kept
+    [as_karta] = load_text(yaml.safe_dump(kept), "a.yaml")
     [as_legacy] = load_text(yaml.safe_dump(legacy), "a.yaml")
     assert (as_karta.dialect, as_legacy.dialect) == ("karta", "resource-interface")
     assert _without_dialect(as_karta) == _without_dialect(as_legacy)
@@ -87,11 +105,21 @@ def test_convert_to_resource_interface_names_each_lost_field() -> None:
 def test_convert_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "ri.yaml"
     assert (
-        main(["convert", str(DEFINITIONS / "rayjob.yaml"), "--to", "resource-interface", "-o", str(out)]) == 0
+        main(["convert", str(DEFINITIONS / "rayservice.yaml"), "--to", "resource-interface", "-o", str(out)])
+        == 0
     )
     assert _document(out)["kind"] == "ResourceInterface"
     assert main(["convert", str(out), "--to", "karta"]) == 0
-    assert yaml.safe_load(capsys.readouterr().out) == shipped("rayjob")
+    assert yaml.safe_load(capsys.readouterr().out) == shipped("rayservice")
+    # The RayJob's Suspended mapping has no place in a ResourceInterface: said, exit 1.
+    assert (
+        main(["convert", str(DEFINITIONS / "rayjob.yaml"), "--to", "resource-interface", "-o", str(out)]) == 1
+    )
+    assert capsys.readouterr().err.splitlines() == [
+        f"karta-conformance: not converted: {DEFINITIONS / 'rayjob.yaml'}: "
+        "rootComponent.statusDefinition.statusMappings.suspended: ResourceInterface "
+        "(optimization.nvidia.com/v1alpha1) has no Suspended status (Karta (run.ai/v1alpha1) only)"
+    ]
     assert main(["convert", str(UPSTREAM / "rayjob.yaml"), "--to", "resource-interface"]) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all(line.startswith("karta-conformance: not converted: ") for line in err)
@@ -198,11 +226,22 @@ def test_fields_no_claim_covers_are_unverified_by_name() -> None:
     [definition] = load_path(UPSTREAM / "raycluster.yaml")
     verdicts = check_definition(definition, load_fixtures(None), [])
     unverified = [(v.claim, v.subject) for v in verdicts if v.outcome is Outcome.UNVERIFIED]
+    # The Suspended mapping of a RayCluster is shown live by the raycluster-suspend feature scenario
+    # (features.yaml), so the static run no longer calls it unchecked; the actions are.
     assert unverified == [
         ("not-checked", "rootComponent.suspendDefinition.suspendActions"),
         ("not-checked", "rootComponent.suspendDefinition.resumeActions"),
-        ("not-checked", "rootComponent.statusDefinition.statusMappings.suspended"),
     ]
+    # A live run whose snapshots never expected Suspended still says so, naming the scenario that would.
+    suspended = "rootComponent.statusDefinition.statusMappings.suspended"
+    live_run = {v.subject: v.message for v in not_checked(definition, "live", shown={"running"})}
+    assert live_run[suspended] == (
+        "not checked: no scenario phase of this run is Suspended, so the mapping is never shown to match "
+        "(live, the status claim only requires it not to match elsewhere); `--features raycluster-suspend` shows it"
+    )
+    assert suspended not in {
+        v.subject for v in not_checked(definition, "live", shown={"running", "suspended"})
+    }
 
 
 def test_upstream_replicas_default_misaligns_when_a_group_omits_replicas() -> None:

@@ -1,0 +1,166 @@
+"""The feature matrix's inventory (``features.yaml``): KubeRay behaviours that move Pods, per version.
+
+Pure: reads the packaged YAML and answers which features exist, in which pinned versions, and which
+scenario drives each (or why none does yet). The live side (``conformance/live/features.py``) holds
+the scenarios; ``--features`` selects them.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from conformance.errors import UserError
+
+TYPES = ("field", "flag", "feature-gate", "label", "fault")
+CHANGES = ("pods", "labels", "owners", "children", "status")
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    default_on: tuple[str, ...]  # versions where the gate is on by default (the chart's default flags)
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    kinds: tuple[str, ...]
+    what: str
+    type: str
+    versions: tuple[str, ...]
+    changes: tuple[str, ...]
+    effect: str
+    scenario: str | None
+    reason: str | None
+    gate: Gate | None = None
+    statuses: tuple[str, ...] = ()  # Karta statuses a phase of the scenario expects beyond the default ones
+
+    def exists_in(self, version: str) -> bool:
+        return version in self.versions
+
+    def active_in(self, version: str) -> bool:
+        """Exists in ``version`` and, when gated, the gate is on with the chart's default flags."""
+        return self.exists_in(version) and (self.gate is None or version in self.gate.default_on)
+
+
+class InventoryError(ValueError):
+    """features.yaml breaks its own rules (a developer error: the unit tests catch it)."""
+
+
+def parse(raw: Any) -> tuple[Feature, ...]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("features"), list):
+        raise InventoryError("features.yaml: a mapping with a `features` list")
+    found: list[Feature] = []
+    for index, entry in enumerate(raw["features"]):
+        where = f"features[{index}]"
+        if not isinstance(entry, dict):
+            raise InventoryError(f"{where}: not a mapping")
+        unknown = set(entry) - {
+            "name",
+            "kinds",
+            "what",
+            "type",
+            "versions",
+            "gate",
+            "changes",
+            "effect",
+            "scenario",
+            "reason",
+            "statuses",
+        }
+        if unknown:
+            raise InventoryError(f"{where}: unknown keys {sorted(unknown)}")
+        gate = entry.get("gate")
+        found.append(
+            Feature(
+                name=str(entry.get("name", "")),
+                kinds=tuple(str(k) for k in entry.get("kinds") or ()),
+                what=str(entry.get("what", "")),
+                type=str(entry.get("type", "")),
+                versions=tuple(str(v) for v in entry.get("versions") or ()),
+                changes=tuple(str(c) for c in entry.get("changes") or ()),
+                effect=" ".join(str(entry.get("effect", "")).split()),
+                scenario=str(entry["scenario"]) if entry.get("scenario") else None,
+                reason=" ".join(str(entry["reason"]).split()) if entry.get("reason") else None,
+                gate=Gate(str(gate["name"]), tuple(str(v) for v in gate.get("default_on") or ()))
+                if isinstance(gate, dict) and gate.get("name")
+                else None,
+                statuses=tuple(str(v) for v in entry.get("statuses") or ()),
+            )
+        )
+    return tuple(found)
+
+
+def problems(features: tuple[Feature, ...], pinned: tuple[str, ...]) -> list[str]:
+    """Every rule an inventory entry breaks (empty: the inventory is well-formed)."""
+    found = []
+    seen: set[str] = set()
+    for feature in features:
+        name = feature.name or "?"
+        if not feature.name:
+            found.append("an entry has no name")
+        if feature.name in seen:
+            found.append(f"{name}: listed twice")
+        seen.add(feature.name)
+        if bool(feature.scenario) == bool(feature.reason):
+            found.append(
+                f"{name}: needs exactly one of `scenario` and `reason` "
+                f"(has {'both' if feature.scenario else 'neither'})"
+            )
+        if not feature.versions:
+            found.append(f"{name}: no versions")
+        for version in feature.versions:
+            if version not in pinned:
+                found.append(
+                    f"{name}: version {version} is not pinned in versions.yaml ({', '.join(pinned)})"
+                )
+        if feature.gate is not None:
+            for version in feature.gate.default_on:
+                if version not in feature.versions:
+                    found.append(
+                        f"{name}: gate {feature.gate.name} on by default in {version}, which lacks it"
+                    )
+        if feature.type not in TYPES:
+            found.append(f"{name}: type {feature.type!r} is not one of {', '.join(TYPES)}")
+        for change in feature.changes:
+            if change not in CHANGES:
+                found.append(f"{name}: change {change!r} is not one of {', '.join(CHANGES)}")
+        if feature.statuses and not feature.scenario:
+            found.append(f"{name}: statuses {list(feature.statuses)} need a scenario that shows them")
+        if not feature.changes or not feature.kinds or not feature.what or not feature.effect:
+            found.append(f"{name}: kinds, what, changes and effect are all required")
+    return found
+
+
+@functools.cache
+def load() -> tuple[Feature, ...]:
+    text = resources.files("conformance").joinpath("features.yaml").read_text()
+    return parse(yaml.safe_load(text))
+
+
+def by_name() -> dict[str, Feature]:
+    return {f.name: f for f in load()}
+
+
+def select(spec: str | None) -> tuple[Feature, ...]:
+    """``--features``: None (the default set, no feature scenarios), ``all``, or ``NAME,...``;
+    an unknown name exits 2 naming the known ones."""
+    if spec is None:
+        return ()
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise UserError("--features: name at least one feature, or `all`")
+    if names == ["all"]:
+        return load()
+    known = by_name()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UserError(
+            f"--features: unknown feature(s) {', '.join(unknown)}; known: all, {', '.join(known)}"
+        )
+    return tuple(known[n] for n in dict.fromkeys(names))

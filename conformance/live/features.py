@@ -1,0 +1,576 @@
+"""Feature scenarios (issue 11): KubeRay behaviours beyond the default scenarios, one Snapshot per phase.
+
+Each scenario drives one or more entries of the inventory (``conformance/features.yaml``); they are
+selected with ``check --live --features NAME,...|all`` and never run by default. Same rules as the
+default scenarios: bounded polls with deadlines, a ScenarioFailed naming the phase on timeout.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from conformance import features as inventory
+from conformance.definition.model import Definition
+from conformance.kuberay import active_cluster, pending_cluster, rayservice_ready
+from conformance.live.scenarios import (
+    FEATURE_SCENARIOS,
+    NO_RAY_LABEL,
+    SCENARIOS,
+    Context,
+    Scenario,
+    ScenarioFailed,
+)
+from conformance.snapshot import Expectation, Snapshot
+from conformance.verdict import Outcome, Verdict, verdict_for
+
+RAYCLUSTER = ("ray.io/v1", "RayCluster")
+RAYJOB = ("ray.io/v1", "RayJob")
+RAYSERVICE = ("ray.io/v1", "RayService")
+REPLICA_NAME = "ray.io/worker-group-replica-name"
+REPLICA_INDEX = "ray.io/worker-group-replica-index"
+HOST_INDEX = "ray.io/replica-host-index"
+
+
+def _no_ray(cluster_spec: dict[str, Any]) -> None:
+    """Heads of this cluster get no Ray process on the local backend (a RayCluster needs none)."""
+    for template in [cluster_spec["headGroupSpec"]["template"]] + [
+        g["template"] for g in cluster_spec["workerGroupSpecs"]
+    ]:
+        template["metadata"].setdefault("labels", {})[NO_RAY_LABEL] = "true"
+
+
+def _live_pods(ctx: Context, selector: str) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=selector)
+        if not p["metadata"].get("deletionTimestamp")
+    ]
+
+
+def _running(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+
+
+def _settled(ctx: Context, cluster: str, wanted: dict[str, int]) -> Callable[[], dict[str, Any] | None]:
+    """A probe: the cluster is ready and each worker group has exactly ``wanted[group]`` Pods, all
+    Running, none being deleted (and the head Running)."""
+
+    def probe() -> dict[str, Any] | None:
+        everything = ctx.kube.list_objects(
+            "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={cluster}"
+        )
+        if any(p["metadata"].get("deletionTimestamp") for p in everything):
+            return None
+        heads = [p for p in everything if p["metadata"]["labels"].get("ray.io/node-type") == "head"]
+        if len(_running(heads)) != 1 or not ctx.cluster_ready(cluster):
+            return None
+        for group, count in wanted.items():
+            pods = [p for p in everything if p["metadata"]["labels"].get("ray.io/group") == group]
+            if len(pods) != count or len(_running(pods)) != count:
+                return None
+        return {"pods": [p["metadata"]["name"] for p in everything]}
+
+    return probe
+
+
+def _raycluster(ctx: Context, name: str) -> tuple[dict[str, Any], tuple[str, str, str]]:
+    manifest = ctx.manifest("RayCluster")
+    manifest["metadata"]["name"] = name
+    _no_ray(manifest["spec"])
+    return manifest, (*RAYCLUSTER, name)
+
+
+def _patch_group(ctx: Context, cluster: str, group: str, change: dict[str, Any]) -> None:
+    """Merge ``change`` into one worker group (workerGroupSpecs is a list: patched whole)."""
+    current = ctx.get(*RAYCLUSTER, cluster)
+    if current is None:
+        raise LookupError(f"RayCluster {cluster} is gone")
+    groups = copy.deepcopy(current["spec"]["workerGroupSpecs"])
+    for item in groups:
+        if item["groupName"] == group:
+            item.update(change)
+    ctx.kube.patch_merge(*RAYCLUSTER, cluster, ctx.namespace, {"spec": {"workerGroupSpecs": groups}})
+
+
+# ---------------------------------------------------------------------------
+
+
+def multi_host(ctx: Context) -> list[Snapshot]:
+    """A worker group with numOfHosts 2: created -> ready (replicas 2: 4 Pods) -> one Pod of a replica
+    deleted, the replica healed -> scaled down to 1 replica (2 Pods)."""
+    scenario = "multi-host"
+    manifest, root = _raycluster(ctx, "multihost-raycluster")
+    group = manifest["spec"]["workerGroupSpecs"][0]
+    group.update({"replicas": 2, "minReplicas": 1, "maxReplicas": 3, "numOfHosts": 2})
+    name, gname = manifest["metadata"]["name"], group["groupName"]
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    owners = Expectation(statuses=["running"], current_owners=[name])
+
+    ctx.wait(
+        scenario,
+        "ready",
+        f"4 Running Pods in group {gname} (2 replicas x 2 hosts)",
+        _settled(ctx, name, {gname: 4}),
+        180,
+    )
+    workers = _live_pods(ctx, f"ray.io/cluster={name},ray.io/group={gname}")
+    labelled = [p for p in workers if REPLICA_NAME in p["metadata"]["labels"]]
+    replica_names = sorted({p["metadata"]["labels"].get(REPLICA_NAME, "") for p in labelled})
+    ctx.progress(
+        f"  [{scenario}] {len(labelled)}/{len(workers)} worker Pods carry {REPLICA_NAME} "
+        f"(replicas {replica_names}, indices {sorted({p['metadata']['labels'].get(REPLICA_INDEX, '-') for p in workers})}, "
+        f"hosts {sorted({p['metadata']['labels'].get(HOST_INDEX, '-') for p in workers})})"
+    )
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+
+    victim = workers[0]["metadata"]["name"]
+    ctx.kube.delete("v1", "Pod", victim, ctx.namespace)
+    settled = _settled(ctx, name, {gname: 4})
+
+    def healed() -> dict[str, Any] | None:
+        found = settled()
+        return found if found and victim not in found["pods"] else None
+
+    ctx.wait(scenario, "worker-deleted-healed", f"Pod {victim} replaced, 4 Running again", healed, 180)
+    snapshots.append(ctx.snap(scenario, "worker-deleted-healed", root, owners))
+
+    _patch_group(ctx, name, gname, {"replicas": 1})
+    ctx.wait(scenario, "scaled-down", "1 replica: 2 Running Pods", _settled(ctx, name, {gname: 2}), 180)
+    snapshots.append(ctx.snap(scenario, "scaled-down", root, owners))
+    return snapshots
+
+
+def raycluster_suspend(ctx: Context) -> list[Snapshot]:
+    """Two worker groups: ready -> one group suspended (its Pods deleted) -> the whole cluster suspended
+    (no Pods, state suspended) -> both resumed -> ready again."""
+    scenario = "raycluster-suspend"
+    manifest, root = _raycluster(ctx, "suspend-raycluster")
+    first = manifest["spec"]["workerGroupSpecs"][0]
+    second = copy.deepcopy(first)
+    second.update({"groupName": "extra", "replicas": 1, "minReplicas": 1, "maxReplicas": 2})
+    manifest["spec"]["workerGroupSpecs"].append(second)
+    name, gname = manifest["metadata"]["name"], first["groupName"]
+    start = int(first["replicas"])
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    owners = Expectation(statuses=["running"], current_owners=[name])
+    ctx.wait(
+        scenario, "ready", "both worker groups Running", _settled(ctx, name, {gname: start, "extra": 1}), 180
+    )
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+
+    _patch_group(ctx, name, "extra", {"suspend": True})
+    ctx.wait(
+        scenario,
+        "group-suspended",
+        "group extra without Pods",
+        _settled(ctx, name, {gname: start, "extra": 0}),
+        180,
+    )
+    snapshots.append(ctx.snap(scenario, "group-suspended", root, owners))
+
+    ctx.kube.patch_merge(*RAYCLUSTER, name, ctx.namespace, {"spec": {"suspend": True}})
+
+    def suspended() -> dict[str, Any] | None:
+        cluster = ctx.get(*RAYCLUSTER, name) or {}
+        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={name}")
+        state = (cluster.get("status") or {}).get("state")
+        return cluster if state == "suspended" and not pods else None
+
+    ctx.wait(scenario, "suspended", "no Pods and status.state suspended", suspended, 180)
+    snapshots.append(
+        ctx.snap(scenario, "suspended", root, Expectation(statuses=["suspended"], current_owners=[name]))
+    )
+
+    ctx.kube.patch_merge(*RAYCLUSTER, name, ctx.namespace, {"spec": {"suspend": False}})
+    _patch_group(ctx, name, "extra", {"suspend": False})
+    ctx.wait(
+        scenario,
+        "resumed",
+        "both worker groups Running again",
+        _settled(ctx, name, {gname: start, "extra": 1}),
+        180,
+    )
+    snapshots.append(ctx.snap(scenario, "resumed", root, owners))
+    return snapshots
+
+
+def workers_to_delete(ctx: Context) -> list[Snapshot]:
+    """ready -> replicas - 1 with one chosen worker in scaleStrategy.workersToDelete (what the autoscaler
+    writes) -> that Pod is the one gone."""
+    scenario = "workers-to-delete"
+    manifest, root = _raycluster(ctx, "chosen-raycluster")
+    group = manifest["spec"]["workerGroupSpecs"][0]
+    name, gname, start = manifest["metadata"]["name"], group["groupName"], int(group["replicas"])
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    owners = Expectation(statuses=["running"], current_owners=[name])
+    ctx.wait(scenario, "ready", f"{start} Running workers", _settled(ctx, name, {gname: start}), 180)
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+
+    workers = sorted(
+        p["metadata"]["name"] for p in _live_pods(ctx, f"ray.io/cluster={name},ray.io/group={gname}")
+    )
+    chosen = workers[-1]
+    _patch_group(ctx, name, gname, {"replicas": start - 1, "scaleStrategy": {"workersToDelete": [chosen]}})
+    settled = _settled(ctx, name, {gname: start - 1})
+
+    def chosen_gone() -> dict[str, Any] | None:
+        found = settled()
+        return found if found and chosen not in found["pods"] else None
+
+    ctx.wait(
+        scenario, "chosen-worker-deleted", f"{chosen} deleted, {start - 1} workers left", chosen_gone, 180
+    )
+    snapshots.append(ctx.snap(scenario, "chosen-worker-deleted", root, owners))
+    return snapshots
+
+
+def head_pod_deleted(ctx: Context) -> list[Snapshot]:
+    """ready -> the head Pod deleted -> a new head Pod Running, the cluster ready."""
+    scenario = "head-pod-deleted"
+    manifest, root = _raycluster(ctx, "headloss-raycluster")
+    group = manifest["spec"]["workerGroupSpecs"][0]
+    name, gname, start = manifest["metadata"]["name"], group["groupName"], int(group["replicas"])
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    owners = Expectation(statuses=["running"], current_owners=[name])
+    ctx.wait(scenario, "ready", "head and workers Running", _settled(ctx, name, {gname: start}), 180)
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+
+    (head,) = _live_pods(ctx, f"ray.io/cluster={name},ray.io/node-type=head")
+    old_uid = head["metadata"]["uid"]
+    ctx.kube.delete("v1", "Pod", head["metadata"]["name"], ctx.namespace)
+    settled = _settled(ctx, name, {gname: start})
+
+    def healed() -> dict[str, Any] | None:
+        found = settled()
+        heads = _live_pods(ctx, f"ray.io/cluster={name},ray.io/node-type=head")
+        return found if found and heads and all(h["metadata"]["uid"] != old_uid for h in heads) else None
+
+    ctx.wait(scenario, "head-recreated", "a new head Pod Running and the cluster ready", healed, 180)
+    snapshots.append(ctx.snap(scenario, "head-recreated", root, owners))
+    return snapshots
+
+
+def rayjob_suspend(ctx: Context) -> list[Snapshot]:
+    """Created suspended (no RayCluster, no submitter) -> resumed -> running -> suspended again
+    (its RayCluster and submitter Job deleted)."""
+    scenario = "rayjob-suspend"
+    manifest = ctx.manifest("RayJob")
+    manifest["metadata"]["name"] = "suspend-rayjob"
+    manifest["spec"]["suspend"] = True
+    # KubeRay refuses to suspend a RayJob that keeps its cluster (ValidationFailed otherwise).
+    manifest["spec"]["shutdownAfterJobFinishes"] = True
+    # A job that runs long enough to be suspended while Running.
+    manifest["spec"]["entrypoint"] = 'python -c "import time; time.sleep(600)"'
+    name = manifest["metadata"]["name"]
+    root = (*RAYJOB, name)
+    ctx.add_neighbour()
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+
+    def status() -> dict[str, Any]:
+        return ((ctx.get(*RAYJOB, name) or {}).get("status")) or {}
+
+    def owned_clusters() -> list[dict[str, Any]]:
+        return [
+            c
+            for c in ctx.kube.list_objects(*RAYCLUSTER, ctx.namespace)
+            if any(r.get("kind") == "RayJob" for r in c["metadata"].get("ownerReferences") or [])
+        ]
+
+    def suspended() -> dict[str, Any] | None:
+        current = status()
+        return current if current.get("jobDeploymentStatus") == "Suspended" and not owned_clusters() else None
+
+    ctx.wait(
+        scenario, "suspended-at-creation", "jobDeploymentStatus Suspended, no RayCluster", suspended, 120
+    )
+    snapshots.append(ctx.snap(scenario, "suspended-at-creation", root, Expectation(statuses=["suspended"])))
+
+    ctx.kube.patch_merge(*RAYJOB, name, ctx.namespace, {"spec": {"suspend": False}})
+
+    def running() -> dict[str, Any] | None:
+        current = status()
+        cluster = current.get("rayClusterName", "")
+        return (
+            current
+            if current.get("jobDeploymentStatus") == "Running" and cluster and ctx.cluster_ready(cluster)
+            else None
+        )
+
+    now = ctx.wait(scenario, "running", "jobDeploymentStatus Running on a ready cluster", running, 240)
+    cluster = str(now.get("rayClusterName", ""))
+    snapshots.append(
+        ctx.snap(
+            scenario,
+            "running",
+            root,
+            Expectation(statuses=["running"], stable=False, current_owners=[cluster]),
+        )
+    )
+
+    ctx.kube.patch_merge(*RAYJOB, name, ctx.namespace, {"spec": {"suspend": True}})
+
+    def suspended_again() -> dict[str, Any] | None:
+        found = suspended()
+        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={cluster}")
+        jobs = [
+            j
+            for j in ctx.kube.list_objects("batch/v1", "Job", ctx.namespace)
+            if any(r.get("kind") == "RayJob" for r in j["metadata"].get("ownerReferences") or [])
+        ]
+        return found if found and not pods and not jobs else None
+
+    ctx.wait(
+        scenario,
+        "suspended",
+        "Suspended again, the RayCluster, its Pods and the submitter Job gone",
+        suspended_again,
+        180,
+    )
+    snapshots.append(ctx.snap(scenario, "suspended", root, Expectation(statuses=["suspended"])))
+    return snapshots
+
+
+def rayservice_replicas_only(ctx: Context) -> list[Snapshot]:
+    """Ready -> a worker group's replicas changed, nothing else -> the operator has seen the new
+    generation: the same active RayCluster, no pending one, its Pods settled on its own spec.
+
+    KubeRay (v1.3.2 to v1.6.2, ``shouldUpdateCluster``) compares the RayService's cluster spec with the
+    RayCluster by a hash without replicas, so a replicas-only change makes no new cluster and does not
+    reach the RayCluster either (replicas belong to the autoscaler); the scenario records which it was."""
+    scenario = "rayservice-replicas-only"
+    manifest = ctx.manifest("RayService")
+    name = manifest["metadata"]["name"]
+    root = (*RAYSERVICE, name)
+    ctx.add_neighbour()
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+
+    def serving() -> dict[str, Any] | None:
+        current = ctx.get(*RAYSERVICE, name)
+        return current if rayservice_ready(current) and ctx.cluster_ready(active_cluster(current)) else None
+
+    ready = ctx.wait(scenario, "ready", "Ready=True, the Serve app RUNNING, the cluster ready", serving, 300)
+    first = active_cluster(ready)
+    snapshots.append(
+        ctx.snap(scenario, "ready", root, Expectation(statuses=["running"], current_owners=[first]))
+    )
+
+    groups = copy.deepcopy(ready["spec"]["rayClusterConfig"]["workerGroupSpecs"])
+    group = groups[0]
+    wanted = int(group.get("replicas") or 0) + 1
+    group["replicas"] = wanted
+    ctx.kube.patch_merge(
+        *RAYSERVICE, name, ctx.namespace, {"spec": {"rayClusterConfig": {"workerGroupSpecs": groups}}}
+    )
+
+    def reconciled() -> dict[str, Any] | None:
+        current = serving()
+        if current is None or active_cluster(current) != first or pending_cluster(current):
+            return None
+        if (current.get("status") or {}).get("observedGeneration") != current["metadata"].get("generation"):
+            return None
+        cluster = ctx.get(*RAYCLUSTER, first) or {}
+        own = {
+            g["groupName"]: int(g.get("replicas") or 0)
+            for g in (cluster.get("spec") or {}).get("workerGroupSpecs") or []
+        }
+        return {"cluster": own} if _settled(ctx, first, own)() else None
+
+    seen = ctx.wait(
+        scenario,
+        "scaled",
+        f"the new generation reconciled, cluster {first} settled on its own spec",
+        reconciled,
+        180,
+    )
+    after = ctx.get(*RAYSERVICE, name)
+    if pending_cluster(after) or active_cluster(after) != first:
+        raise ScenarioFailed(
+            scenario, "scaled", f"a replicas-only change made a new cluster: {after and after.get('status')}"
+        )
+    ctx.progress(
+        f"  [{scenario}] RayService asks {group['groupName']}={wanted}; RayCluster {first} has {seen['cluster']}"
+    )
+    snapshots.append(
+        ctx.snap(scenario, "scaled", root, Expectation(statuses=["running"], current_owners=[first]))
+    )
+    return snapshots
+
+
+def rayjob_delete_workers(ctx: Context) -> list[Snapshot]:
+    """deletionStrategy onSuccess DeleteWorkers: created -> succeeded -> the operator suspends every worker
+    group of the RayJob's RayCluster (its worker Pods deleted, the head kept)."""
+    scenario = "rayjob-delete-workers"
+    manifest = ctx.manifest("RayJob")
+    manifest["metadata"]["name"] = "deleteworkers-rayjob"
+    manifest["spec"]["deletionStrategy"] = {
+        "onSuccess": {"policy": "DeleteWorkers"},
+        "onFailure": {"policy": "DeleteNone"},
+    }
+    name = manifest["metadata"]["name"]
+    root = (*RAYJOB, name)
+    ctx.add_neighbour()
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+
+    def status() -> dict[str, Any]:
+        return ((ctx.get(*RAYJOB, name) or {}).get("status")) or {}
+
+    def finished() -> dict[str, Any] | None:
+        current = status()
+        return current if current.get("jobDeploymentStatus") in ("Complete", "Failed") else None
+
+    final = ctx.wait(scenario, "succeeded", "the Ray job to finish", finished, 300)
+    if final.get("jobStatus") != "SUCCEEDED":
+        raise ScenarioFailed(
+            scenario,
+            "succeeded",
+            f"the Ray job ended {final.get('jobDeploymentStatus')}/{final.get('jobStatus')}",
+        )
+    cluster = str(final.get("rayClusterName", ""))
+
+    def workers_gone() -> dict[str, Any] | None:
+        found = ctx.get(*RAYCLUSTER, cluster) or {}
+        groups = (found.get("spec") or {}).get("workerGroupSpecs") or []
+        workers = ctx.kube.list_objects(
+            "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={cluster},ray.io/node-type=worker"
+        )
+        heads = _running(_live_pods(ctx, f"ray.io/cluster={cluster},ray.io/node-type=head"))
+        suspended = bool(groups) and all(g.get("suspend") is True for g in groups)
+        return found if suspended and not workers and heads else None
+
+    ctx.wait(
+        scenario,
+        "workers-deleted",
+        f"every worker group of {cluster} suspended, its worker Pods gone",
+        workers_gone,
+        180,
+    )
+    snapshots.append(
+        ctx.snap(
+            scenario, "workers-deleted", root, Expectation(statuses=["completed"], current_owners=[cluster])
+        )
+    )
+    return snapshots
+
+
+FEATURE_SCENARIOS.update(
+    {
+        "multi-host": Scenario(multi_host, "RayCluster"),
+        "raycluster-suspend": Scenario(raycluster_suspend, "RayCluster"),
+        "workers-to-delete": Scenario(workers_to_delete, "RayCluster"),
+        "head-pod-deleted": Scenario(head_pod_deleted, "RayCluster"),
+        "rayjob-suspend": Scenario(rayjob_suspend, "RayJob"),
+        "rayservice-replicas-only": Scenario(rayservice_replicas_only, "RayService"),
+        "rayjob-delete-workers": Scenario(rayjob_delete_workers, "RayJob"),
+    }
+)
+
+
+# --- selection (--features) -------------------------------------------------------------------
+
+
+@dataclass
+class Selection:
+    """What ``--features`` asks for at one KubeRay version: the scenarios to run, and a verdict for each
+    selected feature this run cannot show (n/a: the version lacks it or its gate is off by default;
+    unverified: no scenario drives it yet, with the inventory's reason)."""
+
+    version: str
+    features: tuple[inventory.Feature, ...] = ()
+    everything: bool = False  # `all`: the default scenarios too
+
+    @property
+    def selected(self) -> bool:
+        return bool(self.features)
+
+    def runnable(self, feature: inventory.Feature) -> bool:
+        return feature.scenario is not None and feature.active_in(self.version)
+
+    @property
+    def scenarios(self) -> list[str] | None:
+        """Scenario names to run in order (None: the default set, as without --features)."""
+        if not self.selected:
+            return None
+        names = list(SCENARIOS) if self.everything else []
+        for feature in self.features:
+            if self.runnable(feature) and feature.scenario not in names:
+                names.append(str(feature.scenario))
+        return names
+
+    def state(self, feature: inventory.Feature) -> tuple[Outcome | None, str]:
+        if not feature.exists_in(self.version):
+            return Outcome.NOT_APPLICABLE, (
+                f"KubeRay {self.version} does not have {feature.what} (it exists in {', '.join(feature.versions)})"
+            )
+        if feature.gate is not None and self.version not in feature.gate.default_on:
+            return Outcome.NOT_APPLICABLE, (
+                f"needs feature gate {feature.gate.name}, off in KubeRay {self.version}'s default flags"
+            )
+        if feature.scenario is None:
+            return Outcome.UNVERIFIED, f"no scenario drives {feature.what} yet: {feature.reason}"
+        return None, f"driven by scenario {feature.scenario}"
+
+    def verdicts(self, definitions: Sequence[Definition], verdicts: list[Verdict]) -> list[Verdict]:
+        """``verdicts`` with a feature verdict per selected feature and definition of its kinds; a
+        definition whose kind no selected scenario drives is n/a, not an ERROR."""
+        registry = {**SCENARIOS, **FEATURE_SCENARIOS}
+        driven = {registry[n].root_kind for n in self.scenarios or [] if n in registry}
+        kept = [
+            v
+            if not (
+                v.claim == "scenario"
+                and v.phase == "live"
+                and _kind_of(definitions, v.definition) not in driven
+            )
+            else replace(
+                v,
+                outcome=Outcome.NOT_APPLICABLE,
+                message=f"{v.message} (not driven by the selected features)",
+            )
+            for v in verdicts
+        ]
+        for feature in self.features:
+            outcome, message = self.state(feature)
+            if outcome is None:
+                continue
+            for definition in definitions:
+                if _kind_of(definitions, definition.name) in feature.kinds:
+                    kept.append(
+                        verdict_for(
+                            definition, "feature", feature.name, f"feature/{feature.name}", outcome, message
+                        )
+                    )
+        return kept
+
+    def meta(self, seconds: dict[str, float]) -> dict[str, Any]:
+        return {
+            feature.name: {
+                "scenario": feature.scenario,
+                "state": (self.state(feature)[0] or "ran").__str__().lower(),
+                "why": self.state(feature)[1],
+                "seconds": round(seconds[feature.scenario], 1) if feature.scenario in seconds else None,
+            }
+            for feature in self.features
+        }
+
+
+def _kind_of(definitions: Sequence[Definition], name: str) -> str | None:
+    for definition in definitions:
+        if definition.name == name and definition.root.kind is not None:
+            return definition.root.kind.kind
+    return None
+
+
+def selection(spec: str | None, version: str) -> Selection:
+    """``--features`` for KubeRay ``version``; unknown names exit 2 (before any cluster work)."""
+    chosen = inventory.select(spec)
+    return Selection(version, chosen, everything=(spec or "").strip() == "all")

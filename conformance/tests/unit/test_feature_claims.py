@@ -1,0 +1,250 @@
+"""Live claims on the feature matrix's shapes: multi-host and suspended worker groups, a suspended
+RayCluster (synthetic Snapshots shaped as KubeRay v1.6.2 made them in the feature scenarios)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.claims.live import check_snapshot
+from conformance.definition import Definition, load_path
+from conformance.fixtures import load_fixtures
+from conformance.snapshot import Expectation, Snapshot
+from conformance.tests.helpers import DEFINITIONS, as_resource_interface, shipped, write
+from conformance.verdict import Outcome
+
+pytestmark = pytest.mark.unit
+
+# The shipped RayCluster definition as it was before the feature matrix (scale paths read KubeRay's
+# replicas as they are), to show what the matrix found.
+BEFORE = {
+    "replicasPath": ".spec.workerGroupSpecs[] | (.replicas // 0)",
+    "minReplicasPath": ".spec.workerGroupSpecs[] | (.minReplicas // 0)",
+    "maxReplicasPath": ".spec.workerGroupSpecs[] | (.maxReplicas // 2147483647)",
+}
+
+
+def _cluster(groups: list[dict[str, Any]], state: str = "ready", suspend: bool = False) -> dict[str, Any]:
+    fixture = next(f.object for f in load_fixtures() if f.kind == "RayCluster")
+    root = copy.deepcopy(fixture)
+    root["metadata"].update({"uid": "rc", "namespace": "ns"})
+    template = root["spec"]["workerGroupSpecs"][0]["template"]
+    root["spec"]["workerGroupSpecs"] = [{"rayStartParams": {}, "template": template, **g} for g in groups]
+    root["spec"]["suspend"] = suspend
+    root["status"] = {"state": state}
+    return root
+
+
+def _pod(root: dict[str, Any], name: str, node_type: str, group: str, **labels: str) -> dict[str, Any]:
+    spec = root["spec"]
+    template = (
+        spec["headGroupSpec"]["template"]
+        if node_type == "head"
+        else next(g["template"] for g in spec["workerGroupSpecs"] if g["groupName"] == group)
+    )
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": "ns",
+            "uid": f"uid-{name}",
+            "labels": {
+                **template["metadata"].get("labels", {}),
+                "ray.io/cluster": root["metadata"]["name"],
+                "ray.io/node-type": node_type,
+                "ray.io/group": group,
+                **labels,
+            },
+            "annotations": dict(template["metadata"].get("annotations", {})),
+            "ownerReferences": [{"kind": "RayCluster", "name": root["metadata"]["name"], "uid": "rc"}],
+        },
+        "spec": template["spec"],
+        "status": {"phase": "Running"},
+    }
+
+
+def _snapshot(root: dict[str, Any], pods: list[dict[str, Any]], statuses: list[str]) -> Snapshot:
+    return Snapshot(
+        scenario="feature",
+        phase="phase",
+        namespace="ns",
+        root=root,
+        tree=pods,
+        namespace_pods=pods,
+        events=[],
+        served=["ray.io/v1/RayCluster", "v1/Pod"],
+        expect=Expectation(statuses=statuses, current_owners=[root["metadata"]["name"]]),
+    )
+
+
+def _multi_host() -> Snapshot:
+    """numOfHosts 2, replicas 2, minReplicas 1: four worker Pods in two replicas of two hosts."""
+    root = _cluster(
+        [{"groupName": "workers", "replicas": 2, "minReplicas": 1, "maxReplicas": 3, "numOfHosts": 2}]
+    )
+    pods = [_pod(root, "head", "head", "headgroup")] + [
+        _pod(
+            root,
+            f"w-{replica}-{host}",
+            "worker",
+            "workers",
+            **{
+                "ray.io/worker-group-replica-name": f"workers-{replica}",
+                "ray.io/replica-host-index": str(host),
+            },
+        )
+        for replica in "ab"
+        for host in (0, 1)
+    ]
+    return _snapshot(root, pods, ["running"])
+
+
+def _group_suspended() -> Snapshot:
+    """Two groups; `extra` suspended, so KubeRay deleted its Pods."""
+    root = _cluster(
+        [
+            {"groupName": "workers", "replicas": 1, "minReplicas": 1, "maxReplicas": 2},
+            {"groupName": "extra", "replicas": 1, "minReplicas": 1, "maxReplicas": 2, "suspend": True},
+        ]
+    )
+    return _snapshot(
+        root, [_pod(root, "head", "head", "headgroup"), _pod(root, "w", "worker", "workers")], ["running"]
+    )
+
+
+def _definition(tmp_path: Path, before: bool = False, legacy: bool = False) -> Definition:
+    document = shipped("raycluster")
+    if before:
+        scale = document["spec"]["structureDefinition"]["childComponents"][1]["scaleDefinition"]
+        scale.update(BEFORE)
+    if legacy:
+        document = as_resource_interface(document)
+    [definition] = load_path(write(tmp_path, document))
+    return definition
+
+
+def _by_claim(definition: Definition, snapshot: Snapshot) -> dict[str, list[tuple[Outcome, str]]]:
+    found: dict[str, list[tuple[Outcome, str]]] = {}
+    for verdict in check_snapshot(definition, snapshot):
+        if not verdict.ok:
+            found.setdefault(verdict.claim, []).append((verdict.outcome, verdict.message))
+    return found
+
+
+def test_multi_host_group_read_as_replicas_fails_replicas_and_gang_minimum(tmp_path: Path) -> None:
+    found = _by_claim(_definition(tmp_path, before=True), _multi_host())
+    assert set(found) == {"replicas", "gang-minimum", "cannot-express"}
+    assert found["replicas"] == [
+        (
+            Outcome.FAIL,
+            "RayCluster/conformance-raycluster: 4 live Pod(s) for instance 'workers', the scale path says 2; "
+            "the group has numOfHosts 2 and Karta counts Pods: the scale paths must multiply by .numOfHosts",
+        )
+    ]
+    assert found["gang-minimum"] == [
+        (
+            Outcome.FAIL,
+            "group raycluster[conformance-raycluster]: minimum 2 (subtree scale of 'raycluster'), but RayCluster "
+            "conformance-raycluster needs 3 Pods together (head + minReplicas x numOfHosts per worker group)",
+        )
+    ]
+
+
+def test_shipped_definition_sizes_a_multi_host_group_and_says_what_it_cannot_express(tmp_path: Path) -> None:
+    found = _by_claim(_definition(tmp_path), _multi_host())
+    assert list(found) == ["cannot-express"]
+    ((outcome, message),) = found["cannot-express"]
+    assert outcome is Outcome.CANNOT_EXPRESS
+    assert message.startswith("worker group 'workers': one KubeRay replica is numOfHosts=2 Pods")
+
+
+def test_a_suspended_group_read_as_its_replicas_fails(tmp_path: Path) -> None:
+    found = _by_claim(_definition(tmp_path, before=True), _group_suspended())
+    assert sorted(found) == ["gang-minimum", "instance-ids", "replicas"]
+    assert found["replicas"] == [
+        (
+            Outcome.FAIL,
+            "RayCluster/conformance-raycluster: 0 live Pod(s) for instance 'extra', the scale path says 1",
+        )
+    ]
+    assert "needs 2 Pods together" in found["gang-minimum"][0][1]
+
+
+def test_shipped_definition_reads_a_suspended_group_as_no_pods(tmp_path: Path) -> None:
+    assert _by_claim(_definition(tmp_path), _group_suspended()) == {}
+
+
+def test_a_suspended_cluster_reads_suspended_and_the_legacy_dialect_cannot_say_it(tmp_path: Path) -> None:
+    root = _cluster(
+        [{"groupName": "workers", "replicas": 1, "minReplicas": 1}], state="suspended", suspend=True
+    )
+    snapshot = _snapshot(root, [], ["suspended"])
+    assert _by_claim(_definition(tmp_path), snapshot) == {}
+    found = _by_claim(_definition(tmp_path, legacy=True), snapshot)
+    assert found == {
+        "cannot-express": [
+            (
+                Outcome.CANNOT_EXPRESS,
+                "the workload is suspended, a status the ResourceInterface (optimization.nvidia.com/v1alpha1) "
+                "dialect does not have (it has initializing, running, completed, failed, degraded)",
+            )
+        ]
+    }
+    # Karta's catalog RayCluster maps Suspended too: the upstream definition reads it the same way.
+    [upstream] = [d for d in load_path(DEFINITIONS / "upstream") if d.name == "ray-io-raycluster-v1"]
+    assert "status" not in _by_claim(upstream, snapshot)
+
+
+def test_a_replicas_only_rayservice_change_the_cluster_never_sees_cannot_be_expressed() -> None:
+    """KubeRay leaves the RayCluster at its replicas when only the RayService's replicas change; the Pods
+    follow the RayCluster, and Karta reads scale paths on the root only."""
+    root = copy.deepcopy(next(f.object for f in load_fixtures() if f.kind == "RayService"))
+    root["metadata"].update({"uid": "rs", "namespace": "ns"})
+    root["status"] = {
+        "conditions": [{"type": "Ready", "status": "True"}],
+        "activeServiceStatus": {
+            "rayClusterName": "rc",
+            "applicationStatuses": {"echo": {"status": "RUNNING"}},
+        },
+    }
+    cluster_spec = copy.deepcopy(root["spec"]["rayClusterConfig"])
+    root["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["replicas"] = 2  # the change; the cluster keeps 1
+    cluster = {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayCluster",
+        "metadata": {
+            "name": "rc",
+            "namespace": "ns",
+            "uid": "rc",
+            "ownerReferences": [{"kind": "RayService", "name": root["metadata"]["name"], "uid": "rs"}],
+        },
+        "spec": cluster_spec,
+    }
+    pods = [_pod(cluster, "head", "head", "headgroup"), _pod(cluster, "gpu", "worker", "gpu-workers")]
+    snapshot = Snapshot(
+        scenario="rayservice-replicas-only",
+        phase="scaled",
+        namespace="ns",
+        root=root,
+        tree=[cluster, *pods],
+        namespace_pods=pods,
+        events=[],
+        served=["ray.io/v1/RayService", "ray.io/v1/RayCluster", "v1/Pod"],
+        expect=Expectation(statuses=["running"], current_owners=["rc"]),
+    )
+    [definition] = [d for d in load_path(DEFINITIONS) if d.name == "rayservice"]
+    found = _by_claim(definition, snapshot)
+    assert list(found) == ["cannot-express"]
+    assert found["cannot-express"] == [
+        (
+            Outcome.CANNOT_EXPRESS,
+            "RayCluster/rc: 1 live Pod(s) for instance 'gpu-workers', as RayCluster/rc's own spec says; the root "
+            "says 2. The operator changed the RayCluster and not the root (a RayService's replicas-only change "
+            "never reaches it; RayJob deletionStrategy DeleteWorkers suspends its worker groups), and Karta "
+            "evaluates scale paths on the root only",
+        )
+    ]
