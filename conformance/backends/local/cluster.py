@@ -145,14 +145,21 @@ class LocalCluster:
         log = self.logs / "kwokctl.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a") as output:
-            completed = subprocess.run(
-                [str(binaries.kwokctl), "--name", self.name, *args],
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
-                check=False,
-            )
+            try:
+                completed = subprocess.run(
+                    [str(binaries.kwokctl), "--name", self.name, *args],
+                    env=env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                tail = " / ".join(log.read_text().strip().splitlines()[-2:])[-600:]
+                raise EnvironmentProblem(
+                    f"kwokctl {' '.join(args[:2])} did not finish within {timeout:.0f} s "
+                    f"(a busy machine? log: {log}): {tail or 'no output'}"
+                ) from None
         if completed.returncode != 0:
             tail = " / ".join(log.read_text().strip().splitlines()[-2:])[-600:]
             raise EnvironmentProblem(
@@ -179,14 +186,19 @@ class LocalCluster:
         )
 
     def kubectl(self, binaries: Binaries, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
-        completed = subprocess.run(
-            [str(binaries.kubectl), "--kubeconfig", str(self.kubeconfig), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        try:
+            completed = subprocess.run(
+                [str(binaries.kubectl), "--kubeconfig", str(self.kubeconfig), *args],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise EnvironmentProblem(
+                f"kubectl {' '.join(args[:3])} did not finish within {timeout:.0f} s"
+            ) from None
         if completed.returncode != 0:
             raise EnvironmentProblem(
                 f"kubectl {' '.join(args[:3])} failed: {completed.stderr.strip()[-600:]}"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.backends.local.cluster import STAGES, kwok_node, kwokctl_configuration
+from conformance.backends.local.cluster import STAGES, LocalCluster, kwok_node, kwokctl_configuration
+from conformance.errors import EnvironmentProblem
 from conformance.toolchain.build import Binaries
 
 pytestmark = pytest.mark.unit
@@ -55,3 +56,20 @@ def test_kwok_nodes_have_gpu_capacity() -> None:
     node = kwok_node("n")
     assert node["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"
     assert node["status"]["capacity"]["nvidia.com/gpu"] == "8"
+
+
+def test_a_kwokctl_that_does_not_finish_is_one_line_naming_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy machine can make `kwokctl create cluster` outlast its timeout: that is an
+    EnvironmentProblem (one line, exit 2), not a TimeoutExpired traceback."""
+    monkeypatch.setenv("KARTA_CONFORMANCE_CACHE", str(tmp_path / "cache"))
+    binaries = _binaries(tmp_path)
+    binaries.kwokctl.write_text("#!/bin/sh\necho creating the control plane\nexec sleep 30\n")
+    binaries.kwokctl.chmod(0o755)
+    cluster = LocalCluster("slow")
+    with pytest.raises(
+        EnvironmentProblem, match=r"kwokctl create cluster did not finish within 1 s"
+    ) as raised:
+        cluster._kwokctl(binaries, "create", "cluster", timeout=1)
+    assert "creating the control plane" in str(raised.value) and str(cluster.logs) in str(raised.value)
