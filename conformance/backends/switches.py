@@ -1,7 +1,7 @@
 """The fixtures' Serve app and its gate/fault switches, through the Kubernetes API only.
 
 Any cluster with real kubelets (kind, or an existing one) runs them the same way: the app and two
-switch keys live in one ConfigMap per namespace (``conformance.backends.kind.plan``), every Ray container
+switch keys live in one ConfigMap per namespace (``conformance.backends.fixture_app``), every Ray container
 mounts it, and a switch flip is followed by an annotation change on the Ray Pods so each kubelet
 refreshes the mounted ConfigMap now rather than at its next periodic sync.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Protocol
 
-from conformance.backends.kind.plan import GATE_KEY, HEALTH_KEY, KindPlan
+from conformance.backends.fixture_app import GATE_KEY, HEALTH_KEY
+from conformance.backends.kind.plan import KindPlan
 from conformance.fixtures import default_dir
 
 

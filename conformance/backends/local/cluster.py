@@ -15,14 +15,11 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
 
 from conformance import versions
 from conformance.backends.local import operator, processes
@@ -220,7 +217,7 @@ class LocalCluster:
             str(binaries.ray),
         ]
         process = processes.start("ray-runtime", argv, env, self.logs / "ray-runtime.log", self.pids)
-        if not wait_http_ok(f"http://127.0.0.1:{port}/_karta/healthz", RUNTIME_READY_TIMEOUT):
+        if not processes.wait_http_ok(f"http://127.0.0.1:{port}/_karta/healthz", RUNTIME_READY_TIMEOUT):
             tail = " / ".join((self.logs / "ray-runtime.log").read_text(errors="replace").splitlines()[-3:])
             state = "running" if process.poll() is None else f"exited {process.returncode}"
             raise EnvironmentProblem(
@@ -390,22 +387,3 @@ def kwok_node(name: str) -> dict[str, Any]:
         "spec": {},
         "status": {"capacity": dict(NODE_CAPACITY), "allocatable": dict(NODE_CAPACITY)},
     }
-
-
-def wait_http_ok(url: str, deadline: float) -> bool:
-    """Poll ``url`` (loopback only) until it answers 200, for at most ``deadline`` seconds."""
-
-    def attempt() -> bool:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
-
-    poll = retry(
-        stop=stop_after_delay(deadline), wait=wait_fixed(0.25), retry=retry_if_result(lambda ok: not ok)
-    )
-    try:
-        return bool(poll(attempt)())
-    except RetryError:
-        return False

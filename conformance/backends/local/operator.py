@@ -84,9 +84,7 @@ def start(
     process = processes.start(
         "kuberay-operator", [str(binary), *arguments(version, probe_port, metrics_port)], env, log, pid_dir
     )
-    from conformance.backends.local.cluster import wait_http_ok
-
-    if not wait_http_ok(f"http://127.0.0.1:{probe_port}/readyz", READY_TIMEOUT):
+    if not processes.wait_http_ok(f"http://127.0.0.1:{probe_port}/readyz", READY_TIMEOUT):
         alive = process.poll() is None
         tail = " / ".join(log.read_text(errors="replace").strip().splitlines()[-3:])[-600:]
         raise EnvironmentProblem(
@@ -97,6 +95,4 @@ def start(
 
 
 def ready(probe_port: int) -> bool:
-    from conformance.backends.local.cluster import wait_http_ok
-
-    return wait_http_ok(f"http://127.0.0.1:{probe_port}/readyz", 1.0)
+    return processes.wait_http_ok(f"http://127.0.0.1:{probe_port}/readyz", 1.0)

@@ -7,9 +7,11 @@ import os
 import signal
 import socket
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+from tenacity import RetryError, Retrying, retry, retry_if_result, stop_after_delay, wait_fixed
 
 
 def free_port() -> int:
@@ -116,3 +118,22 @@ def _signal(pid: int, sig: signal.Signals) -> None:
 def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def wait_http_ok(url: str, deadline: float) -> bool:
+    """Poll ``url`` (loopback only) until it answers 200, for at most ``deadline`` seconds."""
+
+    def attempt() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    poll = retry(
+        stop=stop_after_delay(deadline), wait=wait_fixed(0.25), retry=retry_if_result(lambda ok: not ok)
+    )
+    try:
+        return bool(poll(attempt)())
+    except RetryError:
+        return False
