@@ -201,45 +201,6 @@ class KindPlan:
         jsonpath = "{.status.allocatable.nvidia\\.com/gpu}"
         return ["wait", "node", "--all", f"--for=jsonpath={jsonpath}={self.gpus_per_node}", "--timeout=120s"]
 
-    # -- the fixture app and its switches --------------------------------------------
-
-    @staticmethod
-    def fixture_app_configmap(namespace: str, app_source: str) -> dict[str, Any]:
-        return {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": APP_CONFIGMAP,
-                "namespace": namespace,
-                "labels": {"app.kubernetes.io/part-of": "karta-conformance"},
-            },
-            "data": {APP_MODULE: app_source, GATE_KEY: "off", HEALTH_KEY: "off"},
-        }
-
-    @staticmethod
-    def apply_stdin(namespace: str) -> list[str]:
-        return ["apply", "-n", namespace, "-f", "-"]
-
-    @staticmethod
-    def set_switch(namespace: str, key: str, on: bool) -> list[str]:
-        patch = {"data": {key: "on" if on else "off"}}
-        return ["-n", namespace, "patch", "configmap", APP_CONFIGMAP, "--type=merge", "-p", json.dumps(patch)]
-
-    @staticmethod
-    def nudge_ray_pods(namespace: str, serial: int) -> list[str]:
-        """An annotation change makes each kubelet sync the Pod now, refreshing its ConfigMap volume
-        (otherwise the new switch value arrives with the kubelet's periodic sync, within about a minute)."""
-        return [
-            "-n",
-            namespace,
-            "annotate",
-            "pods",
-            "-l",
-            RAY_PODS,
-            f"{SWITCH_ANNOTATION}={serial}",
-            "--overwrite",
-        ]
-
 
 CHART_ENV = "KARTA_CONFORMANCE_CHART"
 
