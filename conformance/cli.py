@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--keep-cluster", action="store_true", help="with --cluster kind: keep the kind cluster afterwards"
     )
+    check.add_argument(
+        "--cluster-name",
+        default="karta",
+        help="with --cluster local or kind: the cluster's name (several can run side by side; default karta)",
+    )
     check.add_argument("--junit", type=Path, default=None, help="write a JUnit XML report here")
     check.add_argument("--json", dest="json_path", type=Path, default=None, help="write the JSON report here")
     check.add_argument("--markdown", type=Path, default=None, help="write the Markdown summary here")
@@ -241,6 +246,7 @@ def _check(args: argparse.Namespace) -> int:
             args.kuberay_versions[0] if args.kuberay_versions else None,
             args.kubeconfig,
             args.artifacts or Path("artifacts"),
+            name=args.cluster_name,
             node_image=args.kind_image,
             keep=args.keep_cluster,
             chart_source=args.chart,
