@@ -24,6 +24,7 @@ from pathlib import Path
 
 from conformance import versions
 from conformance.errors import UserError
+from conformance.progress import say
 from conformance.report import formats as report
 from conformance.snapshot import Snapshot
 from conformance.verdict import exit_code
@@ -99,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--cluster-name",
         default="karta",
-        help="with --cluster local or kind: the cluster's name (several can run side by side)",
+        help="with --cluster local or kind: the cluster's name (several can run side by side; default karta)",
     )
     check.add_argument("--junit", type=Path, default=None, help="write a JUnit XML report here")
     check.add_argument("--json", dest="json_path", type=Path, default=None, help="write the JSON report here")
@@ -248,24 +249,28 @@ def _check(args: argparse.Namespace) -> int:
         header = f"karta-conformance on saved snapshots: {len(snapshots)} Snapshot(s) from {args.snapshots}"
         meta = {"mode": "snapshots", "snapshots": [f"{s.scenario}/{s.phase}" for s in snapshots]}
     else:
-        from conformance.live.session import run_live
+        from conformance.definition import load_definitions
+        from conformance.live.session import LiveSession
 
         if args.kuberay_versions and len(args.kuberay_versions) > 1:
             raise UserError("--live takes one --kuberay-version")
-        artifacts = args.artifacts or Path("artifacts")
-        verdicts, header, meta = run_live(
-            args.paths,
+        definitions = load_definitions(args.paths)  # bad input exits 2 before any cluster work
+        session = LiveSession.for_cluster(
             args.cluster,
             args.kuberay_versions[0] if args.kuberay_versions else None,
             args.kubeconfig,
-            artifacts,
+            args.artifacts or Path("artifacts"),
+            name=args.cluster_name,
             node_image=args.kind_image,
             keep=args.keep_cluster,
-            snapshots_out=snapshots,
             chart_source=args.chart,
-            features=args.features,
-            cluster_name=args.cluster_name,
         )
+        selected = session.select(args.features)
+        say(session.header)
+        with session:
+            run = session.run(definitions, selected=selected)
+        verdicts, header, meta = run.verdicts, run.header, run.meta
+        snapshots = run.result.snapshots
     oracle_line = None
     if args.oracle:
         from conformance.definition import load_definitions
@@ -295,14 +300,9 @@ def _check(args: argparse.Namespace) -> int:
             + (f"; with violations: {', '.join(bad)}" if bad else "")
         )
         meta["ungated"] = sorted(ungated)
-    if args.json_path:
-        report.write_json(args.json_path, verdicts, meta)
-    if args.junit:
-        report.write_junit(args.junit, verdicts, f"karta-conformance {meta['mode']}")
-    summary = report.markdown(verdicts, header)
-    if args.markdown:
-        report.write(args.markdown, summary)
-    report.append_step_summary(summary)
+    report.write_reports(
+        verdicts, header, meta, json_path=args.json_path, junit=args.junit, markdown_path=args.markdown
+    )
     return exit_code(gated, strict=args.strict)
 
 

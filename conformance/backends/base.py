@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
+
+from conformance.errors import EnvironmentProblem
+
+
+class Capability(StrEnum):
+    """What a scenario may ask of a backend beyond running workloads; each backend declares its own."""
+
+    GATE = "hold-new-heads"  # hold_new_heads / release_heads: a RayService upgrade held in its pending phase
+    RESTART_OPERATOR = "restart-operator"  # restart_operator: the KubeRay operator restarts mid-scenario
+    APP_UNHEALTHY = "set-app-unhealthy"  # set_app_unhealthy: the fixtures' Serve app fails its health check
+
+
+class Unsupported(EnvironmentProblem):
+    """A capability asked of a backend that does not declare it."""
+
+    def __init__(self, backend: str, capability: Capability, reason: str) -> None:
+        self.capability = capability
+        self.reason = reason
+        super().__init__(f"the {backend} backend cannot {capability}: {reason}")
 
 
 class Provider(Protocol):
     name: str  # "local", "kind", "existing"
     timeout_scale: float  # scenario deadlines are multiplied by this (real containers are slower than kwok)
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """The optional capabilities this backend offers (known once ``start()`` returned)."""
+        ...
+
+    def lacks(self, capability: Capability) -> str:
+        """Why ``capability`` is not offered here (empty when it is)."""
+        ...
 
     @property
     def kubeconfig(self) -> str: ...
@@ -35,10 +64,20 @@ class Provider(Protocol):
         """Whatever a scenario namespace needs before the fixtures go in (the kind backend: the Serve app)."""
         ...
 
+    # The optional capabilities: a backend that does not declare one raises Unsupported.
+
     def hold_new_heads(self, namespace: str) -> None:
         """The gate: Ray heads that start in ``namespace`` from now on hold their Serve app (DEPLOYING)."""
         ...
 
     def release_heads(self, namespace: str) -> None:
         """Open the gate for ``namespace``."""
+        ...
+
+    def restart_operator(self) -> None:
+        """Fault: the KubeRay operator restarts; returns once it is ready again."""
+        ...
+
+    def set_app_unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
+        """Fault: the Serve app on head Pod ``pod`` fails its health check while ``value``."""
         ...

@@ -1,9 +1,11 @@
 """A cluster the user already runs (any kubeconfig with KubeRay installed).
 
-The gate and fault switches work as on kind (``providers.switches``: a ConfigMap the fixtures'
+The gate and fault switches work as on kind (``backends.switches``: a ConfigMap the fixtures'
 Ray containers mount, flipped through the API), so the whole live suite runs on any cluster with
-real kubelets that can run the pinned Ray image. The operator restart fault finds the operator's
-Deployment by the Helm chart's label.
+real kubelets that can run the pinned Ray image (the local backend's Ray runtime honours the same
+ConfigMap). The operator restart fault finds the operator's Deployment by the Helm chart's label;
+where there is none (an operator run outside the cluster), that capability is not offered and the
+phase that needs it is reported UNVERIFIED with the reason.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from conformance import versions
+from conformance.backends.base import Capability, Unsupported
 from conformance.backends.switches import ApiSwitches
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.toolchain import cache
@@ -45,6 +48,18 @@ class ExistingProvider:
         self._kubeconfig = str(Path(kubeconfig).expanduser())
         self._version = kuberay_version
         self.switches = ApiSwitches(self.kubectl)
+        self._operator: tuple[str, str] | None = None  # namespace, Deployment (found by start())
+        self._no_operator = "not looked for yet (start() finds the operator's Deployment)"
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        found = {Capability.GATE, Capability.APP_UNHEALTHY}
+        return frozenset(found | ({Capability.RESTART_OPERATOR} if self._operator else set()))
+
+    def lacks(self, capability: Capability) -> str:
+        if capability in self.capabilities:
+            return ""
+        return self._no_operator
 
     @property
     def kubeconfig(self) -> str:
@@ -74,7 +89,16 @@ class ExistingProvider:
         self.switches.prepare_namespace(namespace)
 
     def start(self) -> None:
-        """Nothing to start: the cluster is the user's."""
+        """Nothing to start (the cluster is the user's): find the KubeRay operator's Deployment."""
+        listed = json.loads(self.kubectl("get", "deployments", "-A", "-l", OPERATOR_SELECTOR, "-o", "json"))
+        items = listed.get("items") or []
+        if len(items) == 1:
+            self._operator = (items[0]["metadata"]["namespace"], items[0]["metadata"]["name"])
+        else:
+            self._no_operator = (
+                f"the harness restarts the KubeRay operator through its Deployment ({OPERATOR_SELECTOR}); "
+                f"the cluster has {len(items)} (an operator run outside the cluster cannot be restarted from here)"
+            )
 
     def stop(self) -> None:
         """Nothing to stop: the cluster is the user's."""
@@ -93,13 +117,9 @@ class ExistingProvider:
 
     def restart_operator(self) -> None:
         """``kubectl rollout restart`` of the KubeRay operator's Deployment (found by its chart label)."""
-        listed = json.loads(self.kubectl("get", "deployments", "-A", "-l", OPERATOR_SELECTOR, "-o", "json"))
-        items = listed.get("items") or []
-        if len(items) != 1:
-            raise EnvironmentProblem(
-                f"--cluster existing: expected one KubeRay operator Deployment ({OPERATOR_SELECTOR}), found {len(items)}"
-            )
-        namespace, name = items[0]["metadata"]["namespace"], items[0]["metadata"]["name"]
+        if self._operator is None:
+            raise Unsupported(self.name, Capability.RESTART_OPERATOR, self._no_operator)
+        namespace, name = self._operator
         self.kubectl("-n", namespace, "rollout", "restart", f"deployment/{name}")
         self.kubectl("-n", namespace, "rollout", "status", f"deployment/{name}", "--timeout=180s")
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 from conformance.backends.base import Provider
 from conformance.backends.docker import docker_answers
 from conformance.errors import UserError
-
-
-def notice(message: str) -> None:
-    print(f"karta-conformance: {message}", file=sys.stderr, flush=True)
+from conformance.progress import say
 
 
 def make_provider(
@@ -21,7 +17,7 @@ def make_provider(
     name: str = "karta",
     node_image: str | None = None,
     keep: bool = False,
-    announce: Callable[[str], None] = notice,
+    announce: Callable[[str], None] = say,
     chart_source: str | None = None,
 ) -> Provider:
     """The provider for ``--cluster`` (auto: kind when a Docker daemon answers, local otherwise)."""

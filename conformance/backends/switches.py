@@ -1,7 +1,7 @@
 """The fixtures' Serve app and its gate/fault switches, through the Kubernetes API only.
 
 Any cluster with real kubelets (kind, or an existing one) runs them the same way: the app and two
-switch keys live in one ConfigMap per namespace (``conformance.backends.kind.plan``), every Ray container
+switch keys live in one ConfigMap per namespace (``conformance.backends.fixture_app``), every Ray container
 mounts it, and a switch flip is followed by an annotation change on the Ray Pods so each kubelet
 refreshes the mounted ConfigMap now rather than at its next periodic sync.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Protocol
 
-from conformance.backends.kind.plan import GATE_KEY, HEALTH_KEY, KindPlan
+from conformance.backends import fixture_app
+from conformance.backends.fixture_app import GATE_KEY, HEALTH_KEY
 from conformance.fixtures import default_dir
 
 
@@ -27,13 +28,13 @@ class ApiSwitches:
     def prepare_namespace(self, namespace: str) -> None:
         """The fixtures' Serve app (and its switches, off) as a ConfigMap the Ray Pods mount."""
         app = (default_dir() / "app" / "karta_fixture_app.py").read_text()
-        manifest = KindPlan.fixture_app_configmap(namespace, app)
-        self.kubectl(*KindPlan.apply_stdin(namespace), input=json.dumps(manifest))
+        manifest = fixture_app.configmap(namespace, app)
+        self.kubectl(*fixture_app.apply_stdin(namespace), input=json.dumps(manifest))
 
     def hold_new_heads(self, namespace: str) -> None:
         """The gate: Ray Pods created from now on mount the gate switch on, so the Serve replica of the
         pending cluster does not finish starting (the app stays DEPLOYING)."""
-        self.kubectl(*KindPlan.set_switch(namespace, GATE_KEY, True))
+        self.kubectl(*fixture_app.set_switch(namespace, GATE_KEY, True))
 
     def release_heads(self, namespace: str) -> None:
         self._switch(namespace, GATE_KEY, False)
@@ -43,6 +44,6 @@ class ApiSwitches:
         self._switch(namespace, HEALTH_KEY, value)
 
     def _switch(self, namespace: str, key: str, on: bool) -> None:
-        self.kubectl(*KindPlan.set_switch(namespace, key, on))
+        self.kubectl(*fixture_app.set_switch(namespace, key, on))
         self._serial += 1
-        self.kubectl(*KindPlan.nudge_ray_pods(namespace, self._serial))
+        self.kubectl(*fixture_app.nudge_ray_pods(namespace, self._serial))

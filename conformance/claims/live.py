@@ -30,11 +30,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from conformance import kuberay as workloads
+from conformance.claims.collect import Verdicts
 from conformance.claims.completeness import unlisted_kinds
 from conformance.claims.coverage import not_checked
 from conformance.claims.static import hermetic
 from conformance.definition import dialects
-from conformance.definition.model import Component, Definition, Expression
+from conformance.definition.model import Component, Definition
 from conformance.evaluate.errors import EvaluationError
 from conformance.evaluate.gangs import gang_groups
 from conformance.evaluate.instances import Instance, beyond_karta, instances
@@ -47,46 +48,6 @@ from conformance.verdict import Outcome, Verdict, verdict_for
 
 def gvk_key(api_version: str, kind: str) -> str:
     return f"{api_version}/{kind}"
-
-
-class _Out:
-    def __init__(self, definition: Definition, snapshot: Snapshot) -> None:
-        self.definition = definition
-        self.snapshot = snapshot
-        self.items: list[Verdict] = []
-
-    @property
-    def phase(self) -> str:
-        return f"{self.snapshot.scenario}/{self.snapshot.phase}"
-
-    def add(
-        self, claim: str, subject: str, ok: bool, message: str, expression: str | None = None, **evidence: Any
-    ) -> None:
-        outcome = Outcome.PASS if ok else Outcome.FAIL
-        self.items.append(
-            verdict_for(self.definition, claim, subject, self.phase, outcome, message, expression, evidence)
-        )
-
-    def fail_at(self, claim: str, expression: Expression | None, fallback: str, message: str) -> None:
-        """A FAIL located at ``expression`` (its field and jq text), or at ``fallback`` when there is none."""
-        self.add(
-            claim,
-            expression.where if expression else fallback,
-            False,
-            message,
-            expression.text if expression else None,
-        )
-
-    def error(self, claim: str, error: EvaluationError, obj: str = "") -> None:
-        on = f" on {obj}" if obj else ""
-        self.add(
-            claim,
-            error.where,
-            False,
-            f"{error.message}{on} (jq: {' '.join(error.expression.split())[:160]})",
-            error.expression,
-            yielded=error.yielded,
-        )
 
 
 def applies(definition: Definition, snapshot: Snapshot) -> bool:
@@ -106,20 +67,19 @@ def check(definitions: Iterable[Definition], snapshots: Iterable[Snapshot]) -> l
         if not mine:
             kind = definition.root.kind
             verdicts.append(
-                Verdict(
-                    definition=definition.name,
-                    source=definition.source,
-                    claim="scenario",
-                    subject="rootComponent.kind",
-                    phase="live",
-                    outcome=Outcome.ERROR,
-                    message=f"no scenario drives a {kind.api_version if kind else '?'} {kind.kind if kind else '?'}; "
+                verdict_for(
+                    definition,
+                    "scenario",
+                    "rootComponent.kind",
+                    "live",
+                    Outcome.ERROR,
+                    f"no scenario drives a {kind.api_version if kind else '?'} {kind.kind if kind else '?'}; "
                     "the definition was not checked live",
                 )
             )
-        sealed: list[Verdict] = []
-        if not hermetic(definition, _definition_level(definition, sealed)):
-            verdicts.extend(sealed)  # never evaluated on live objects
+        sealed = Verdicts(definition, "live")
+        if not hermetic(definition, sealed):
+            verdicts.extend(v for v in sealed.items if not v.ok)  # never evaluated on live objects
             continue
         for snapshot in mine:
             verdicts.extend(check_snapshot(definition, snapshot))
@@ -130,40 +90,30 @@ def check(definitions: Iterable[Definition], snapshots: Iterable[Snapshot]) -> l
     return verdicts
 
 
-def _definition_level(definition: Definition, into: list[Verdict]) -> Any:
-    def add(claim: str, subject: str, outcome: Outcome, message: str, **extra: Any) -> None:
-        if outcome is not Outcome.PASS:
-            into.append(
-                verdict_for(definition, claim, subject, "live", outcome, message, extra.get("expression"))
-            )
-
-    return add
-
-
 def check_snapshot(definition: Definition, snapshot: Snapshot) -> list[Verdict]:
-    out = _Out(definition, snapshot)
-    _gvk(out)
-    declared = _paths(out)
-    matches = _membership(out)
+    out = Verdicts(definition, f"{snapshot.scenario}/{snapshot.phase}")
+    _gvk(out, snapshot)
+    declared = _paths(out, snapshot)
+    matches = _membership(out, snapshot)
     if declared is not None and matches is not None:
-        _instances_and_replicas(out, declared, matches)
-        _fidelity(out, declared, matches)
-    _ownership(out, matches or {})
-    _gang(out)
-    _status(out)
+        _instances_and_replicas(out, snapshot, declared, matches)
+        _fidelity(out, snapshot, declared, matches)
+    _ownership(out, snapshot, matches or {})
+    _gang(out, snapshot)
+    _status(out, snapshot)
     return out.items
 
 
 # ---------------------------------------------------------------------------
 
 
-def _gvk(out: _Out) -> None:
+def _gvk(out: Verdicts, snapshot: Snapshot) -> None:
     kind = out.definition.root.kind
     assert kind is not None
-    root = out.snapshot.root
-    served = gvk_key(kind.api_version, kind.kind) in out.snapshot.served
+    root = snapshot.root
+    served = gvk_key(kind.api_version, kind.kind) in snapshot.served
     same = (root.get("apiVersion"), root.get("kind")) == (kind.api_version, kind.kind)
-    out.add(
+    out.check(
         "gvk",
         "rootComponent.kind",
         served and same,
@@ -173,17 +123,17 @@ def _gvk(out: _Out) -> None:
     )
 
 
-def _paths(out: _Out) -> dict[str, list[Instance]] | None:
+def _paths(out: Verdicts, snapshot: Snapshot) -> dict[str, list[Instance]] | None:
     declared: dict[str, list[Instance]] = {}
     failed = False
     for component in out.definition.components:
         try:
-            declared[component.name] = instances(component, out.snapshot.root)
+            declared[component.name] = instances(component, snapshot.root)
         except EvaluationError as error:
-            out.error("paths-live", error, "the live root")
+            out.failed("paths-live", error, "the live root")
             failed = True
             continue
-        stricter = beyond_karta(component, out.snapshot.root)
+        stricter = beyond_karta(component, snapshot.root)
         if stricter:
             out.fail_at("beyond-karta", component.instance_id_path, component.where, stricter)
         spec = component.spec
@@ -195,7 +145,7 @@ def _paths(out: _Out) -> dict[str, list[Instance]] | None:
             ):
                 path = spec.pod_template_spec_path or spec.pod_spec_path
                 assert path is not None
-                out.add(
+                out.check(
                     "paths-live",
                     path.where,
                     False,
@@ -204,7 +154,7 @@ def _paths(out: _Out) -> dict[str, list[Instance]] | None:
                 )
                 failed = True
     if not failed:
-        out.add(
+        out.check(
             "paths-live",
             "",
             True,
@@ -227,9 +177,9 @@ def _scoped_by_ownership(
     return bool(parent and parent.kind and owner and owner.get("kind") == parent.kind.kind)
 
 
-def _membership(out: _Out) -> dict[str, PodMatch] | None:
+def _membership(out: Verdicts, snapshot: Snapshot) -> dict[str, PodMatch] | None:
     """Pod uid -> the single component match, for Pods of the workload."""
-    definition, snapshot = out.definition, out.snapshot
+    definition = out.definition
     workload = {p["metadata"]["uid"]: p for p in snapshot.pods()}
     result: dict[str, PodMatch] = {}
     ok = True
@@ -239,7 +189,7 @@ def _membership(out: _Out) -> dict[str, PodMatch] | None:
             if len(chosen) != 1:
                 ok = False
                 names = ", ".join(c.name for c in chosen) or "no component"
-                out.add(
+                out.check(
                     "membership",
                     ", ".join(f"{c.where}.podSelector" for c in chosen) or "childComponents",
                     False,
@@ -257,7 +207,7 @@ def _membership(out: _Out) -> dict[str, PodMatch] | None:
                 ):
                     ok = False
                     selector = component.pod_selector.component_type if component.pod_selector else None
-                    out.add(
+                    out.check(
                         "membership",
                         f"{component.where}.podSelector.componentTypeSelector",
                         False,
@@ -267,10 +217,10 @@ def _membership(out: _Out) -> dict[str, PodMatch] | None:
                         labels=pod["metadata"].get("labels"),
                     )
     except EvaluationError as error:
-        out.error("membership", error)
+        out.failed("membership", error)
         return None
     if ok:
-        out.add(
+        out.check(
             "membership",
             "",
             True,
@@ -295,9 +245,8 @@ def _owner_key(snapshot: Snapshot, pod: dict[str, Any]) -> str:
 
 
 def _instances_and_replicas(
-    out: _Out, declared: dict[str, list[Instance]], matches: dict[str, PodMatch]
+    out: Verdicts, snapshot: Snapshot, declared: dict[str, list[Instance]], matches: dict[str, PodMatch]
 ) -> None:
-    snapshot = out.snapshot
     pods = {p["metadata"]["uid"]: p for p in snapshot.pods()}
     # (component, owner) -> instance id -> count
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -335,7 +284,7 @@ def _instances_and_replicas(
                     and _owner_group_pods(snapshot, owner, instance.id) != 0  # else: cannot-express below
                 ):
                     ok_ids = False
-                    out.add(
+                    out.check(
                         "instance-ids",
                         f"{component.where}.instanceIdPath",
                         False,
@@ -379,7 +328,7 @@ def _instances_and_replicas(
                         if hosts != 1 and live == wanted * hosts
                         else ""
                     )
-                    out.add(
+                    out.check(
                         "replicas",
                         path.where if path else f"{component.where}.scaleDefinition",
                         False,
@@ -390,16 +339,16 @@ def _instances_and_replicas(
                 low, high = instance.scale.get("minReplicas"), instance.scale.get("maxReplicas")
                 if (isinstance(low, int) and low > wanted) or (isinstance(high, int) and wanted > high):
                     ok_replicas = False
-                    out.add(
+                    out.check(
                         "replicas",
                         f"{component.where}.scaleDefinition",
                         False,
                         f"instance {instance.id!r}: expected min <= replicas <= max, got {low}, {wanted}, {high}",
                     )
     if ok_ids:
-        out.add("instance-ids", "", True, "instance ids on the Pods match the spec, per owner")
+        out.check("instance-ids", "", True, "instance ids on the Pods match the spec, per owner")
     if ok_replicas:
-        out.add(
+        out.check(
             "replicas",
             "",
             True,
@@ -409,7 +358,7 @@ def _instances_and_replicas(
         )
 
 
-def _multi_host_gap(out: _Out, component: Component, group: str, hosts: int) -> None:
+def _multi_host_gap(out: Verdicts, component: Component, group: str, hosts: int) -> None:
     """A KubeRay replica of numOfHosts > 1 Pods, which no Karta definition can name as a unit."""
     out.items.append(
         verdict_for(
@@ -461,8 +410,8 @@ def _num_of_hosts(root: dict[str, Any], group: str) -> int:
     return 1
 
 
-def _ownership(out: _Out, matches: dict[str, PodMatch]) -> None:
-    definition, snapshot = out.definition, out.snapshot
+def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) -> None:
+    definition = out.definition
     ok = True
     pods = {p["metadata"]["uid"]: p for p in snapshot.pods()}
     for component in definition.children:
@@ -479,7 +428,7 @@ def _ownership(out: _Out, matches: dict[str, PodMatch]) -> None:
             chain = [str(a.get("kind")) for a in snapshot.ancestors(obj)]
             if parent.kind.kind not in chain:
                 ok = False
-                out.add(
+                out.check(
                     "ownership",
                     f"{component.where}.ownerRef",
                     False,
@@ -496,7 +445,7 @@ def _ownership(out: _Out, matches: dict[str, PodMatch]) -> None:
             continue  # made by Kubernetes for an object the workload created (e.g. EndpointSlices of a Service)
         if (obj.get("apiVersion"), obj.get("kind")) not in known:
             ok = False
-            out.add(
+            out.check(
                 "ownership",
                 "additionalChildKinds",
                 False,
@@ -504,11 +453,11 @@ def _ownership(out: _Out, matches: dict[str, PodMatch]) -> None:
                 "which is neither a component kind nor listed in additionalChildKinds",
             )
     if ok:
-        out.add("ownership", "", True, "owner references and kinds match the live tree")
+        out.check("ownership", "", True, "owner references and kinds match the live tree")
 
 
-def _gang(out: _Out) -> None:
-    definition, snapshot = out.definition, out.snapshot
+def _gang(out: Verdicts, snapshot: Snapshot) -> None:
+    definition = out.definition
     if not definition.pod_groups:
         return
     owner_kind = snapshot.expect.gang_owner_kind
@@ -520,12 +469,12 @@ def _gang(out: _Out) -> None:
     try:
         groups = gang_groups(definition, snapshot.pods())
     except EvaluationError as error:
-        out.error("gang", error)
+        out.failed("gang", error)
         return
     wanted = sorted(sorted(v) for v in expected.values())
     got = sorted(sorted(g.pods) for g in groups)
     if wanted == got:
-        out.add(
+        out.check(
             "gang",
             "optimizationInstructions.gangScheduling",
             True,
@@ -538,7 +487,7 @@ def _gang(out: _Out) -> None:
             if merged
             else f"groups {[g.label for g in groups]} do not match one group per {owner_kind}"
         )
-        out.add(
+        out.check(
             "gang",
             "optimizationInstructions.gangScheduling.podGroups",
             False,
@@ -546,17 +495,17 @@ def _gang(out: _Out) -> None:
             expected={k: sorted(v) for k, v in expected.items()},
             yielded={g.label: list(g.pods) for g in groups},
         )
-    _gang_minimum(out, owner_kind)
+    _gang_minimum(out, snapshot, owner_kind)
 
 
-def _gang_minimum(out: _Out, owner_kind: str) -> None:
+def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
     """Each pod group's minimum, as a Karta consumer computes it per Pod, against the owner's need."""
-    definition, snapshot = out.definition, out.snapshot
+    definition = out.definition
     subject = "optimizationInstructions.gangScheduling.podGroups"
     try:
         groups = gang_groups(definition, snapshot.pods(), snapshot.root)
     except EvaluationError as error:
-        out.error("gang-minimum", error, "a member Pod")
+        out.failed("gang-minimum", error, "a member Pod")
         return
     owners = {str(o["metadata"]["uid"]): o for o in snapshot.tree if o.get("kind") == owner_kind}
     pods = {pod_name(p): p for p in snapshot.pods()}
@@ -573,7 +522,7 @@ def _gang_minimum(out: _Out, owner_kind: str) -> None:
             "pod_minimums": minimums,
         }
         if len(mine) != 1:
-            out.add(
+            out.check(
                 "gang-minimum",
                 subject,
                 False,
@@ -585,7 +534,7 @@ def _gang_minimum(out: _Out, owner_kind: str) -> None:
         need = workloads.raycluster_gang_size(owner)
         evidence |= {"owner": owner["metadata"]["name"], "minimum": group.minimum, "expected": need}
         if group.minimum is None:
-            out.add(
+            out.check(
                 "gang-minimum",
                 subject,
                 False,
@@ -594,7 +543,7 @@ def _gang_minimum(out: _Out, owner_kind: str) -> None:
                 **evidence,
             )
         elif group.minimum != need:
-            out.add(
+            out.check(
                 "gang-minimum",
                 subject,
                 False,
@@ -604,7 +553,7 @@ def _gang_minimum(out: _Out, owner_kind: str) -> None:
                 **evidence,
             )
         else:
-            out.add(
+            out.check(
                 "gang-minimum",
                 subject,
                 True,
@@ -613,15 +562,15 @@ def _gang_minimum(out: _Out, owner_kind: str) -> None:
             )
 
 
-def _status(out: _Out) -> None:
+def _status(out: Verdicts, snapshot: Snapshot) -> None:
     root = out.definition.root
     assert root.status is not None
     try:
-        reading = read_status(root.status, out.snapshot.root)
+        reading = read_status(root.status, snapshot.root)
     except EvaluationError as error:
-        out.error("status", error, "the live root")
+        out.failed("status", error, "the live root")
         return
-    expected = sorted(out.snapshot.expect.statuses)
+    expected = sorted(snapshot.expect.statuses)
     known = dialects.by_name(out.definition.dialect).statuses
     missing = [s for s in expected if s not in known]
     if missing:
@@ -634,24 +583,25 @@ def _status(out: _Out) -> None:
                 Outcome.CANNOT_EXPRESS,
                 f"the workload is {', '.join(missing)}, a status the {dialects.by_name(out.definition.dialect).label} "
                 f"dialect does not have (it has {', '.join(known)})",
-                evidence={"live_status": out.snapshot.root.get("status")},
+                evidence={"live_status": snapshot.root.get("status")},
             )
         )
         return
     ok = sorted(reading.matched) == expected and not reading.contradictions
-    out.add(
+    out.check(
         "status",
         "rootComponent.statusDefinition.statusMappings",
         ok,
         f"matched {list(reading.matched) or 'nothing'}"
         + ("" if ok else f", expected {expected}")
         + (f"; contradictory: {reading.contradictions}" if reading.contradictions else ""),
-        live_status=out.snapshot.root.get("status"),
+        live_status=snapshot.root.get("status"),
     )
 
 
-def _fidelity(out: _Out, declared: dict[str, list[Instance]], matches: dict[str, PodMatch]) -> None:
-    snapshot = out.snapshot
+def _fidelity(
+    out: Verdicts, snapshot: Snapshot, declared: dict[str, list[Instance]], matches: dict[str, PodMatch]
+) -> None:
     pods = {p["metadata"]["uid"]: p for p in snapshot.pods()}
     current = set(snapshot.expect.current_owners)
     # Pods of a superseded owner (the old RayCluster during an upgrade) carry the old templates: skip
@@ -680,7 +630,7 @@ def _fidelity(out: _Out, declared: dict[str, list[Instance]], matches: dict[str,
             out.fail_at("template-fidelity", path, component.where, f"Pod {pod_name(pod)}: {problem}")
             break
     if ok:
-        out.add("template-fidelity", "", True, f"{checked} Pod(s) carry their extracted templates")
+        out.check("template-fidelity", "", True, f"{checked} Pod(s) carry their extracted templates")
 
 
 def _template_differences(template: dict[str, Any], pod: dict[str, Any]) -> list[str]:

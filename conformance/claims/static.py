@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.claims.collect import Verdicts, shown
 from conformance.claims.coverage import not_checked
 from conformance.definition import rules
 from conformance.definition.model import Component, Context, Definition, Expression
@@ -31,15 +32,9 @@ from conformance.evaluate.instances import beyond_karta, instance_ids, instances
 from conformance.fixtures import Fixture
 from conformance.jq import expr as jqexpr
 from conformance.jq.paths import NotAnalysed, leaf_paths
-from conformance.verdict import Outcome, Verdict, verdict_for
+from conformance.verdict import Outcome, Verdict
 
 STATIC = "static"
-
-
-def shown(expression: str, limit: int = 160) -> str:
-    """A jq expression on one line, shortened for messages."""
-    text = " ".join(expression.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -49,39 +44,6 @@ class SchemaSource:
     version: str
     crds: list[Crd] | None
     unavailable: str | None = None
-
-
-class _Verdicts:
-    def __init__(self, definition: Definition) -> None:
-        self.definition = definition
-        self.items: list[Verdict] = []
-
-    def add(
-        self,
-        claim: str,
-        subject: str,
-        outcome: Outcome,
-        message: str,
-        *,
-        phase: str = STATIC,
-        expression: str | None = None,
-        **evidence: Any,
-    ) -> None:
-        self.items.append(
-            verdict_for(self.definition, claim, subject, phase, outcome, message, expression, evidence)
-        )
-
-    def failed(self, claim: str, error: EvaluationError, phase: str, **evidence: Any) -> None:
-        self.add(
-            claim,
-            error.where,
-            Outcome.FAIL,
-            f"{error.message} (jq: {shown(error.expression)})",
-            phase=phase,
-            expression=error.expression,
-            yielded=error.yielded,
-            **evidence,
-        )
 
 
 def check_definitions(
@@ -96,8 +58,8 @@ def check_definitions(
 def check_definition(
     definition: Definition, fixtures: list[Fixture], schemas: list[SchemaSource]
 ) -> list[Verdict]:
-    out = _Verdicts(definition)
-    if not hermetic(definition, out.add):
+    out = Verdicts(definition, STATIC)
+    if not hermetic(definition, out):
         return out.items
     problems = rules.check(definition)
     for problem in problems:
@@ -130,13 +92,13 @@ def check_definition(
     return out.items
 
 
-def hermetic(definition: Definition, add: Any) -> bool:
+def hermetic(definition: Definition, out: Verdicts) -> bool:
     """The ``hermetic`` claim; False (and an ERROR "not evaluated") when an expression is not hermetic."""
     bad = 0
     for expression in definition.expressions():
         for problem in jqexpr.hermetic_problems(expression.text):
             bad += 1
-            add(
+            out.add(
                 "hermetic",
                 expression.where,
                 Outcome.FAIL,
@@ -145,14 +107,16 @@ def hermetic(definition: Definition, add: Any) -> bool:
                 expression=expression.text,
             )
     if bad:
-        add(
+        out.add(
             "evaluation",
             "",
             Outcome.ERROR,
             f"not evaluated: {bad} use(s) of the environment, modules, inputs or side channels",
         )
         return False
-    add("hermetic", "", Outcome.PASS, "no expression uses the environment, modules, inputs or side channels")
+    out.add(
+        "hermetic", "", Outcome.PASS, "no expression uses the environment, modules, inputs or side channels"
+    )
     return True
 
 
@@ -160,7 +124,7 @@ def root_expressions(definition: Definition) -> list[Expression]:
     return [e for e in definition.expressions() if e.context is Context.ROOT]
 
 
-def _instance_ids_in_spec(definition: Definition, out: _Verdicts) -> None:
+def _instance_ids_in_spec(definition: Definition, out: Verdicts) -> None:
     for component in definition.components:
         expression = component.instance_id_path
         if expression is None:
@@ -188,7 +152,7 @@ def _instance_ids_in_spec(definition: Definition, out: _Verdicts) -> None:
             )
 
 
-def _check_fixture(definition: Definition, fixture: Fixture, out: _Verdicts) -> None:
+def _check_fixture(definition: Definition, fixture: Fixture, out: Verdicts) -> None:
     phase = f"{STATIC}:{fixture.name}"
     root = fixture.object
     # paths-resolve: every root path evaluates; spec and instance paths yield a value.
@@ -196,7 +160,7 @@ def _check_fixture(definition: Definition, fixture: Fixture, out: _Verdicts) -> 
         try:
             results = outputs(expression, root)
         except EvaluationError as error:
-            out.failed("paths-resolve", error, phase)
+            out.failed("paths-resolve", error, phase=phase)
             continue
         optional = ".scaleDefinition." in expression.where or ".statusDefinition." in expression.where
         if not optional and not [r for r in results if r is not None]:
@@ -222,13 +186,13 @@ def _check_fixture(definition: Definition, fixture: Fixture, out: _Verdicts) -> 
         _check_component(component, fixture, phase, out)
 
 
-def _check_component(component: Component, fixture: Fixture, phase: str, out: _Verdicts) -> None:
+def _check_component(component: Component, fixture: Fixture, phase: str, out: Verdicts) -> None:
     root = fixture.object
     if component.instance_id_path is not None:
         try:
             ids = instance_ids(component, root)
         except EvaluationError as error:
-            out.failed("instance-ids", error, phase)
+            out.failed("instance-ids", error, phase=phase)
             return
         if not ids:
             out.add(
@@ -254,7 +218,7 @@ def _check_component(component: Component, fixture: Fixture, phase: str, out: _V
     try:
         declared = instances(component, root)
     except EvaluationError as error:
-        out.failed("instance-alignment", error, phase)
+        out.failed("instance-alignment", error, phase=phase)
         return
     if component.instance_id_path is not None:
         out.add("instance-alignment", component.where, Outcome.PASS, "per-instance paths align", phase=phase)
@@ -293,7 +257,7 @@ def _template_problem(template: Any) -> str | None:
     return None
 
 
-def _check_scale(component: Component, declared: list[Any], phase: str, out: _Verdicts) -> None:
+def _check_scale(component: Component, declared: list[Any], phase: str, out: Verdicts) -> None:
     assert component.scale is not None
     paths = component.scale.paths()
     for instance in declared:
@@ -330,7 +294,7 @@ def _check_scale(component: Component, declared: list[Any], phase: str, out: _Ve
     )
 
 
-def _check_schema(definition: Definition, schema: SchemaSource, out: _Verdicts) -> None:
+def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -> None:
     phase = f"{STATIC}:kuberay-{schema.version}"
     kind = definition.root.kind
     assert kind is not None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance import fixtures, versions
-from conformance.backends.base import Provider
+from conformance.backends.base import Capability, Provider
 from conformance.k8s.client import Kube, WaitTimeout
 from conformance.kuberay import (
     active_cluster,
@@ -22,6 +22,7 @@ from conformance.kuberay import (
     rayservice_ready,
 )
 from conformance.live.capture import Snapshotter
+from conformance.progress import say
 from conformance.snapshot import Expectation, Snapshot
 
 NO_RAY_LABEL = "karta.conformance/no-ray"  # neighbours: the local runtime starts no Ray for their heads
@@ -36,16 +37,36 @@ class ScenarioFailed(Exception):
         super().__init__(f"scenario {scenario}, phase {phase}: {message}")
 
 
+@dataclass(frozen=True)
+class PhaseUnverified:
+    """A phase not driven because the backend lacks a capability it needs (reported UNVERIFIED)."""
+
+    scenario: str
+    phase: str
+    reason: str
+
+
 @dataclass
 class Context:
     kube: Kube
     provider: Provider
     namespace: str
     snapshotter: Snapshotter
-    progress: Callable[[str], None] = print
+    progress: Callable[[str], None] = say
     snapshots: list[Snapshot] = field(
         default_factory=list
     )  # every snapshot taken, kept if a later phase fails
+    unverified: list[PhaseUnverified] = field(default_factory=list)
+
+    def able(self, capability: Capability, scenario: str, *phases: str) -> bool:
+        """Whether the backend offers ``capability``; if not, ``phases`` (which need it) are UNVERIFIED."""
+        if capability in self.provider.capabilities:
+            return True
+        reason = f"the {self.provider.name} backend cannot {capability}: {self.provider.lacks(capability)}"
+        for phase in phases:
+            self.unverified.append(PhaseUnverified(scenario, phase, reason))
+            self.progress(f"  [{scenario}] UNVERIFIED {phase}: {reason}")
+        return False
 
     def manifest(self, kind: str) -> dict[str, Any]:
         pinned = versions.load().kuberay_version(self.provider.kuberay_version)
@@ -87,7 +108,10 @@ class Context:
 
 def rayservice(ctx: Context) -> list[Snapshot]:
     """create -> Ready -> upgrade applied, pending phase held by the gate (faults: the operator restarts,
-    a pending Pod is deleted) -> released -> promoted -> old cluster gone -> the app made UNHEALTHY."""
+    a pending Pod is deleted) -> released -> promoted -> old cluster gone -> the app made UNHEALTHY.
+
+    A phase whose capability the backend lacks is not driven and is reported UNVERIFIED; without the
+    gate the upgrade runs straight to promotion."""
     scenario = "rayservice"
     kind = ("ray.io/v1", "RayService")
     manifest = ctx.manifest("RayService")
@@ -110,11 +134,67 @@ def rayservice(ctx: Context) -> list[Snapshot]:
         ctx.snap(scenario, "ready", root, Expectation(statuses=["running"], current_owners=[first]))
     )
 
-    ctx.provider.hold_new_heads(ctx.namespace)
+    gate = ctx.able(Capability.GATE, scenario, "upgrade-pending", "upgrade-pending-recovered")
+    if gate:
+        ctx.provider.hold_new_heads(ctx.namespace)
     ctx.kube.patch_merge(*kind, name, ctx.namespace, fixtures.load_patch("rayservice-upgrade"))
+    pending = ""
+    if gate:
+        pending = _upgrade_pending(ctx, scenario, root, first, snapshots)
+        ctx.provider.release_heads(ctx.namespace)
+
+    def promoted() -> dict[str, Any] | None:
+        current = service()
+        active = active_cluster(current)
+        done = (
+            active not in ("", first)
+            and active == (pending or active)
+            and not pending_cluster(current)
+            and not condition_true(current, "UpgradeInProgress")
+            and rayservice_ready(current)
+            and ctx.get("ray.io/v1", "RayCluster", first) is None
+        )
+        return current if done else None
+
+    final = ctx.wait(
+        scenario, "promoted", "the pending cluster promoted and the old one deleted", promoted, 300
+    )
+    pending = active_cluster(final)
+    snapshots.append(
+        ctx.snap(scenario, "promoted", root, Expectation(statuses=["running"], current_owners=[pending]))
+    )
+
+    if ctx.able(Capability.APP_UNHEALTHY, scenario, "app-unhealthy"):
+        heads = ctx.kube.list_objects(
+            "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending},ray.io/node-type=head"
+        )
+        ctx.provider.set_app_unhealthy(ctx.namespace, heads[0]["metadata"]["name"], True)
+
+        def failing() -> dict[str, Any] | None:
+            current = service()
+            statuses = ((current or {}).get("status") or {}).get("activeServiceStatus", {}).get(
+                "applicationStatuses"
+            ) or {}
+            return current if any((a or {}).get("status") == "UNHEALTHY" for a in statuses.values()) else None
+
+        ctx.wait(scenario, "app-unhealthy", "the Serve app to turn UNHEALTHY", failing, 180)
+        snapshots.append(
+            ctx.snap(
+                scenario, "app-unhealthy", root, Expectation(statuses=["failed"], current_owners=[pending])
+            )
+        )
+        ctx.provider.set_app_unhealthy(ctx.namespace, heads[0]["metadata"]["name"], False)
+    return snapshots
+
+
+def _upgrade_pending(
+    ctx: Context, scenario: str, root: tuple[str, str, str], first: str, snapshots: list[Snapshot]
+) -> str:
+    """The upgrade held by the gate: the pending cluster ready beside the active one (then, where the
+    backend can restart the operator, the faults); returns the pending cluster's name."""
 
     def pending_ready() -> dict[str, Any] | None:
-        current = service()
+        current = ctx.get(*root)
         pending = pending_cluster(current)
         if (
             pending
@@ -138,78 +218,39 @@ def rayservice(ctx: Context) -> list[Snapshot]:
             scenario, "upgrade-pending", root, Expectation(statuses=["running"], current_owners=[pending])
         )
     )
-    if hasattr(ctx.provider, "restart_operator"):
-        # Faults during the pending phase: the operator restarts, and a pending-cluster Pod is deleted.
-        ctx.provider.restart_operator()
-        workers = ctx.kube.list_objects(
-            "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending},ray.io/node-type=worker"
-        )
-        victim = workers[0]["metadata"]["name"]
-        ctx.kube.delete("v1", "Pod", victim, ctx.namespace)
+    if not ctx.able(Capability.RESTART_OPERATOR, scenario, "upgrade-pending-recovered"):
+        return pending
+    # Faults during the pending phase: the operator restarts, and a pending-cluster Pod is deleted.
+    ctx.provider.restart_operator()
+    workers = ctx.kube.list_objects(
+        "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending},ray.io/node-type=worker"
+    )
+    victim = workers[0]["metadata"]["name"]
+    ctx.kube.delete("v1", "Pod", victim, ctx.namespace)
 
-        def recovered() -> dict[str, Any] | None:
-            current = service()
-            pods = ctx.kube.list_objects(
-                "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending}"
-            )
-            names = {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")}
-            ok = pending_cluster(current) == pending and victim not in names and ctx.cluster_ready(pending)
-            return current if ok and len(names) == len(workers) + 1 else None
+    def recovered() -> dict[str, Any] | None:
+        current = ctx.get(*root)
+        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending}")
+        names = {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")}
+        ok = pending_cluster(current) == pending and victim not in names and ctx.cluster_ready(pending)
+        return current if ok and len(names) == len(workers) + 1 else None
 
-        ctx.wait(
+    ctx.wait(
+        scenario,
+        "upgrade-pending-recovered",
+        "the pending cluster to replace the deleted Pod",
+        recovered,
+        180,
+    )
+    snapshots.append(
+        ctx.snap(
             scenario,
             "upgrade-pending-recovered",
-            "the pending cluster to replace the deleted Pod",
-            recovered,
-            180,
+            root,
+            Expectation(statuses=["running"], current_owners=[pending]),
         )
-        snapshots.append(
-            ctx.snap(
-                scenario,
-                "upgrade-pending-recovered",
-                root,
-                Expectation(statuses=["running"], current_owners=[pending]),
-            )
-        )
-    ctx.provider.release_heads(ctx.namespace)
-
-    def promoted() -> dict[str, Any] | None:
-        current = service()
-        done = (
-            active_cluster(current) == pending
-            and not pending_cluster(current)
-            and not condition_true(current, "UpgradeInProgress")
-            and rayservice_ready(current)
-            and ctx.get("ray.io/v1", "RayCluster", first) is None
-        )
-        return current if done else None
-
-    ctx.wait(scenario, "promoted", "the pending cluster promoted and the old one deleted", promoted, 300)
-    snapshots.append(
-        ctx.snap(scenario, "promoted", root, Expectation(statuses=["running"], current_owners=[pending]))
     )
-
-    if hasattr(ctx.provider, "set_app_unhealthy"):
-        heads = ctx.kube.list_objects(
-            "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending},ray.io/node-type=head"
-        )
-        ctx.provider.set_app_unhealthy(ctx.namespace, heads[0]["metadata"]["name"], True)
-
-        def failing() -> dict[str, Any] | None:
-            current = service()
-            statuses = ((current or {}).get("status") or {}).get("activeServiceStatus", {}).get(
-                "applicationStatuses"
-            ) or {}
-            return current if any((a or {}).get("status") == "UNHEALTHY" for a in statuses.values()) else None
-
-        ctx.wait(scenario, "app-unhealthy", "the Serve app to turn UNHEALTHY", failing, 180)
-        snapshots.append(
-            ctx.snap(
-                scenario, "app-unhealthy", root, Expectation(statuses=["failed"], current_owners=[pending])
-            )
-        )
-        ctx.provider.set_app_unhealthy(ctx.namespace, heads[0]["metadata"]["name"], False)
-    return snapshots
+    return pending
 
 
 def raycluster(ctx: Context) -> list[Snapshot]:

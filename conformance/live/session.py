@@ -1,148 +1,262 @@
-"""One live run: bring up the backend, run each scenario once, evaluate every definition on every snapshot.
+"""One live session: the backend up, a namespace per scenario (or test), snapshots, verdicts, reports.
 
-Definitions are data: however many are given, each scenario runs once.
+``karta-conformance check --live`` and the pytest live fixtures both run through here; they differ
+only in how they present the results. Definitions are data: however many are given, each scenario
+runs once.
 """
 
 from __future__ import annotations
 
 import re
-import sys
+import subprocess
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from conformance.backends.base import Provider
 from conformance.backends.registry import make_provider
 from conformance.claims import live
-from conformance.definition import Definition, load_definitions
+from conformance.definition import Definition
+from conformance.errors import EnvironmentProblem
 from conformance.k8s import diagnostics
 from conformance.k8s.client import Kube
 from conformance.live.capture import Snapshotter
-from conformance.live.features import selection  # also registers the feature scenarios
-from conformance.live.scenarios import FEATURE_SCENARIOS, SCENARIOS, Context, ScenarioFailed
+from conformance.live.features import Selection, selection  # also registers the feature scenarios
+from conformance.live.scenarios import FEATURE_SCENARIOS, SCENARIOS, Context, PhaseUnverified, ScenarioFailed
+from conformance.progress import say
+from conformance.report import formats as report
 from conformance.snapshot import Snapshot
 from conformance.verdict import Outcome, Verdict, verdict_for
+
+NAMESPACE_LABELS = {"app.kubernetes.io/part-of": "karta-conformance"}
 
 
 @dataclass
 class LiveResult:
     snapshots: list[Snapshot] = field(default_factory=list)
     failures: list[ScenarioFailed] = field(default_factory=list)
+    unverified: list[PhaseUnverified] = field(default_factory=list)  # phases this backend cannot drive
     diagnostics: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+@dataclass(frozen=True)
+class Namespace:
+    """A namespace of the session: created, labelled and prepared; deleted when its block ends."""
+
+    name: str
+    session: LiveSession
+
+    def diagnose(self, what: str, note: str) -> Path:
+        """Objects, events and the backend's logs into ``artifacts/diagnostics/<namespace>-<what>``."""
+        folder = self.session.artifacts / "diagnostics" / f"{self.name}-{what}"
+        diagnostics.collect(self.session.kube, self.name, folder, self.session.provider.logs(), note=note)
+        return folder
 
 
-def run_scenarios(
-    provider: Provider,
-    artifacts: Path,
-    names: Sequence[str] | None = None,
-    progress: Callable[[str], None] = say,
-) -> LiveResult:
-    """Run each scenario in its own namespace; failures become diagnostics bundles, not exceptions."""
-    kube = Kube(provider.kubeconfig)
-    snapshotter = Snapshotter(kube)
-    result = LiveResult()
-    registry = {**SCENARIOS, **FEATURE_SCENARIOS}
-    for name in list(SCENARIOS) if names is None else names:
-        namespace = f"kc-{name}-{uuid.uuid4().hex[:5]}"
-        kube.create_namespace(namespace, {"app.kubernetes.io/part-of": "karta-conformance"})
-        provider.prepare_namespace(namespace)
-        started = time.monotonic()
-        progress(f"scenario {name} in namespace {namespace} ...")
-        context = Context(kube, provider, namespace, snapshotter, progress)
+def namespace_name(label: str) -> str:
+    """``kc-<label as a DNS label, at most 30 characters>-<5 random hex digits>``."""
+    slug = re.sub(r"[^a-z0-9-]", "-", label.lower())[:30].strip("-")
+    return f"kc-{slug}-{uuid.uuid4().hex[:5]}"
+
+
+class LiveSession:
+    """The backend of one live run, started once; stopped on success, failure and Ctrl-C alike."""
+
+    def __init__(self, provider: Provider, artifacts: Path, progress: Callable[[str], None] = say) -> None:
+        self.provider = provider
+        self.artifacts = artifacts
+        self.progress = progress
+        self._kube: Kube | None = None
+
+    @classmethod
+    def for_cluster(
+        cls,
+        cluster: str,
+        kuberay_version: str | None,
+        kubeconfig: str | None,
+        artifacts: Path,
+        *,
+        name: str = "karta",
+        node_image: str | None = None,
+        keep: bool = False,
+        chart_source: str | None = None,
+        progress: Callable[[str], None] = say,
+    ) -> LiveSession:
+        provider = make_provider(
+            cluster,
+            kuberay_version,
+            kubeconfig,
+            name=name,
+            node_image=node_image,
+            keep=keep,
+            chart_source=chart_source,
+            announce=progress,
+        )
+        return cls(provider, artifacts, progress)
+
+    @property
+    def header(self) -> str:
+        return self.provider.describe()
+
+    @property
+    def kube(self) -> Kube:
+        """The cluster's API (once the backend is up: after ``start()``, or a cluster already running)."""
+        if self._kube is None:
+            self._kube = Kube(self.provider.kubeconfig)
+        return self._kube
+
+    def start(self) -> None:
+        """Bring the backend up; if that fails half-way, stop what started and say why (one line, exit 2)."""
         try:
-            registry[name](context)
-        except Exception as error:  # a scenario that breaks is a verdict with diagnostics, not a crash
-            failure = (
-                error
-                if isinstance(error, ScenarioFailed)
-                else ScenarioFailed(name, "unexpected", repr(error))
-            )
-            result.failures.append(failure)
-            folder = artifacts / "diagnostics" / f"{namespace}-{failure.phase}"
-            diagnostics.collect(kube, namespace, folder, provider.logs(), note=str(failure))
-            result.diagnostics.append(folder)
-            progress(f"scenario {name} FAILED: {failure} (diagnostics: {folder})")
+            self.provider.start()
+        except (OSError, subprocess.CalledProcessError) as error:
+            self.provider.stop()
+            raise EnvironmentProblem(f"the {self.provider.name} cluster did not start: {error}") from None
+        except BaseException:
+            self.provider.stop()
+            raise
+
+    def stop(self) -> None:
+        self.provider.stop()
+
+    def __enter__(self) -> LiveSession:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @contextmanager
+    def namespace(self, label: str) -> Iterator[Namespace]:
+        """A fresh namespace (named after ``label``), prepared for the fixtures; always deleted."""
+        name = namespace_name(label)
+        self.kube.create_namespace(name, NAMESPACE_LABELS)
+        try:
+            self.provider.prepare_namespace(name)
+            yield Namespace(name, self)
         finally:
-            result.snapshots.extend(context.snapshots)
-            result.seconds[name] = time.monotonic() - started
-            kube.delete_namespace(namespace)
-        progress(f"scenario {name}: {result.seconds[name]:.0f} s")
-    return result
+            self.kube.delete_namespace(name)
+
+    def run_scenarios(self, names: Sequence[str] | None = None) -> LiveResult:
+        """Each scenario in its own namespace; a failure becomes a diagnostics bundle, not an exception."""
+        snapshotter = Snapshotter(self.kube)
+        result = LiveResult()
+        registry = {**SCENARIOS, **FEATURE_SCENARIOS}
+        for name in list(SCENARIOS) if names is None else names:
+            started = time.monotonic()
+            with self.namespace(name) as namespace:
+                self.progress(f"scenario {name} in namespace {namespace.name} ...")
+                context = Context(self.kube, self.provider, namespace.name, snapshotter, self.progress)
+                try:
+                    registry[name](context)
+                except (
+                    Exception
+                ) as error:  # a scenario that breaks is a verdict with diagnostics, not a crash
+                    failure = (
+                        error
+                        if isinstance(error, ScenarioFailed)
+                        else ScenarioFailed(name, "unexpected", repr(error))
+                    )
+                    result.failures.append(failure)
+                    folder = namespace.diagnose(failure.phase, str(failure))
+                    result.diagnostics.append(folder)
+                    self.progress(f"scenario {name} FAILED: {failure} (diagnostics: {folder})")
+                finally:
+                    result.snapshots.extend(context.snapshots)
+                    result.unverified.extend(context.unverified)
+                    result.seconds[name] = time.monotonic() - started
+            self.progress(f"scenario {name}: {result.seconds[name]:.0f} s")
+        return result
+
+    def save_snapshots(self, result: LiveResult) -> None:
+        for index, snapshot in enumerate(result.snapshots):
+            snapshot.save(
+                self.artifacts / "snapshots" / f"{index:02d}-{snapshot.scenario}-{snapshot.phase}.json"
+            )
+
+    def meta(self, result: LiveResult) -> dict[str, Any]:
+        return {
+            "mode": "live",
+            "backend": self.provider.name,
+            "header": self.header,
+            "kuberay": self.provider.kuberay_version,
+            "kubernetes": self.provider.kubernetes_version,
+            "capabilities": sorted(self.provider.capabilities),
+            "scenario_seconds": result.seconds,
+            "snapshots": [f"{s.scenario}/{s.phase}" for s in result.snapshots],
+            "unverified": [f"{u.scenario}/{u.phase}: {u.reason}" for u in result.unverified],
+            "diagnostics": [str(d) for d in result.diagnostics],
+        }
+
+    def select(self, features: str | None) -> Selection:
+        """The scenarios for ``--features`` (unknown names exit 2 here, before the backend starts)."""
+        return selection(features, self.provider.kuberay_version)
+
+    def run(
+        self,
+        definitions: Sequence[Definition],
+        names: Sequence[str] | None = None,
+        selected: Selection | None = None,
+    ) -> LiveRun:
+        """The scenarios once (``names``, or those of the selected features; default: the default
+        set), every snapshot saved, every definition evaluated on them."""
+        result = self.run_scenarios(selected.scenarios if selected is not None else names)
+        self.save_snapshots(result)
+        verdicts = evaluate(definitions, result)
+        meta = self.meta(result)
+        if selected is not None and selected.selected:
+            verdicts = selected.verdicts(definitions, verdicts)
+            meta["features"] = selected.meta(result.seconds)
+        return LiveRun(result, verdicts, self.header, meta)
+
+
+@dataclass
+class LiveRun:
+    result: LiveResult
+    verdicts: list[Verdict]
+    header: str
+    meta: dict[str, Any]
+
+    def write_reports(
+        self,
+        json_path: str | Path | None = None,
+        junit: str | Path | None = None,
+        markdown_path: str | Path | None = None,
+    ) -> None:
+        report.write_reports(
+            self.verdicts,
+            self.header,
+            self.meta,
+            json_path=json_path,
+            junit=junit,
+            markdown_path=markdown_path,
+        )
+
+
+def _root_kind(scenario: str) -> str | None:
+    known = SCENARIOS.get(scenario) or FEATURE_SCENARIOS.get(scenario)
+    return known.root_kind if known else None
 
 
 def scenario_verdicts(result: LiveResult, definitions: Sequence[Definition]) -> list[Verdict]:
+    """ERROR for each scenario that broke, UNVERIFIED for each phase the backend cannot drive,
+    for every definition of that scenario's root kind."""
     verdicts = []
-    for failure in result.failures:
+    for scenario, phase, outcome, message in [
+        *((f.scenario, f.phase, Outcome.ERROR, str(f)) for f in result.failures),
+        *((u.scenario, u.phase, Outcome.UNVERIFIED, u.reason) for u in result.unverified),
+    ]:
         for definition in definitions:
-            if definition.root.kind is None or definition.root.kind.kind != failure.root_kind:
+            if definition.root.kind is None or definition.root.kind.kind != _root_kind(scenario):
                 continue
-            phase = f"{failure.scenario}/{failure.phase}"
-            verdicts.append(verdict_for(definition, "scenario", "", phase, Outcome.ERROR, str(failure)))
+            verdicts.append(verdict_for(definition, "scenario", "", f"{scenario}/{phase}", outcome, message))
     return verdicts
 
 
 def evaluate(definitions: Sequence[Definition], result: LiveResult) -> list[Verdict]:
     return live.check(definitions, result.snapshots) + scenario_verdicts(result, definitions)
-
-
-def run_live(
-    paths: Sequence[str],
-    cluster: str,
-    kuberay_version: str | None,
-    kubeconfig: str | None,
-    artifacts: Path,
-    node_image: str | None = None,
-    keep: bool = False,
-    snapshots_out: list[Snapshot] | None = None,
-    chart_source: str | None = None,
-    features: str | None = None,
-    cluster_name: str = "karta",
-) -> tuple[list[Verdict], str, dict[str, object]]:
-    definitions = load_definitions(paths)  # bad input exits 2 before any cluster work
-    provider = make_provider(
-        cluster,
-        kuberay_version,
-        kubeconfig,
-        name=cluster_name,
-        node_image=node_image,
-        keep=keep,
-        chart_source=chart_source,
-    )
-    selected = selection(features, provider.kuberay_version)  # unknown feature names exit 2 here too
-    header = provider.describe()
-    say(header)
-    try:  # stopped on success, failure and Ctrl-C alike, also when start() fails half-way
-        provider.start()
-        result = run_scenarios(provider, artifacts, selected.scenarios)
-    finally:
-        provider.stop()
-    for index, snapshot in enumerate(result.snapshots):
-        snapshot.save(artifacts / "snapshots" / f"{index:02d}-{snapshot.scenario}-{snapshot.phase}.json")
-    if snapshots_out is not None:  # for callers that also read them otherwise (--oracle)
-        snapshots_out.extend(result.snapshots)
-    verdicts = evaluate(definitions, result)
-    if selected.selected:
-        verdicts = selected.verdicts(definitions, verdicts)
-    meta: dict[str, object] = {
-        "mode": "live",
-        "backend": provider.name,
-        "kuberay": provider.kuberay_version,
-        "kubernetes": provider.kubernetes_version,
-        "scenario_seconds": result.seconds,
-        "snapshots": [f"{s.scenario}/{s.phase}" for s in result.snapshots],
-        "diagnostics": [str(d) for d in result.diagnostics],
-    }
-    if selected.selected:
-        meta["features"] = selected.meta(result.seconds)
-    return verdicts, header, meta
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9-]", "-", text.lower())

@@ -197,6 +197,27 @@ def write_junit(path: str | Path, verdicts: list[Verdict], suite: str) -> None:
     write(path, body)
 
 
+def write_reports(
+    verdicts: list[Verdict],
+    header: str,
+    meta: dict[str, Any],
+    *,
+    json_path: str | Path | None = None,
+    junit: str | Path | None = None,
+    markdown_path: str | Path | None = None,
+) -> None:
+    """The JSON, JUnit and Markdown reports of one run (those asked for); the summary also goes to
+    ``$GITHUB_STEP_SUMMARY``. The CLI and the pytest live session both write theirs here."""
+    if json_path:
+        write_json(json_path, verdicts, meta)
+    if junit:
+        write_junit(junit, verdicts, f"karta-conformance {meta.get('mode', '')}".strip())
+    summary = markdown(verdicts, header)
+    if markdown_path:
+        write(markdown_path, summary)
+    append_step_summary(summary)
+
+
 def append_step_summary(summary: str) -> None:
     """Append to ``$GITHUB_STEP_SUMMARY`` when running in GitHub Actions."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -7,20 +7,15 @@ the reason. Deselect them explicitly with ``-m "not live"``.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conformance.backends.base import Provider
-from conformance.backends.registry import make_provider
 from conformance.errors import UserError
-from conformance.k8s import diagnostics
 from conformance.k8s.client import Kube
+from conformance.live.session import LiveSession
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,55 +52,48 @@ def artifacts(pytestconfig: pytest.Config) -> Path:
 
 
 @pytest.fixture(scope="session")
-def provider(pytestconfig: pytest.Config) -> Iterator[Provider]:
-    """The live cluster for the whole session; torn down at the end (also on failure and Ctrl-C)."""
+def session(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[LiveSession]:
+    """The live session (conformance.live.session, as the CLI runs it) for the whole pytest session;
+    torn down at the end (also on failure and Ctrl-C)."""
     # --kubeconfig, --kind-image, --keep-cluster and --cluster-name are pytest-kind's options;
     # kind clusters take --cluster-name, so --keep-cluster can reuse one.
     cluster = pytestconfig.getoption("cluster")
-    name = pytestconfig.getoption("cluster_name") if cluster == "kind" else f"pytest-{os.getpid()}"
     try:
-        chosen = make_provider(
+        live = LiveSession.for_cluster(
             cluster,
             pytestconfig.getoption("kuberay_version"),
             pytestconfig.getoption("kubeconfig"),
-            name=name,
+            artifacts,
+            name=pytestconfig.getoption("cluster_name") if cluster == "kind" else f"pytest-{os.getpid()}",
             node_image=pytestconfig.getoption("kind_image"),
             keep=pytestconfig.getoption("keep_cluster"),
         )
+        live.start()
     except UserError as error:
         pytest.fail(f"live tests cannot run: {error}", pytrace=False)
+    print(f"\n{live.header}")
     try:
-        chosen.start()
-    except (UserError, OSError, subprocess.CalledProcessError) as error:
-        chosen.stop()
-        pytest.fail(f"live tests cannot run: the {chosen.name} cluster did not start: {error}", pytrace=False)
-    print(f"\n{chosen.describe()}")
-    try:
-        yield chosen
+        yield live
     finally:
-        chosen.stop()
+        live.stop()
 
 
 @pytest.fixture(scope="session")
-def kube(provider: Provider) -> Kube:
-    return Kube(provider.kubeconfig)
+def provider(session: LiveSession) -> Provider:
+    return session.provider
+
+
+@pytest.fixture(scope="session")
+def kube(session: LiveSession) -> Kube:
+    return session.kube
 
 
 @pytest.fixture
-def namespace(
-    request: pytest.FixtureRequest, kube: Kube, provider: Provider, artifacts: Path
-) -> Iterator[str]:
-    """A fresh namespace per test; diagnostics are collected if the test fails; always deleted."""
-    slug = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:30].strip("-")
-    name = f"kc-{slug}-{uuid.uuid4().hex[:5]}"
-    kube.create_namespace(name, {"app.kubernetes.io/part-of": "karta-conformance"})
-    try:
-        provider.prepare_namespace(name)
-        yield name
-    finally:
+def namespace(request: pytest.FixtureRequest, session: LiveSession) -> Iterator[str]:
+    """A fresh namespace per test (the session's); diagnostics are collected if the test fails."""
+    with session.namespace(request.node.name) as made:
+        yield made.name
         report = getattr(request.node, "report_call", None)
         if report is not None and report.failed:
-            folder = artifacts / "diagnostics" / f"{name}-{int(time.time())}"
-            diagnostics.collect(kube, name, folder, provider.logs(), note=str(report.longrepr)[-4000:])
+            folder = made.diagnose("test-failed", str(report.longrepr)[-4000:])
             print(f"\ndiagnostics: {folder}")
-        kube.delete_namespace(name)

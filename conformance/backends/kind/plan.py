@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import versions
+from conformance.backends import fixture_app
 from conformance.backends.kind import images as offline
 
 OPERATOR_NAMESPACE = "kuberay-system"
@@ -20,15 +21,15 @@ REPO_NAME = "kuberay"
 CHART = f"{REPO_NAME}/kuberay-operator"
 GPU = "nvidia.com/gpu"
 
-# The fixtures' Serve app and its two switches travel in one ConfigMap per namespace; the
-# RayService fixture mounts it at APP_MOUNT in every Ray container and points
-# KARTA_FIXTURE_GATE_FILE / KARTA_FIXTURE_HEALTH_FILE at the two keys.
-APP_CONFIGMAP = "karta-fixture-app"
-APP_MODULE = "karta_fixture_app.py"
-GATE_KEY = "karta-gate"
-HEALTH_KEY = "karta-health"
-SWITCH_ANNOTATION = "karta.conformance/switches"
-RAY_PODS = "ray.io/is-ray-node=yes"
+# The fixtures' Serve app and its two switches travel in one ConfigMap per namespace (named in
+# backends/fixture_app.py, shared with the local runtime); the RayService fixture mounts it in every
+# Ray container and points KARTA_FIXTURE_GATE_FILE / KARTA_FIXTURE_HEALTH_FILE at the two keys.
+APP_CONFIGMAP = fixture_app.APP_CONFIGMAP
+APP_MODULE = fixture_app.APP_MODULE
+GATE_KEY = fixture_app.GATE_KEY
+HEALTH_KEY = fixture_app.HEALTH_KEY
+SWITCH_ANNOTATION = fixture_app.SWITCH_ANNOTATION
+RAY_PODS = fixture_app.RAY_PODS
 
 
 @dataclass(frozen=True)
@@ -199,45 +200,6 @@ class KindPlan:
     def wait_gpus(self) -> list[str]:
         jsonpath = "{.status.allocatable.nvidia\\.com/gpu}"
         return ["wait", "node", "--all", f"--for=jsonpath={jsonpath}={self.gpus_per_node}", "--timeout=120s"]
-
-    # -- the fixture app and its switches --------------------------------------------
-
-    @staticmethod
-    def fixture_app_configmap(namespace: str, app_source: str) -> dict[str, Any]:
-        return {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": APP_CONFIGMAP,
-                "namespace": namespace,
-                "labels": {"app.kubernetes.io/part-of": "karta-conformance"},
-            },
-            "data": {APP_MODULE: app_source, GATE_KEY: "off", HEALTH_KEY: "off"},
-        }
-
-    @staticmethod
-    def apply_stdin(namespace: str) -> list[str]:
-        return ["apply", "-n", namespace, "-f", "-"]
-
-    @staticmethod
-    def set_switch(namespace: str, key: str, on: bool) -> list[str]:
-        patch = {"data": {key: "on" if on else "off"}}
-        return ["-n", namespace, "patch", "configmap", APP_CONFIGMAP, "--type=merge", "-p", json.dumps(patch)]
-
-    @staticmethod
-    def nudge_ray_pods(namespace: str, serial: int) -> list[str]:
-        """An annotation change makes each kubelet sync the Pod now, refreshing its ConfigMap volume
-        (otherwise the new switch value arrives with the kubelet's periodic sync, within about a minute)."""
-        return [
-            "-n",
-            namespace,
-            "annotate",
-            "pods",
-            "-l",
-            RAY_PODS,
-            f"{SWITCH_ANNOTATION}={serial}",
-            "--overwrite",
-        ]
 
 
 CHART_ENV = "KARTA_CONFORMANCE_CHART"

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from conformance.backends.base import Capability
 from conformance.backends.docker import docker_answers
 from conformance.backends.kind import images as offline
 from conformance.backends.kind.plan import CHART_ENV, KindPlan
@@ -49,6 +50,10 @@ REQUIRED = {
 class KindProvider:
     name = "kind"
     timeout_scale = 2.0  # real containers start Ray in tens of seconds, not kwok's instant
+    capabilities = frozenset(Capability)  # the switches through the API, the operator's Deployment
+
+    def lacks(self, capability: Capability) -> str:
+        return ""
 
     def __init__(
         self,
@@ -265,7 +270,13 @@ class KindProvider:
             )
 
     def _kind_cluster(self, binaries: dict[str, str]) -> Any:
-        from pytest_kind import KindCluster
+        try:
+            from pytest_kind import KindCluster
+        except ImportError:
+            raise EnvironmentProblem(
+                "--cluster kind needs the Python package pytest-kind (a dev extra): "
+                "pip install 'karta-conformance[dev]' (or `make venv`)"
+            ) from None
 
         class PinnedKindCluster(KindCluster):  # type: ignore[misc]
             """pytest-kind's cluster, minus its downloads: kind and kubectl must already be here."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conformance import versions
+from conformance.backends.base import Capability
 from conformance.backends.local.cluster import LocalCluster
 from conformance.backends.local.control import RuntimeControl
 from conformance.errors import EnvironmentProblem
@@ -13,6 +14,10 @@ from conformance.errors import EnvironmentProblem
 class LocalProvider:
     name = "local"
     timeout_scale = 1.0
+    capabilities = frozenset(Capability)  # the Ray runtime's control API and the operator as a process
+
+    def lacks(self, capability: Capability) -> str:
+        return ""
 
     def __init__(self, kuberay_version: str, name: str = "karta") -> None:
         self._version = kuberay_version

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.backends.fixture_app import GATE_KEY, HEALTH_KEY
 from conformance.backends.local import netns, processes
 
 RAY_PORTS = (6379, 8265, 8000, 10001, 52365)
@@ -151,6 +152,14 @@ class RayHead:
         except OSError:
             return False
 
+    def set_unhealthy(self, value: bool) -> None:
+        """The fixtures' Serve app on this head fails its health check while ``value``."""
+        flag = self.socket_dir / "unhealthy"
+        if value:
+            flag.write_text("unhealthy\n")
+        else:
+            flag.unlink(missing_ok=True)
+
     def kill_ray(self) -> None:
         """Fault hook: end the head's Ray processes, as if the container crashed."""
         if self.ray_process is not None:
@@ -192,6 +201,7 @@ class HeadManager:
         self.logs = logs
         self.heads: dict[str, RayHead] = {}  # pod uid -> head
         self.held: set[str] = set()  # namespaces whose new heads are held
+        self.switched: dict[str, tuple[bool, bool]] = {}  # namespace -> (gate, health) in its ConfigMap
         self.lock = threading.RLock()
 
     def hold(self, namespace: str) -> None:
@@ -207,6 +217,24 @@ class HeadManager:
                 if head.key.namespace == namespace and head.held:
                     head.held = False
                     head.gate_file.unlink(missing_ok=True)
+
+    def follow_switches(self, switches: dict[str, dict[str, str]]) -> None:
+        """The switches of each namespace's fixture-app ConfigMap (namespace -> its data), as the kind
+        backend's Ray containers read them from their mount: so ``--cluster existing`` drives the gate
+        and the health fault here too. A change is acted on; the control API works alongside."""
+        with self.lock:
+            for namespace, data in switches.items():
+                gate, health = (data.get(key, "off").strip() != "off" for key in (GATE_KEY, HEALTH_KEY))
+                was_gate, was_health = self.switched.get(namespace, (False, False))
+                if gate != was_gate:
+                    (self.hold if gate else self.release)(namespace)
+                if health != was_health:
+                    for head in self.heads.values():
+                        if head.key.namespace == namespace:
+                            head.set_unhealthy(health)
+                self.switched[namespace] = (gate, health)
+            for gone in set(self.switched) - set(switches):
+                del self.switched[gone]
 
     def ready(self, namespace: str) -> bool:
         """Every head Pod of ``namespace`` has a Ray that answers (at least one head)."""

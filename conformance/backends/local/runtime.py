@@ -20,6 +20,7 @@ from typing import Any
 
 from kubernetes import client, config
 
+from conformance.backends.fixture_app import APP_CONFIGMAP
 from conformance.backends.local.httpproxy import Router, RoutingProxy
 from conformance.backends.local.jobpods import JobPodRunner
 from conformance.backends.local.rayheads import HeadManager
@@ -68,6 +69,13 @@ class Runtime:
         ).items
         return [self.api.sanitize_for_serialization(p) for p in items]
 
+    def _switches(self) -> dict[str, dict[str, str]]:
+        """Namespace -> the data of its fixture-app ConfigMap (the API switches of kind and existing)."""
+        items = self.core.list_config_map_for_all_namespaces(
+            field_selector=f"metadata.name={APP_CONFIGMAP}", _request_timeout=API_TIMEOUT
+        ).items
+        return {c.metadata.namespace: dict(c.data or {}) for c in items}
+
     def _head_pods(self) -> list[dict[str, Any]]:
         items = self.core.list_pod_for_all_namespaces(
             label_selector="ray.io/node-type=head", _request_timeout=API_TIMEOUT
@@ -96,11 +104,7 @@ class Runtime:
             if action == "kill-ray":
                 head.kill_ray()
             else:
-                flag = head.socket_dir / "unhealthy"
-                if query.get("value", "1") == "1":
-                    flag.write_text("unhealthy\n")
-                else:
-                    flag.unlink(missing_ok=True)
+                head.set_unhealthy(query.get("value", "1") == "1")
         else:
             return 404, {"error": f"unknown control action {action!r}"}
         self.wake.set()
@@ -112,6 +116,7 @@ class Runtime:
         threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
         while not self.stopping.is_set():
             try:
+                self.heads.follow_switches(self._switches())  # before the heads: a new head sees the gate
                 self.heads.reconcile(self._head_pods())
                 self.jobs.reconcile(self._job_pods())
             except Exception as error:  # keep the runtime alive; the log says what went wrong

@@ -12,11 +12,9 @@ from typing import Any
 
 import pytest
 
-from conformance.backends.base import Provider
 from conformance.definition import Definition, load_definitions, load_path
 from conformance.live.scenarios import SCENARIOS
-from conformance.live.session import LiveResult, evaluate, run_scenarios
-from conformance.report import formats as report
+from conformance.live.session import LiveResult, LiveSession, evaluate
 from conformance.snapshot import Snapshot
 from conformance.tests.helpers import DEFINITIONS, broken, component
 from conformance.verdict import Outcome, Verdict
@@ -34,18 +32,13 @@ def given(pytestconfig: pytest.Config) -> list[Definition]:
 
 
 @pytest.fixture(scope="session")
-def live(provider: Provider, artifacts: Path, given: list[Definition]) -> LiveResult:
-    # The default scenarios, and the two cheap feature scenarios that show the shipped definitions'
-    # Suspended mappings (a RayCluster and a RayJob suspended; about 15 s on the local backend).
-    result = run_scenarios(provider, artifacts, [*SCENARIOS, *SUSPEND_SCENARIOS])
-    for index, snapshot in enumerate(result.snapshots):
-        snapshot.save(artifacts / "snapshots" / f"{index:02d}-{snapshot.scenario}-{snapshot.phase}.json")
-    verdicts = evaluate(given, result)
-    report.write_json(artifacts / "live-report.json", verdicts, {"backend": provider.describe()})
-    summary = report.markdown(verdicts, "karta-conformance live", [provider.describe()])
-    (artifacts / "live-summary.md").write_text(summary)
-    report.append_step_summary(summary)
-    return result
+def live(session: LiveSession, artifacts: Path, given: list[Definition]) -> LiveResult:
+    """The scenarios run once, as ``check --live`` runs them: snapshots and reports in ``--artifacts``.
+    The default scenarios, and the two cheap feature scenarios that show the shipped definitions'
+    Suspended mappings (a RayCluster and a RayJob suspended; about 15 s on the local backend)."""
+    run = session.run(given, [*SCENARIOS, *SUSPEND_SCENARIOS])
+    run.write_reports(artifacts / "live-report.json", markdown_path=artifacts / "live-summary.md")
+    return run.result
 
 
 def _definitions() -> list[Definition]:
@@ -65,6 +58,8 @@ def _phase(live: LiveResult, scenario: str, phase: str) -> Snapshot:
 def test_scenarios_complete(live: LiveResult) -> None:
     assert not live.failures, [str(f) for f in live.failures]
     phases = {(s.scenario, s.phase) for s in live.snapshots}
+    # a phase the backend cannot drive is reported UNVERIFIED with the reason (kind and local drive all)
+    unverified = {(u.scenario, u.phase): u.reason for u in live.unverified}
     for wanted in [
         ("rayservice", "ready"),
         ("rayservice", "upgrade-pending"),
@@ -78,7 +73,7 @@ def test_scenarios_complete(live: LiveResult) -> None:
         ("raycluster-suspend", "suspended"),
         ("rayjob-suspend", "suspended"),
     ]:
-        assert wanted in phases
+        assert wanted in phases or wanted in unverified, f"no snapshot {wanted}; unverified: {unverified}"
 
 
 def test_pending_phase_holds_two_clusters_and_the_pending_pods(live: LiveResult) -> None:
