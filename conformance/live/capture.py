@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from kubernetes.dynamic.resource import ResourceList
 
 from conformance.k8s.client import Kube, describe_error
@@ -49,6 +51,17 @@ class Snapshotter:
             self._kinds = sorted(set(kinds))
         return self._kinds
 
+    def _served_now(self, api_version: str, kind: str) -> bool:
+        """Whether the API server still serves ``kind``, asked afresh: the client's discovery cache
+        (shared through a file by every client of the server) outlives a deleted CRD."""
+        self.kube.dynamic.resources.invalidate_cache()
+        self._served = None
+        try:
+            self.kube.resource(api_version, kind)
+        except ResourceNotFoundError:
+            return False
+        return True
+
     def served(self) -> list[str]:
         if self._served is None:
             self._served = sorted({f"{r.group_version}/{r.kind}" for r in self._resources()})
@@ -65,13 +78,23 @@ class Snapshotter:
         root.setdefault("kind", kind)
         objects: list[dict[str, Any]] = []
         unlisted: dict[str, str] = {}
+        gone: list[tuple[str, str]] = []
         for version, listed_kind in self.kinds():
             try:
                 objects.extend(self.kube.list_objects(version, listed_kind, namespace))
             except (
                 Exception
             ) as error:  # an aggregated API down, RBAC ...: recorded, reported with the verdicts
+                if (
+                    isinstance(error, ApiException)
+                    and error.status == 404
+                    and not self._served_now(version, listed_kind)
+                ):
+                    gone.append((version, listed_kind))  # its CRD was deleted: nothing of it to miss
+                    continue
                 unlisted[f"{version}/{listed_kind}"] = describe_error(error)
+        if gone:
+            self._kinds = [k for k in self.kinds() if k not in gone]
         return Snapshot(
             scenario=scenario,
             phase=phase,

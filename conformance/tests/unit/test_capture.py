@@ -85,3 +85,49 @@ def test_a_kind_that_cannot_be_listed_is_recorded_with_why() -> None:
         "metrics.example/v1/Usage": "503 Service Unavailable: the server is currently unable to handle the request"
     }
     assert [o["metadata"]["name"] for o in snapshot.tree] == ["p"]  # the kinds that could be listed are there
+
+
+class _DeletedCrdKube(_Kube):
+    """Discovery (cached) still lists Widget after its CRD was deleted; the API server answers 404."""
+
+    def __init__(self, still_served: bool) -> None:
+        super().__init__()
+        self.still_served = still_served
+        self.invalidated = 0
+        kinds = [("v1", "ConfigMap"), ("v1", "Pod"), ("gone.example/v1", "Widget")]
+        self.dynamic = SimpleNamespace(
+            resources=SimpleNamespace(
+                search=lambda: [_resource(v, k) for v, k in kinds], invalidate_cache=self._invalidate
+            )
+        )
+
+    def _invalidate(self) -> None:
+        self.invalidated += 1
+
+    def resource(self, api_version: str, kind: str) -> Any:
+        if kind == "Widget" and not self.still_served:
+            from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+            raise ResourceNotFoundError(
+                f"No matches found for {{'api_version': {api_version!r}, 'kind': {kind!r}}}"
+            )
+        return _resource(api_version, kind)
+
+    def list_objects(self, api_version: str, kind: str, namespace: str) -> list[dict[str, Any]]:
+        if kind == "Widget":
+            raise ApiException(status=404, reason="Not Found")
+        return {"ConfigMap": [ROOT], "Pod": [POD]}[kind]
+
+
+def test_a_kind_whose_crd_was_deleted_is_no_gap_in_the_snapshot() -> None:
+    """A 404 for a kind discovery no longer serves, asked afresh, is a deleted CRD: nothing to miss,
+    and it is not listed again; a 404 for a kind still served is recorded."""
+    kube = _DeletedCrdKube(still_served=False)
+    snapshotter = Snapshotter(cast(Kube, kube))
+    snapshot = snapshotter.take("s", "p", "ns", ("v1", "ConfigMap", "root"), Expectation(statuses=[]))
+    assert snapshot.unlisted == {} and kube.invalidated == 1
+    assert ("gone.example/v1", "Widget") not in snapshotter.kinds()
+    kept = Snapshotter(cast(Kube, _DeletedCrdKube(still_served=True))).take(
+        "s", "p", "ns", ("v1", "ConfigMap", "root"), Expectation(statuses=[])
+    )
+    assert kept.unlisted == {"gone.example/v1/Widget": "404 Not Found"}
