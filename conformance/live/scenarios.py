@@ -49,7 +49,9 @@ class Context:
     def manifest(self, kind: str) -> dict[str, Any]:
         pinned = versions.load().kuberay_version(self.provider.kuberay_version)
         (fixture,) = [f for f in fixtures.load_fixtures() if f.kind == kind]
-        return fixtures.render(fixture.object, pinned.ray_image, pinned.ray_version)
+        rendered = fixtures.render(fixture.object, pinned.ray_image, pinned.ray_version)
+        adapt = getattr(self.provider, "adapt_manifest", None)  # kind: CPU requests that fit its nodes
+        return adapt(rendered) if adapt is not None else rendered
 
     def wait(self, scenario: str, phase: str, what: str, probe: Callable[[], Any], timeout: float) -> Any:
         try:

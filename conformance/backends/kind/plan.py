@@ -6,8 +6,10 @@ the plan; the unit tests assert it exactly. Keeping the untested surface (runnin
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,15 @@ GATE_KEY = "karta-gate"
 HEALTH_KEY = "karta-health"
 SWITCH_ANNOTATION = "karta.conformance/switches"
 RAY_PODS = "ray.io/is-ray-node=yes"
+
+# kind nodes are containers on one machine, and each reports all of the machine's cores as its own
+# CPU capacity (2 on the 2-core development machine, 4 on a GitHub runner). The fixtures ask for
+# CPU as a real cluster would (1 per head, 500m per worker): a RayService upgrade with its
+# neighbour (three RayClusters at once, 7 CPUs requested) cannot schedule on two such workers.
+# On kind every CPU request is divided by this; limits stay, so a Ray container still gets the
+# CPUs Ray counts (KubeRay derives ``num-cpus`` from the limit). Memory stays: every node reports
+# the machine's memory, the requests fit, and what the containers really use is what it is.
+CPU_REQUEST_DIVISOR = 4
 
 
 @dataclass(frozen=True)
@@ -238,6 +249,44 @@ class KindPlan:
             f"{SWITCH_ANNOTATION}={serial}",
             "--overwrite",
         ]
+
+
+def cpu_millis(quantity: str | int | float) -> int | None:
+    """A Kubernetes CPU quantity in millicores (``"1"``, ``"500m"``, ``0.5``), None when not one."""
+    text = str(quantity).strip()
+    try:
+        value = Fraction(text[:-1]) / 1000 if text.endswith("m") else Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return int(value * 1000)
+
+
+def fit_cpu_requests(manifest: dict[str, Any], divisor: int = CPU_REQUEST_DIVISOR) -> dict[str, Any]:
+    """A copy of ``manifest`` whose containers request ``1/divisor`` of the CPU they asked for
+    (at least 10m; limits, memory and everything else unchanged). Applied to every fixture the
+    scenarios create on kind, before creation, so the live objects and their Pods agree."""
+    fitted = copy.deepcopy(manifest)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("containers", "initContainers") and isinstance(value, list):
+                    for container in value:
+                        requests = ((container or {}).get("resources") or {}).get("requests")
+                        millis = (
+                            cpu_millis(requests["cpu"])
+                            if isinstance(requests, dict) and "cpu" in requests
+                            else None
+                        )
+                        if millis is not None:
+                            requests["cpu"] = f"{max(10, millis // divisor)}m"
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(fitted)
+    return fitted
 
 
 CHART_ENV = "KARTA_CONFORMANCE_CHART"

@@ -18,9 +18,10 @@ from typing import Any, Protocol
 
 import yaml
 
+from conformance import versions
 from conformance.backends.docker import docker_answers
 from conformance.backends.kind import images as offline
-from conformance.backends.kind.plan import CHART_ENV, KindPlan
+from conformance.backends.kind.plan import CHART_ENV, CPU_REQUEST_DIVISOR, KindPlan, fit_cpu_requests
 from conformance.backends.switches import ApiSwitches
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.progress import say, step
@@ -112,8 +113,13 @@ class KindProvider:
             f"real kubelets and containers), KubeRay operator {plan.kuberay.version} (chart kuberay-operator "
             f"{plan.kuberay.chart} from {plan.chart_origin()}; {plan.operator_image}, {origin(plan.operator_image)}), "
             f"Ray {plan.kuberay.ray_version} ({plan.kuberay.ray_image}, {origin(plan.kuberay.ray_image)}) "
-            f"in every Ray Pod; simulated: {plan.gpus_per_node} nvidia.com/gpu per node (node status patch, no devices)"
+            f"in every Ray Pod; fixtures' CPU requests / {CPU_REQUEST_DIVISOR} (the nodes share this machine's cores); "
+            f"simulated: {plan.gpus_per_node} nvidia.com/gpu per node (node status patch, no devices)"
         )
+
+    def adapt_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """A fixture as the scenarios create it here: CPU requests that fit nodes sharing one machine."""
+        return fit_cpu_requests(manifest)
 
     def _docker_has(self, image: str) -> bool:
         try:
@@ -205,9 +211,20 @@ class KindProvider:
     # -- steps ---------------------------------------------------------------------------
 
     def binaries(self) -> dict[str, str]:
+        """docker from PATH; kind and helm pinned (built from their Go modules on first use when Go is
+        here, else from PATH); kubectl of the pinned Kubernetes when the image build made it, else PATH."""
         found: dict[str, str] = {}
         for tool, hint in REQUIRED.items():
-            path = tools.locate(tool) if tool in ("kind", "helm") else shutil.which(tool)
+            path: Path | str | None
+            if tool in ("kind", "helm"):
+                path = tools.locate(tool)
+                if path is None and shutil.which("go"):
+                    path = tools.ensure(tool)
+            elif tool == "kubectl":
+                built = cache.component_dir("kubernetes", versions.load().kubernetes) / "bin" / "kubectl"
+                path = built if built.is_file() else shutil.which(tool)
+            else:
+                path = shutil.which(tool)
             if path is None:
                 raise EnvironmentProblem(f"--cluster kind needs `{tool}`: {hint}")
             found[tool] = str(path)

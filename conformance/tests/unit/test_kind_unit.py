@@ -399,8 +399,28 @@ def test_node_images_come_from_the_versions_file() -> None:
 
 def test_missing_tools_and_docker_are_one_line_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tools, "locate", lambda name: None)
+    real_which = kind_provider.shutil.which
+    monkeypatch.setattr(
+        kind_provider.shutil, "which", lambda name: None if name == "go" else real_which(name)
+    )
     with pytest.raises(EnvironmentProblem, match=r"--cluster kind needs `kind`: run `make tools`"):
         KindProvider("v1.6.2").binaries()
+
+
+def test_kind_and_helm_are_built_on_first_use_when_go_is_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make conformance` on a machine with Docker and Go but no kind gets the pinned kind and Helm itself."""
+    built: list[str] = []
+    monkeypatch.setattr(tools, "locate", lambda name: None)
+    monkeypatch.setattr(tools, "ensure", lambda name: built.append(name) or Path(f"/built/{name}"))
+    real_which = kind_provider.shutil.which
+    monkeypatch.setattr(
+        kind_provider.shutil, "which", lambda name: "/usr/bin/go" if name == "go" else real_which(name)
+    )
+    if real_which("docker") is None:
+        monkeypatch.setattr(kind_provider.shutil, "which", lambda name: f"/usr/bin/{name}")
+    found = KindProvider("v1.6.2").binaries()
+    assert built == ["kind", "helm"]
+    assert (found["kind"], found["helm"]) == ("/built/kind", "/built/helm")
 
 
 def test_cluster_kind_without_a_docker_daemon_exits_2(
@@ -424,3 +444,30 @@ def test_auto_falls_back_to_local_with_one_notice(monkeypatch: pytest.MonkeyPatc
     said.clear()
     assert isinstance(make_provider("auto", announce=said.append), KindProvider)
     assert said == []
+
+
+def test_cpu_requests_fit_nodes_sharing_one_machine() -> None:
+    """On kind (and existing) every container's CPU request is divided; limits, memory and GPUs stay."""
+    (service,) = [f.object for f in fixtures.load_fixtures() if f.kind == "RayService"]
+    fitted = kind_plan.fit_cpu_requests(service)
+    head = fitted["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]["containers"][0][
+        "resources"
+    ]
+    gpu, cpu = (
+        g["template"]["spec"]["containers"][0]["resources"]
+        for g in fitted["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    )
+    assert head == {"requests": {"cpu": "250m", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
+    assert gpu["requests"] == {"cpu": "250m", "memory": "1Gi", "nvidia.com/gpu": "1"}
+    assert gpu["limits"] == {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"}
+    assert cpu["requests"] == {"cpu": "125m", "memory": "1Gi"}
+    assert (
+        service["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]["containers"][0][
+            "resources"
+        ]["requests"]["cpu"]
+        == "1"
+    ), "the fixture itself is untouched"
+    assert [kind_plan.cpu_millis(q) for q in ("1", "500m", 0.5, "1.5", "x")] == [1000, 500, 500, 1500, None]
+    assert kind_plan.fit_cpu_requests({"containers": [{"resources": {"requests": {"cpu": "20m"}}}]}) == {
+        "containers": [{"resources": {"requests": {"cpu": "10m"}}}]
+    }
