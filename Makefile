@@ -8,8 +8,11 @@ DEFINITIONS ?= definitions/
 UPSTREAM ?= definitions/upstream/
 ARTIFACTS ?= artifacts
 KIND_IMAGE ?=
-# A local KubeRay chart folder or archive for the kind backend ({version} = the KubeRay version).
+# A local KubeRay chart folder or archive for the kind backend ({version} = the KubeRay version;
+# default: ../shared/kuberay/{version}/kuberay-operator when that folder exists, else the Helm repository).
 CHART ?=
+# kind: keep the cluster afterwards (KEEP_CLUSTER=1); existing: the cluster's kubeconfig (KUBECONFIG=PATH).
+KEEP_CLUSTER ?=
 PYTEST_ARGS ?=
 # The live tests' backends in `make test`, comma-separated. The first runs the whole suite (unit,
 # static, live) into artifacts/junit.xml; each further one runs the live tests only, into
@@ -78,7 +81,8 @@ conformance: venv ## the main job: static and live conformance of $(DEFINITIONS)
 	$(KC) check --static $(DEFINITIONS) $(if $(UPSTREAM),--ungated $(UPSTREAM)) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
 		--json $(ARTIFACTS)/static-report.json --junit $(ARTIFACTS)/static-junit.xml --markdown $(ARTIFACTS)/static-summary.md
 	$(KC) check --live $(DEFINITIONS) $(if $(UPSTREAM),--ungated $(UPSTREAM)) --cluster $(CLUSTER) $(if $(KUBERAY_VERSION),--kuberay-version $(KUBERAY_VERSION)) \
-		$(if $(KIND_IMAGE),--kind-image $(KIND_IMAGE)) $(if $(CHART),--chart '$(CHART)') --artifacts $(ARTIFACTS) \
+		$(if $(KIND_IMAGE),--kind-image $(KIND_IMAGE)) $(if $(CHART),--chart '$(CHART)') $(if $(KEEP_CLUSTER),--keep-cluster) \
+		$(if $(filter existing,$(CLUSTER)),--kubeconfig '$(KUBECONFIG)') --artifacts $(ARTIFACTS) \
 		--json $(ARTIFACTS)/live-report.json --junit $(ARTIFACTS)/live-junit.xml --markdown $(ARTIFACTS)/live-summary.md
 	@echo "== summary: $(ARTIFACTS)/live-summary.md and $(ARTIFACTS)/static-summary.md (JSON and JUnit beside them)"
 

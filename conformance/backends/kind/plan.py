@@ -290,6 +290,9 @@ def fit_cpu_requests(manifest: dict[str, Any], divisor: int = CPU_REQUEST_DIVISO
 
 
 CHART_ENV = "KARTA_CONFORMANCE_CHART"
+# Where a workplace without a Helm repository keeps the official charts: next to the repository, as
+# ``../shared/kuberay/<version>/kuberay-operator`` (used when no --chart / $KARTA_CONFORMANCE_CHART is given).
+SHARED_CHART = "../shared/kuberay/{version}/kuberay-operator"
 
 
 def resolve_chart_source(source: str | None, kuberay_version: str) -> str | None:

@@ -21,7 +21,13 @@ import yaml
 from conformance import versions
 from conformance.backends.docker import docker_answers
 from conformance.backends.kind import images as offline
-from conformance.backends.kind.plan import CHART_ENV, CPU_REQUEST_DIVISOR, KindPlan, fit_cpu_requests
+from conformance.backends.kind.plan import (
+    CHART_ENV,
+    CPU_REQUEST_DIVISOR,
+    SHARED_CHART,
+    KindPlan,
+    fit_cpu_requests,
+)
 from conformance.backends.switches import ApiSwitches
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.progress import say, step
@@ -39,12 +45,21 @@ def run_command(command: Sequence[str], input: str | None = None) -> subprocess.
     return subprocess.run(list(command), input=input, capture_output=True, text=True, check=False)
 
 
+REPOSITORY = Path(__file__).resolve().parents[3]
+
 REQUIRED = {
     "docker": "install Docker and start its daemon",
     "kubectl": "install kubectl (https://kubernetes.io/docs/tasks/tools/)",
     "kind": "run `make tools` (builds the pinned kind with Go) or install kind",
     "helm": "run `make tools` (builds the pinned Helm with Go) or install Helm 3",
 }
+
+
+def shared_chart(kuberay_version: str) -> str | None:
+    """The official chart next to the repository (``SHARED_CHART``) when that folder exists, else None
+    (the Helm repository)."""
+    folder = REPOSITORY.parent / SHARED_CHART.removeprefix("../").replace("{version}", kuberay_version)
+    return str(folder) if (folder / "Chart.yaml").is_file() else None
 
 
 class KindProvider:
@@ -73,7 +88,7 @@ class KindProvider:
             name,
             kuberay_version,
             node_image,
-            chart_source or os.environ.get(CHART_ENV),
+            chart_source or os.environ.get(CHART_ENV) or shared_chart(pins_plan.kuberay.version),
             built_node=built_node,
         )
         if self.plan.chart_source and not Path(self.plan.chart_source).exists():

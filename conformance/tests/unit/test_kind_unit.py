@@ -108,6 +108,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
     monkeypatch.setenv("KARTA_CONFORMANCE_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)  # pytest-kind keeps a .pytest-kind/ folder in the working directory
     monkeypatch.setattr(kind_provider, "docker_answers", lambda: True)
+    monkeypatch.setattr(kind_provider, "shared_chart", lambda version: None)  # as on a laptop: no ../shared
+    monkeypatch.delenv(kind_plan.CHART_ENV, raising=False)
     binaries = {}
     for tool in ("docker", "kubectl", "kind", "helm"):
         binaries[tool] = str(tmp_path / "t" / tool)
@@ -330,7 +332,9 @@ def test_fixture_app_switches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         app.Echo.cls().check_health()
 
 
-def test_describe_names_backend_versions_and_what_is_simulated() -> None:
+def test_describe_names_backend_versions_and_what_is_simulated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kind_provider, "shared_chart", lambda version: None)
+    monkeypatch.delenv(kind_plan.CHART_ENV, raising=False)
     line = KindProvider("v1.6.2", runner=Recorder()).describe()
     assert line.startswith(
         "backend kind: Kubernetes v1.34.0 (node image kindest/node:v1.34.0, pinned upstream image; "
@@ -341,7 +345,30 @@ def test_describe_names_backend_versions_and_what_is_simulated() -> None:
         "https://ray-project.github.io/kuberay-helm/; quay.io/kuberay/operator:v1.6.2, pulled from its registry)"
     ) in line
     assert "Ray 2.52.0 (rayproject/ray:2.52.0, pulled from its registry)" in line
+    assert "fixtures' CPU requests / 4 (the nodes share this machine's cores)" in line
     assert "simulated: 4 nvidia.com/gpu per node" in line
+
+
+def test_the_shared_chart_next_to_the_repository_is_the_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No --chart and no $KARTA_CONFORMANCE_CHART: ../shared/kuberay/<version>/kuberay-operator when it
+    holds a chart (this workplace), else the Helm repository (a laptop, GitHub); the flag wins over both."""
+    monkeypatch.delenv(kind_plan.CHART_ENV, raising=False)
+    repository = tmp_path / "repo"
+    chart = tmp_path / "shared" / "kuberay" / "v1.6.2" / "kuberay-operator"
+    monkeypatch.setattr(kind_provider, "REPOSITORY", repository)
+    assert kind_provider.shared_chart("v1.6.2") is None
+    assert KindProvider("v1.6.2", runner=Recorder()).plan.chart_source is None
+    chart.mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("name: kuberay-operator\n")
+    assert kind_provider.shared_chart("v1.6.2") == str(chart)
+    assert kind_provider.shared_chart("v1.5.1") is None
+    assert KindProvider("v1.6.2", runner=Recorder()).plan.chart_source == str(chart)
+    other = tmp_path / "other-chart"
+    other.mkdir()
+    monkeypatch.setenv(kind_plan.CHART_ENV, str(other))
+    assert KindProvider("v1.6.2", runner=Recorder()).plan.chart_source == str(other)
 
 
 def test_images_built_here_and_a_local_chart_are_used_and_named(tmp_path: Path) -> None:
