@@ -273,11 +273,9 @@ def fit_cpu_requests(manifest: dict[str, Any], divisor: int = CPU_REQUEST_DIVISO
                 if key in ("containers", "initContainers") and isinstance(value, list):
                     for container in value:
                         requests = ((container or {}).get("resources") or {}).get("requests")
-                        millis = (
-                            cpu_millis(requests["cpu"])
-                            if isinstance(requests, dict) and "cpu" in requests
-                            else None
-                        )
+                        if not isinstance(requests, dict) or "cpu" not in requests:
+                            continue
+                        millis = cpu_millis(requests["cpu"])
                         if millis is not None:
                             requests["cpu"] = f"{max(10, millis // divisor)}m"
                 walk(value)

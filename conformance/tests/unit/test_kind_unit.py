@@ -7,6 +7,7 @@ and pytest-kind's), so the real KindProvider and pytest-kind's KindCluster run u
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import types
@@ -426,10 +427,7 @@ def test_node_images_come_from_the_versions_file() -> None:
 
 def test_missing_tools_and_docker_are_one_line_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tools, "locate", lambda name: None)
-    real_which = kind_provider.shutil.which
-    monkeypatch.setattr(
-        kind_provider.shutil, "which", lambda name: None if name == "go" else real_which(name)
-    )
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "go" else f"/usr/bin/{name}")
     with pytest.raises(EnvironmentProblem, match=r"--cluster kind needs `kind`: run `make tools`"):
         KindProvider("v1.6.2").binaries()
 
@@ -437,14 +435,14 @@ def test_missing_tools_and_docker_are_one_line_errors(monkeypatch: pytest.Monkey
 def test_kind_and_helm_are_built_on_first_use_when_go_is_here(monkeypatch: pytest.MonkeyPatch) -> None:
     """`make conformance` on a machine with Docker and Go but no kind gets the pinned kind and Helm itself."""
     built: list[str] = []
+
+    def ensure(name: str) -> Path:
+        built.append(name)
+        return Path(f"/built/{name}")
+
     monkeypatch.setattr(tools, "locate", lambda name: None)
-    monkeypatch.setattr(tools, "ensure", lambda name: built.append(name) or Path(f"/built/{name}"))
-    real_which = kind_provider.shutil.which
-    monkeypatch.setattr(
-        kind_provider.shutil, "which", lambda name: "/usr/bin/go" if name == "go" else real_which(name)
-    )
-    if real_which("docker") is None:
-        monkeypatch.setattr(kind_provider.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(tools, "ensure", ensure)
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     found = KindProvider("v1.6.2").binaries()
     assert built == ["kind", "helm"]
     assert (found["kind"], found["helm"]) == ("/built/kind", "/built/helm")
