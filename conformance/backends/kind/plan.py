@@ -13,6 +13,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from conformance import versions
 from conformance.backends.kind import images as offline
 
@@ -285,6 +287,70 @@ def fit_cpu_requests(manifest: dict[str, Any], divisor: int = CPU_REQUEST_DIVISO
 
     walk(fitted)
     return fitted
+
+
+# Ray Serve runs an HTTP proxy on the head and on every node that hosts a replica, and KubeRay's
+# readiness probe of a RayService's worker Pods asks that proxy (``:8000/-/healthz``): a worker
+# without a replica is never Ready, so its RayCluster never reaches ``state: ready``. The fixture's
+# replicas ask for no CPU (``num_cpus: 0``, so the local backend's lone real head can host them);
+# with real workers they ask for this much, which the head (``num-cpus: 0``) cannot give, so Ray
+# places them on the workers.
+REPLICA_CPUS = 0.1
+# The Ray dashboard gives up when a module takes longer than 30 s to start (Ray 2.52), and then
+# stays down (the head never gets Ready); on an oversubscribed machine that happens. Every Ray
+# container gets this much.
+DASHBOARD_MODULE_TIMEOUT = ("RAY_DASHBOARD_SUBPROCESS_MODULE_WAIT_READY_TIMEOUT", "300")
+
+
+def serve_replicas_on_workers(manifest: dict[str, Any], cpus: float = REPLICA_CPUS) -> dict[str, Any]:
+    """A copy of a RayService whose Serve deployments ask ``cpus`` where they asked for none."""
+    fitted = copy.deepcopy(manifest)
+    spec = fitted.get("spec") if fitted.get("kind") == "RayService" else None
+    text = (spec or {}).get("serveConfigV2")
+    if not isinstance(text, str):
+        return fitted
+    config = yaml.safe_load(text) or {}
+    for application in config.get("applications") or []:
+        for deployment in application.get("deployments") or []:
+            options = deployment.setdefault("ray_actor_options", {})
+            if not options.get("num_cpus"):
+                options["num_cpus"] = cpus
+    spec["serveConfigV2"] = yaml.safe_dump(config, sort_keys=False)  # type: ignore[index]
+    return fitted
+
+
+def with_ray_env(manifest: dict[str, Any], env: tuple[str, str] = DASHBOARD_MODULE_TIMEOUT) -> dict[str, Any]:
+    """A copy whose containers running a Ray image have ``env`` set (unless they set it)."""
+    fitted = copy.deepcopy(manifest)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "containers" and isinstance(value, list):
+                    for container in value:
+                        if isinstance(container, dict) and "ray" in str(container.get("image", "")):
+                            variables = container.setdefault("env", [])
+                            if not any(v.get("name") == env[0] for v in variables):
+                                variables.append({"name": env[0], "value": env[1]})
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(fitted)
+    return fitted
+
+
+FITTED = (
+    f"fixtures fitted to real kubelets on one machine: CPU requests / {CPU_REQUEST_DIVISOR}, "
+    f"Serve replicas ask {REPLICA_CPUS} CPU (so they run on workers)"
+)
+
+
+def fit_fixture(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A fixture as the scenarios create it on real kubelets that share one machine (kind, or an
+    existing cluster): CPU requests divided, Serve replicas on the workers, a patient dashboard."""
+    return with_ray_env(serve_replicas_on_workers(fit_cpu_requests(manifest)))
 
 
 CHART_ENV = "KARTA_CONFORMANCE_CHART"

@@ -23,10 +23,10 @@ from conformance.backends.docker import docker_answers
 from conformance.backends.kind import images as offline
 from conformance.backends.kind.plan import (
     CHART_ENV,
-    CPU_REQUEST_DIVISOR,
+    FITTED,
     SHARED_CHART,
     KindPlan,
-    fit_cpu_requests,
+    fit_fixture,
 )
 from conformance.backends.switches import ApiSwitches
 from conformance.errors import EnvironmentProblem, UserError
@@ -128,13 +128,13 @@ class KindProvider:
             f"real kubelets and containers), KubeRay operator {plan.kuberay.version} (chart kuberay-operator "
             f"{plan.kuberay.chart} from {plan.chart_origin()}; {plan.operator_image}, {origin(plan.operator_image)}), "
             f"Ray {plan.kuberay.ray_version} ({plan.kuberay.ray_image}, {origin(plan.kuberay.ray_image)}) "
-            f"in every Ray Pod; fixtures' CPU requests / {CPU_REQUEST_DIVISOR} (the nodes share this machine's cores); "
+            f"in every Ray Pod; {FITTED}; "
             f"simulated: {plan.gpus_per_node} nvidia.com/gpu per node (node status patch, no devices)"
         )
 
     def adapt_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """A fixture as the scenarios create it here: CPU requests that fit nodes sharing one machine."""
-        return fit_cpu_requests(manifest)
+        """A fixture as the scenarios create it here (``plan.fit_fixture``)."""
+        return fit_fixture(manifest)
 
     def _docker_has(self, image: str) -> bool:
         try:

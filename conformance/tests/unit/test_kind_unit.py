@@ -346,7 +346,10 @@ def test_describe_names_backend_versions_and_what_is_simulated(monkeypatch: pyte
         "https://ray-project.github.io/kuberay-helm/; quay.io/kuberay/operator:v1.6.2, pulled from its registry)"
     ) in line
     assert "Ray 2.52.0 (rayproject/ray:2.52.0, pulled from its registry)" in line
-    assert "fixtures' CPU requests / 4 (the nodes share this machine's cores)" in line
+    assert (
+        "fixtures fitted to real kubelets on one machine: CPU requests / 4, Serve replicas ask 0.1 CPU "
+        "(so they run on workers)" in line
+    )
     assert "simulated: 4 nvidia.com/gpu per node" in line
 
 
@@ -496,3 +499,23 @@ def test_cpu_requests_fit_nodes_sharing_one_machine() -> None:
     assert kind_plan.fit_cpu_requests({"containers": [{"resources": {"requests": {"cpu": "20m"}}}]}) == {
         "containers": [{"resources": {"requests": {"cpu": "10m"}}}]
     }
+
+
+def test_fixtures_fitted_to_real_kubelets_place_serve_replicas_on_workers() -> None:
+    """Ray Serve proxies run only on the head and nodes with replicas, and KubeRay's readiness probe of
+    a RayService worker asks that proxy: on real kubelets the replicas must ask for CPU (the head has
+    none) so they land on the workers; every Ray container gets a patient dashboard."""
+    fixture = {f.kind: f.object for f in fixtures.load_fixtures()}
+    service = kind_plan.fit_fixture(fixture["RayService"])
+    config = yaml.safe_load(service["spec"]["serveConfigV2"])
+    (deployment,) = config["applications"][0]["deployments"]
+    assert deployment["ray_actor_options"] == {"num_cpus": 0.1}
+    assert config["applications"][0]["import_path"] == "karta_fixture_app:app"
+    original = yaml.safe_load(fixture["RayService"]["spec"]["serveConfigV2"])
+    assert original["applications"][0]["deployments"][0]["ray_actor_options"] == {"num_cpus": 0}
+    head = service["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]["containers"][0]
+    assert {"name": "RAY_DASHBOARD_SUBPROCESS_MODULE_WAIT_READY_TIMEOUT", "value": "300"} in head["env"]
+    assert head["resources"]["requests"]["cpu"] == "250m"
+    job = kind_plan.fit_fixture(fixture["RayJob"])
+    assert job["spec"]["entrypoint"] == fixture["RayJob"]["spec"]["entrypoint"]
+    assert "serveConfigV2" not in job["spec"]
