@@ -82,6 +82,33 @@ class Context:
         cluster = self.get("ray.io/v1", "RayCluster", name)
         return bool(cluster and (cluster.get("status") or {}).get("state") == "ready")
 
+    def cluster_up(self, name: str) -> bool:
+        """The RayCluster is ready, or every Pod it wants runs and its head is Ready.
+
+        The second is what a RayService's pending cluster reaches while the gate holds its Serve app:
+        on real kubelets a RayService worker Pod turns Ready only once a Serve replica on it runs
+        (KubeRay's readiness probe asks Serve's proxy, which answers 503 until then), so the
+        cluster's ``state`` (every Pod Ready) waits for the gate. kwok makes every Pod Ready at once."""
+        cluster = self.get("ray.io/v1", "RayCluster", name)
+        status = (cluster or {}).get("status") or {}
+        if status.get("state") == "ready":
+            return True
+        pods = [
+            p
+            for p in self.kube.list_objects(
+                "v1", "Pod", self.namespace, label_selector=f"ray.io/cluster={name}"
+            )
+            if not p["metadata"].get("deletionTimestamp")
+        ]
+        heads = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "head"]
+        workers = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "worker"]
+        head_ready = len(heads) == 1 and any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (heads[0].get("status") or {}).get("conditions") or []
+        )
+        running = all((p.get("status") or {}).get("phase") == "Running" for p in pods)
+        return head_ready and running and len(workers) == status.get("desiredWorkerReplicas", -1)
+
 
 # ---------------------------------------------------------------------------
 
@@ -121,7 +148,7 @@ def rayservice(ctx: Context, check_unhealthy: bool = True, faults: bool = True) 
             pending
             and pending != first
             and condition_true(current, "UpgradeInProgress")
-            and ctx.cluster_ready(pending)
+            and ctx.cluster_up(pending)
         ):
             return current
         return None
@@ -129,7 +156,7 @@ def rayservice(ctx: Context, check_unhealthy: bool = True, faults: bool = True) 
     during = ctx.wait(
         scenario,
         "upgrade-pending",
-        "the pending RayCluster to be ready (UpgradeInProgress=True)",
+        "the pending RayCluster up: its Pods running, its head Ready (UpgradeInProgress=True)",
         pending_ready,
         240,
     )
@@ -154,7 +181,7 @@ def rayservice(ctx: Context, check_unhealthy: bool = True, faults: bool = True) 
                 "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending}"
             )
             names = {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")}
-            ok = pending_cluster(current) == pending and victim not in names and ctx.cluster_ready(pending)
+            ok = pending_cluster(current) == pending and victim not in names and ctx.cluster_up(pending)
             return current if ok and len(names) == len(workers) + 1 else None
 
         ctx.wait(
