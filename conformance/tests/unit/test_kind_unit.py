@@ -519,3 +519,44 @@ def test_fixtures_fitted_to_real_kubelets_place_serve_replicas_on_workers() -> N
     job = kind_plan.fit_fixture(fixture["RayJob"])
     assert job["spec"]["entrypoint"] == fixture["RayJob"]["spec"]["entrypoint"]
     assert "serveConfigV2" not in job["spec"]
+
+
+class _FakeKube:
+    """Answers Context.get and list_objects from a RayCluster and its Pods (no cluster)."""
+
+    def __init__(self, cluster: dict[str, Any], pods: list[dict[str, Any]]) -> None:
+        self.cluster, self.pods = cluster, pods
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self.cluster
+
+    def list_objects(self, api_version: str, kind: str, namespace: str, label_selector: str = "") -> Any:
+        return self.pods
+
+
+def _ray_pod(node_type: str, phase: str, ready: bool, deleting: bool = False) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"labels": {"ray.io/node-type": node_type}}
+    if deleting:
+        metadata["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    conditions = [{"type": "Ready", "status": "True" if ready else "False"}]
+    return {"metadata": metadata, "status": {"phase": phase, "conditions": conditions}}
+
+
+def test_a_held_pending_cluster_is_up_when_its_pods_run_and_its_head_is_ready() -> None:
+    """On real kubelets the held pending cluster's workers stay NotReady (Serve's proxy answers 503 until a
+    replica runs), so its RayCluster has no `state: ready`; the scenario counts it up from its Pods."""
+    from conformance.live.scenarios import Context
+
+    def up(state: str | None, pods: list[dict[str, Any]], desired: int = 1) -> bool:
+        cluster = {"status": {"desiredWorkerReplicas": desired, **({"state": state} if state else {})}}
+        context = Context(_FakeKube(cluster, pods), None, "ns", None)  # type: ignore[arg-type]
+        return context.cluster_up("pending")
+
+    head, worker = _ray_pod("head", "Running", True), _ray_pod("worker", "Running", False)
+    assert up("ready", [])
+    assert up(None, [head, worker])
+    assert not up(None, [_ray_pod("head", "Running", False), worker])
+    assert not up(None, [head, _ray_pod("worker", "Pending", False)])
+    assert not up(None, [head])
+    assert not up(None, [head, worker, _ray_pod("worker", "Running", True, deleting=True)], desired=2)
+    assert up(None, [head, worker, _ray_pod("worker", "Running", False)], desired=2)
