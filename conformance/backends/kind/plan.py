@@ -57,6 +57,8 @@ class KindPlan:
     chart_source: str | None = None
     # Set when the node image is the offline one built here (``karta-conformance images build``).
     built_node: offline.NodeImages | None = None
+    # Images already in the node image's containerd (the offline node with this KubeRay's workloads).
+    preloaded: tuple[str, ...] = ()
 
     @classmethod
     def pinned(
@@ -66,20 +68,30 @@ class KindPlan:
         node_image: str | None,
         chart_source: str | None = None,
         built_node: bool = False,
+        workloads_node: bool = False,
     ) -> KindPlan:
-        """The pinned plan; ``built_node`` (and no ``node_image`` asked for) runs the offline node image."""
+        """The pinned plan; ``built_node`` (and no ``node_image`` asked for) runs the offline node image,
+        ``workloads_node`` its variant with this KubeRay's operator and Ray images preloaded."""
         pins = versions.load()
         kuberay = pins.kuberay_version(kuberay_version)
         offline_node = offline.node_images_for(pins) if built_node and not node_image else None
+        image = pins.node_image(node_image)
+        preloaded: tuple[str, ...] = ()
+        if offline_node:
+            image = offline.node_tag(pins.kubernetes)
+            if workloads_node:
+                image = offline.workloads_node_tag(image, kuberay.version)
+                preloaded = (kuberay.ray_image, f"{pins.kind_operator_image}:{kuberay.version}")
         return cls(
             cluster=cluster,
             kuberay=kuberay,
-            node_image=offline.node_tag(pins.kubernetes) if offline_node else pins.node_image(node_image),
+            node_image=image,
             chart_repository=pins.chart_repository,
             operator_repository=pins.kind_operator_image,
             gpus_per_node=pins.kind_gpus_per_node,
             chart_source=resolve_chart_source(chart_source, kuberay.version),
             built_node=offline_node,
+            preloaded=preloaded,
         )
 
     # -- the cluster ---------------------------------------------------------
@@ -108,8 +120,9 @@ class KindPlan:
         return config
 
     def images(self) -> list[str]:
-        """Images worth preloading with ``kind load docker-image`` when the local Docker has them."""
-        return [self.kuberay.ray_image, self.operator_image]
+        """Images worth preloading with ``kind load docker-image`` when the local Docker has them
+        (none that the node image holds already)."""
+        return [i for i in (self.kuberay.ray_image, self.operator_image) if i not in self.preloaded]
 
     def load_image(self, kind: str, image: str, nodes: list[str]) -> list[str]:
         """``kind load docker-image`` into ``nodes`` (the Ray image goes to the schedulable ones only)."""

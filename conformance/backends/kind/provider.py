@@ -78,18 +78,19 @@ class KindProvider:
         self.run = runner
         pins_plan = KindPlan.pinned(name, kuberay_version, node_image)
         # Images built here (``karta-conformance images build``) are used when the local Docker has them.
+        node = offline.node_tag(pins_plan.kubernetes_pinned())
+        workloads = offline.workloads_node_tag(node, pins_plan.kuberay.version)
         self.local_images = {
-            image
-            for image in [offline.node_tag(pins_plan.kubernetes_pinned()), *pins_plan.images()]
-            if self._docker_has(image)
+            image for image in [node, workloads, *pins_plan.images()] if self._docker_has(image)
         }
-        built_node = offline.node_tag(pins_plan.kubernetes_pinned()) in self.local_images
+        built_node = node in self.local_images
         self.plan = KindPlan.pinned(
             name,
             kuberay_version,
             node_image,
             chart_source or os.environ.get(CHART_ENV) or shared_chart(pins_plan.kuberay.version),
             built_node=built_node,
+            workloads_node=workloads in self.local_images,
         )
         if self.plan.chart_source and not Path(self.plan.chart_source).exists():
             raise UserError(
@@ -118,6 +119,8 @@ class KindProvider:
         plan = self.plan
 
         def origin(image: str) -> str:
+            if image in plan.preloaded:
+                return "built here, in the node image"
             return "built here, preloaded" if image in self.local_images else "pulled from its registry"
 
         node = (

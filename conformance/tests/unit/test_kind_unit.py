@@ -145,6 +145,7 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
     gpu_patch = '{"status": {"capacity": {"nvidia.com/gpu": "4"}}}'
     assert recorder.commands == [
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/kind-node:v1.34.4"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "quay.io/kuberay/operator:v1.6.2"],
         ["/t/kind", "get", "clusters"],
@@ -560,3 +561,24 @@ def test_a_held_pending_cluster_is_up_when_its_pods_run_and_its_head_is_ready() 
     assert not up(None, [head])
     assert not up(None, [head, worker, _ray_pod("worker", "Running", True, deleting=True)], desired=2)
     assert up(None, [head, worker, _ray_pod("worker", "Running", False)], desired=2)
+
+
+def test_the_node_image_with_this_kuberays_workloads_skips_kind_load(tmp_path: Path) -> None:
+    """`images build` also makes the node image with the operator and Ray images in its containerd:
+    when present it is the node image, and nothing is `kind load`ed (about a minute per cluster here)."""
+    local = [
+        "karta-conformance/kind-node:v1.34.4",
+        "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2",
+        "rayproject/ray:2.52.0",
+        "quay.io/kuberay/operator:v1.6.2",
+    ]
+    provider = KindProvider("v1.6.2", runner=Recorder(local_images=local), chart_source=str(tmp_path))
+    assert provider.plan.node_image == "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2"
+    assert provider.plan.images() == []
+    assert provider.plan.cluster_config()["kubeadmConfigPatches"]  # still the offline node (etcd tag)
+    line = provider.describe()
+    assert "quay.io/kuberay/operator:v1.6.2, built here, in the node image" in line
+    assert "Ray 2.52.0 (rayproject/ray:2.52.0, built here, in the node image)" in line
+    older = KindProvider("v1.5.1", runner=Recorder(local_images=local), chart_source=str(tmp_path))
+    assert older.plan.node_image == "karta-conformance/kind-node:v1.34.4"  # no v1.5.1 workloads image
+    assert older.plan.images() == ["rayproject/ray:2.46.0", "quay.io/kuberay/operator:v1.5.1"]
