@@ -98,6 +98,8 @@ class KindPlan:
 
     @property
     def kubernetes(self) -> str:
+        if self.built_node is not None:  # the offline node (its tag may carry a -kuberay-<version> suffix)
+            return self.built_node.kubernetes
         return versions.Versions.node_kubernetes(self.node_image)
 
     def kubernetes_pinned(self) -> str:

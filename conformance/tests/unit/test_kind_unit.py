@@ -575,6 +575,7 @@ def test_the_node_image_with_this_kuberays_workloads_skips_kind_load(tmp_path: P
     provider = KindProvider("v1.6.2", runner=Recorder(local_images=local), chart_source=str(tmp_path))
     assert provider.plan.node_image == "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2"
     assert provider.plan.images() == []
+    assert provider.plan.kubernetes == provider.kubernetes_version == "v1.34.4"
     assert provider.plan.cluster_config()["kubeadmConfigPatches"]  # still the offline node (etcd tag)
     line = provider.describe()
     assert "quay.io/kuberay/operator:v1.6.2, built here, in the node image" in line
