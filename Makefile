@@ -8,11 +8,17 @@ DEFINITIONS ?= definitions/
 UPSTREAM ?= definitions/upstream/
 ARTIFACTS ?= artifacts
 KIND_IMAGE ?=
-# A local KubeRay chart folder or archive for the kind backend ({version} = the KubeRay version).
+# A local KubeRay chart folder or archive for the kind backend ({version} = the KubeRay version;
+# default: ../shared/kuberay/{version}/kuberay-operator when that folder exists, else the Helm repository).
 CHART ?=
+# kind: keep the cluster afterwards (KEEP_CLUSTER=1); existing: the cluster's kubeconfig (KUBECONFIG=PATH).
+KEEP_CLUSTER ?=
 PYTEST_ARGS ?=
-# The live tests' backend in `make test`: local until the kind leg passes here (issue #14).
-TEST_CLUSTER ?= local
+# The live tests' backends in `make test`, comma-separated. The first runs the whole suite (unit,
+# static, live) into artifacts/junit.xml; each further one runs the live tests only, into
+# artifacts/<backend>/ and artifacts/junit-<backend>.xml. Without a Docker engine the kind leg
+# fails with the reason: TEST_CLUSTER=local leaves it out.
+TEST_CLUSTER ?= local,kind
 KC := $(BIN)/karta-conformance
 # Karta's source folder for the oracle when the Go module proxy does not serve the pinned Karta
 # (default in the harness: ../shared/karta next to the repository).
@@ -24,7 +30,7 @@ endif
 # ("$$DEFINITIONS"), never spliced into a recipe's text, and make tests them with $(value ...):
 # a value cannot inject shell syntax. Given in the environment (as CI does), a value is not even
 # expanded by make, so `$(shell ...)` in it stays text.
-export DEFINITIONS UPSTREAM ARTIFACTS KUBERAY_VERSION KIND_IMAGE CHART FEATURES CLUSTER TEST_CLUSTER
+export DEFINITIONS UPSTREAM ARTIFACTS KUBERAY_VERSION KIND_IMAGE CHART FEATURES KEEP_CLUSTER KUBECONFIG CLUSTER TEST_CLUSTER
 
 .DEFAULT_GOAL := help
 .PHONY: help venv tools actionlint test lint typecheck unit static live conformance check-static oracle cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
@@ -53,8 +59,18 @@ lint: venv actionlint ## ruff and actionlint
 typecheck: venv ## mypy (strict)
 	$(BIN)/mypy
 
-test: lint typecheck ## what CI runs: ruff, actionlint, mypy and the whole pytest suite (static, unit and live on TEST_CLUSTER)
-	$(BIN)/pytest conformance/tests --junitxml=artifacts/junit.xml --cluster "$$TEST_CLUSTER" $(PYTEST_ARGS)
+test: lint typecheck ## what CI runs: ruff, actionlint, mypy, the whole pytest suite on local, the live tests on kind (TEST_CLUSTER)
+	@status=0; first=1; for backend in $$(printf %s "$$TEST_CLUSTER" | tr , " "); do \
+	  if [ $$first = 1 ]; then \
+	    echo "== make test: the whole suite, live tests on $$backend"; \
+	    $(BIN)/pytest conformance/tests --junitxml=artifacts/junit.xml --cluster "$$backend" $(PYTEST_ARGS); \
+	  else \
+	    echo "== make test: the live tests on $$backend"; \
+	    $(BIN)/pytest conformance/tests -m live --cluster "$$backend" --artifacts "artifacts/$$backend" \
+	      --junitxml="artifacts/junit-$$backend.xml" $(PYTEST_ARGS); \
+	  fi; \
+	  code=$$?; [ $$status -ne 0 ] || status=$$code; first=0; \
+	done; exit $$status
 
 unit: venv ## pure tests, no cluster
 	$(BIN)/pytest -m "unit or static" $(PYTEST_ARGS)
@@ -68,7 +84,8 @@ conformance: venv ## the main job: static and live conformance of $(DEFINITIONS)
 	$(KC) check --static "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION") \
 		--json "$$ARTIFACTS/static-report.json" --junit "$$ARTIFACTS/static-junit.xml" --markdown "$$ARTIFACTS/static-summary.md"
 	$(KC) check --live "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") --cluster "$$CLUSTER" $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION") \
-		$(if $(value KIND_IMAGE),--kind-image "$$KIND_IMAGE") $(if $(value CHART),--chart "$$CHART") $(if $(value FEATURES),--features "$$FEATURES") --artifacts "$$ARTIFACTS" \
+		$(if $(value KIND_IMAGE),--kind-image "$$KIND_IMAGE") $(if $(value CHART),--chart "$$CHART") $(if $(value FEATURES),--features "$$FEATURES") $(if $(value KEEP_CLUSTER),--keep-cluster) \
+		$(if $(filter existing,$(value CLUSTER)),--kubeconfig "$$KUBECONFIG") --artifacts "$$ARTIFACTS" \
 		--json "$$ARTIFACTS/live-report.json" --junit "$$ARTIFACTS/live-junit.xml" --markdown "$$ARTIFACTS/live-summary.md"
 	@echo "== summary: $$ARTIFACTS/live-summary.md and $$ARTIFACTS/static-summary.md (JSON and JUnit beside them)"
 

@@ -14,9 +14,11 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from conformance import versions
 from conformance.backends.base import Capability, Unsupported
+from conformance.backends.kind.plan import FITTED, fit_fixture
 from conformance.backends.switches import ApiSwitches
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.toolchain import cache
@@ -123,8 +125,13 @@ class ExistingProvider:
         self.kubectl("-n", namespace, "rollout", "restart", f"deployment/{name}")
         self.kubectl("-n", namespace, "rollout", "status", f"deployment/{name}", "--timeout=180s")
 
+    def adapt_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """As on kind (``plan.fit_fixture``): the scenarios fit small clusters (a kind or minikube
+        cluster on a laptop) and real workers get Ready (Serve replicas run on them)."""
+        return fit_fixture(manifest)
+
     def describe(self) -> str:
         return (
             f"backend existing: {self._kubeconfig} (assumed KubeRay {self._version}; the fixtures' Serve app and "
-            "its gate/fault switches through a ConfigMap, as on kind; nothing simulated by the harness)"
+            f"its gate/fault switches through a ConfigMap, as on kind; {FITTED}; nothing simulated by the harness)"
         )

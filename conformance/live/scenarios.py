@@ -71,7 +71,9 @@ class Context:
     def manifest(self, kind: str) -> dict[str, Any]:
         pinned = versions.load().kuberay_version(self.provider.kuberay_version)
         (fixture,) = [f for f in fixtures.load_fixtures() if f.kind == kind]
-        return fixtures.render(fixture.object, pinned.ray_image, pinned.ray_version)
+        rendered = fixtures.render(fixture.object, pinned.ray_image, pinned.ray_version)
+        adapt = getattr(self.provider, "adapt_manifest", None)  # kind: CPU requests that fit its nodes
+        return adapt(rendered) if adapt is not None else rendered
 
     def wait(self, scenario: str, phase: str, what: str, probe: Callable[[], Any], timeout: float) -> Any:
         try:
@@ -101,6 +103,33 @@ class Context:
     def cluster_ready(self, name: str) -> bool:
         cluster = self.get("ray.io/v1", "RayCluster", name)
         return bool(cluster and (cluster.get("status") or {}).get("state") == "ready")
+
+    def cluster_up(self, name: str) -> bool:
+        """The RayCluster is ready, or every Pod it wants runs and its head is Ready.
+
+        The second is what a RayService's pending cluster reaches while the gate holds its Serve app:
+        on real kubelets a RayService worker Pod turns Ready only once a Serve replica on it runs
+        (KubeRay's readiness probe asks Serve's proxy, which answers 503 until then), so the
+        cluster's ``state`` (every Pod Ready) waits for the gate. kwok makes every Pod Ready at once."""
+        cluster = self.get("ray.io/v1", "RayCluster", name)
+        status = (cluster or {}).get("status") or {}
+        if status.get("state") == "ready":
+            return True
+        pods = [
+            p
+            for p in self.kube.list_objects(
+                "v1", "Pod", self.namespace, label_selector=f"ray.io/cluster={name}"
+            )
+            if not p["metadata"].get("deletionTimestamp")
+        ]
+        heads = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "head"]
+        workers = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "worker"]
+        head_ready = len(heads) == 1 and any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (heads[0].get("status") or {}).get("conditions") or []
+        )
+        running = all((p.get("status") or {}).get("phase") == "Running" for p in pods)
+        return head_ready and running and len(workers) == status.get("desiredWorkerReplicas", -1)
 
 
 # ---------------------------------------------------------------------------
@@ -200,7 +229,7 @@ def _upgrade_pending(
             pending
             and pending != first
             and condition_true(current, "UpgradeInProgress")
-            and ctx.cluster_ready(pending)
+            and ctx.cluster_up(pending)
         ):
             return current
         return None
@@ -208,7 +237,7 @@ def _upgrade_pending(
     during = ctx.wait(
         scenario,
         "upgrade-pending",
-        "the pending RayCluster to be ready (UpgradeInProgress=True)",
+        "the pending RayCluster up: its Pods running, its head Ready (UpgradeInProgress=True)",
         pending_ready,
         240,
     )
@@ -232,7 +261,7 @@ def _upgrade_pending(
         current = ctx.get(*root)
         pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending}")
         names = {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")}
-        ok = pending_cluster(current) == pending and victim not in names and ctx.cluster_ready(pending)
+        ok = pending_cluster(current) == pending and victim not in names and ctx.cluster_up(pending)
         return current if ok and len(names) == len(workers) + 1 else None
 
     ctx.wait(

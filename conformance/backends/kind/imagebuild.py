@@ -322,65 +322,103 @@ def node_image(
                     raise EnvironmentProblem(
                         f"writing {target} into the node image failed: {completed.stderr.strip()}"
                     )
+            groups = [[part.tag, *_extra_tags(named, part.tag)] for part in parts]
+            _import_and_commit(container, groups, tag, key, log)
+        finally:
+            subprocess.run([docker, "rm", "-f", "-v", container], capture_output=True, check=False)
+    return Built(tag, key, False, time.monotonic() - started, size_of(tag))
+
+
+def _import_and_commit(container: str, groups: list[list[str]], tag: str, key: str, log: Path) -> None:
+    """In a build container of a node image: start its containerd, import each group of Docker images
+    (``docker save | ctr images import``, pinned), check they are listed, stop containerd, commit as ``tag``."""
+    docker = _docker()
+    _run(
+        [
+            docker,
+            "exec",
+            container,
+            "bash",
+            "-c",
+            "nohup containerd > /var/log/containerd-build.log 2>&1 &",
+        ],
+        log,
+    )
+    _wait(
+        "containerd answering in the build container",
+        [docker, "exec", container, "ctr", "version"],
+        60,
+    )
+    for tags in groups:
+        say(f"  importing {', '.join(tags)}")
+        save = subprocess.Popen([docker, "save", *tags], stdout=subprocess.PIPE)
+        try:
             _run(
-                [
-                    docker,
-                    "exec",
-                    container,
-                    "bash",
-                    "-c",
-                    "nohup containerd > /var/log/containerd-build.log 2>&1 &",
-                ],
+                images.import_image(docker, container),
                 log,
+                stdin=save.stdout.fileno() if save.stdout else None,
             )
-            _wait(
-                "containerd answering in the build container",
-                [docker, "exec", container, "ctr", "version"],
-                60,
-            )
-            for part in parts:
-                tags = [part.tag, *_extra_tags(named, part.tag)]
-                say(f"  importing {', '.join(tags)}")
-                save = subprocess.Popen([docker, "save", *tags], stdout=subprocess.PIPE)
-                try:
-                    _run(
-                        images.import_image(docker, container),
-                        log,
-                        stdin=save.stdout.fileno() if save.stdout else None,
-                    )
-                finally:
-                    if save.stdout:
-                        save.stdout.close()
-                    save.wait()
-            listed = _output([docker, "exec", container, "ctr", "--namespace=k8s.io", "images", "list", "-q"])
-            have = {_canonical(line) for line in listed.split()}
-            missing = [
-                t for p in parts for t in [p.tag, *_extra_tags(named, p.tag)] if _canonical(t) not in have
-            ]
-            if missing:
-                raise EnvironmentProblem(
-                    f"the node image's containerd lacks {', '.join(missing)} after import"
-                )
-            _run([docker, "exec", container, "pkill", "containerd"], log)
-            _wait(
-                "containerd stopping in the build container",
-                # the build container's PID 1 (sleep) reaps nothing: a stopped containerd stays a zombie
-                [docker, "exec", container, "sh", "-c", "! ps -C containerd -o stat= | grep -qv '^Z'"],
-                60,
-            )
-            _run(
-                [
-                    docker,
-                    "commit",
-                    "--change",
-                    'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
-                    "--change",
-                    f"LABEL {images.INPUTS_LABEL}={key}",
-                    container,
-                    tag,
-                ],
-                log,
-            )
+        finally:
+            if save.stdout:
+                save.stdout.close()
+            save.wait()
+    listed = _output([docker, "exec", container, "ctr", "--namespace=k8s.io", "images", "list", "-q"])
+    have = {_canonical(line) for line in listed.split()}
+    missing = [t for tags in groups for t in tags if _canonical(t) not in have]
+    if missing:
+        raise EnvironmentProblem(f"the node image's containerd lacks {', '.join(missing)} after import")
+    _run([docker, "exec", container, "pkill", "containerd"], log)
+    _wait(
+        "containerd stopping in the build container",
+        # the build container's PID 1 (sleep) reaps nothing: a stopped containerd stays a zombie
+        [docker, "exec", container, "sh", "-c", "! ps -C containerd -o stat= | grep -qv '^Z'"],
+        60,
+    )
+    _run(
+        [
+            docker,
+            "commit",
+            "--change",
+            'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
+            "--change",
+            f"LABEL {images.INPUTS_LABEL}={key}",
+            container,
+            tag,
+        ],
+        log,
+    )
+
+
+def node_with_workloads(node: Built, kuberay_version: str, preload: list[Built]) -> Built:
+    """The node image with the KubeRay operator and Ray images already in its containerd, so a cluster
+    starts without ``kind load`` (about a minute per cluster here): tagged per KubeRay version."""
+    started = time.monotonic()
+    tag = images.workloads_node_tag(node.tag, kuberay_version)
+    key = images.digest(node.key, [p.key for p in preload])
+    if label_of(tag) == key:
+        return Built(tag, key, True, 0.0, size_of(tag))
+    docker = _docker()
+    log = _log(tag)
+    log.write_text("")
+    container = f"karta-node-workloads-{os.getpid()}"
+    with step(f"Preloading {', '.join(p.tag for p in preload)} into {tag}"):
+        _run(
+            [
+                docker,
+                "run",
+                "-d",
+                "--name",
+                container,
+                "--entrypoint=sleep",
+                "--security-opt",
+                "seccomp=unconfined",
+                node.tag,
+                "infinity",
+            ],
+            log,
+        )
+        try:
+            _import_and_commit(container, [[p.tag] for p in preload], tag, key, log)
         finally:
             subprocess.run([docker, "rm", "-f", "-v", container], capture_output=True, check=False)
     return Built(tag, key, False, time.monotonic() - started, size_of(tag))
@@ -461,14 +499,15 @@ def build_all(kuberay_versions: Sequence[str | None] = (None,), with_node: bool 
         for part in parts:
             record(part)
         control = build.build_kubernetes(pins.kubernetes, pins.staging)
-        record(node_image(base_image, named, parts, node_bin, control / "kubectl"))
-    rays: set[str] = set()
+        node = record(node_image(base_image, named, parts, node_bin, control / "kubectl"))
+    rays: dict[str, Built] = {}
     for version in kuberay_versions:
         kuberay = pins.kuberay_version(version)
-        record(operator(kuberay.version))
+        operator_image = record(operator(kuberay.version))
         if kuberay.ray_image not in rays:
-            rays.add(kuberay.ray_image)
-            record(ray(kuberay.version, debian, work))
+            rays[kuberay.ray_image] = record(ray(kuberay.version, debian, work))
+        if with_node:
+            record(node_with_workloads(node, kuberay.version, [operator_image, rays[kuberay.ray_image]]))
     (folder() / "last-build.json").write_text(
         json.dumps([item.__dict__ for item in results], indent=2) + "\n"
     )
@@ -485,6 +524,7 @@ def wanted(kuberay_versions: Sequence[str | None]) -> list[str]:
     for version in kuberay_versions:
         kuberay = pins.kuberay_version(version)
         tags += [f"{pins.kind_operator_image}:{kuberay.version}", kuberay.ray_image]
+        tags.append(images.workloads_node_tag(images.node_tag(pins.kubernetes), kuberay.version))
     return list(dict.fromkeys(tags))
 
 

@@ -383,6 +383,11 @@ def node_tag(kubernetes: str) -> str:
     return f"{REPOSITORY}/kind-node:{kubernetes}"
 
 
+def workloads_node_tag(node: str, kuberay_version: str) -> str:
+    """The node image with one KubeRay version's operator and Ray images preloaded."""
+    return f"{node}-kuberay-{kuberay_version}"
+
+
 def node_component_recipes(images: NodeImages) -> list[Recipe]:
     recipes = [
         static_binary_recipe(images.control_plane(name), name)

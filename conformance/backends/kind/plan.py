@@ -6,10 +6,14 @@ the plan; the unit tests assert it exactly. Keeping the untested surface (runnin
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from conformance import versions
 from conformance.backends import fixture_app
@@ -31,6 +35,15 @@ HEALTH_KEY = fixture_app.HEALTH_KEY
 SWITCH_ANNOTATION = fixture_app.SWITCH_ANNOTATION
 RAY_PODS = fixture_app.RAY_PODS
 
+# kind nodes are containers on one machine, and each reports all of the machine's cores as its own
+# CPU capacity (2 on the 2-core development machine, 4 on a GitHub runner). The fixtures ask for
+# CPU as a real cluster would (1 per head, 500m per worker): a RayService upgrade with its
+# neighbour (three RayClusters at once, 7 CPUs requested) cannot schedule on two such workers.
+# On kind every CPU request is divided by this; limits stay, so a Ray container still gets the
+# CPUs Ray counts (KubeRay derives ``num-cpus`` from the limit). Memory stays: every node reports
+# the machine's memory, the requests fit, and what the containers really use is what it is.
+CPU_REQUEST_DIVISOR = 4
+
 
 @dataclass(frozen=True)
 class KindPlan:
@@ -45,6 +58,8 @@ class KindPlan:
     chart_source: str | None = None
     # Set when the node image is the offline one built here (``karta-conformance images build``).
     built_node: offline.NodeImages | None = None
+    # Images already in the node image's containerd (the offline node with this KubeRay's workloads).
+    preloaded: tuple[str, ...] = ()
 
     @classmethod
     def pinned(
@@ -54,26 +69,38 @@ class KindPlan:
         node_image: str | None,
         chart_source: str | None = None,
         built_node: bool = False,
+        workloads_node: bool = False,
     ) -> KindPlan:
-        """The pinned plan; ``built_node`` (and no ``node_image`` asked for) runs the offline node image."""
+        """The pinned plan; ``built_node`` (and no ``node_image`` asked for) runs the offline node image,
+        ``workloads_node`` its variant with this KubeRay's operator and Ray images preloaded."""
         pins = versions.load()
         kuberay = pins.kuberay_version(kuberay_version)
         offline_node = offline.node_images_for(pins) if built_node and not node_image else None
+        image = pins.node_image(node_image)
+        preloaded: tuple[str, ...] = ()
+        if offline_node:
+            image = offline.node_tag(pins.kubernetes)
+            if workloads_node:
+                image = offline.workloads_node_tag(image, kuberay.version)
+                preloaded = (kuberay.ray_image, f"{pins.kind_operator_image}:{kuberay.version}")
         return cls(
             cluster=cluster,
             kuberay=kuberay,
-            node_image=offline.node_tag(pins.kubernetes) if offline_node else pins.node_image(node_image),
+            node_image=image,
             chart_repository=pins.chart_repository,
             operator_repository=pins.kind_operator_image,
             gpus_per_node=pins.kind_gpus_per_node,
             chart_source=resolve_chart_source(chart_source, kuberay.version),
             built_node=offline_node,
+            preloaded=preloaded,
         )
 
     # -- the cluster ---------------------------------------------------------
 
     @property
     def kubernetes(self) -> str:
+        if self.built_node is not None:  # the offline node (its tag may carry a -kuberay-<version> suffix)
+            return self.built_node.kubernetes
         return versions.Versions.node_kubernetes(self.node_image)
 
     def kubernetes_pinned(self) -> str:
@@ -96,8 +123,9 @@ class KindPlan:
         return config
 
     def images(self) -> list[str]:
-        """Images worth preloading with ``kind load docker-image`` when the local Docker has them."""
-        return [self.kuberay.ray_image, self.operator_image]
+        """Images worth preloading with ``kind load docker-image`` when the local Docker has them
+        (none that the node image holds already)."""
+        return [i for i in (self.kuberay.ray_image, self.operator_image) if i not in self.preloaded]
 
     def load_image(self, kind: str, image: str, nodes: list[str]) -> list[str]:
         """``kind load docker-image`` into ``nodes`` (the Ray image goes to the schedulable ones only)."""
@@ -202,7 +230,110 @@ class KindPlan:
         return ["wait", "node", "--all", f"--for=jsonpath={jsonpath}={self.gpus_per_node}", "--timeout=120s"]
 
 
+def cpu_millis(quantity: str | int | float) -> int | None:
+    """A Kubernetes CPU quantity in millicores (``"1"``, ``"500m"``, ``0.5``), None when not one."""
+    text = str(quantity).strip()
+    try:
+        value = Fraction(text[:-1]) / 1000 if text.endswith("m") else Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return int(value * 1000)
+
+
+def fit_cpu_requests(manifest: dict[str, Any], divisor: int = CPU_REQUEST_DIVISOR) -> dict[str, Any]:
+    """A copy of ``manifest`` whose containers request ``1/divisor`` of the CPU they asked for
+    (at least 10m; limits, memory and everything else unchanged). Applied to every fixture the
+    scenarios create on kind, before creation, so the live objects and their Pods agree."""
+    fitted = copy.deepcopy(manifest)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("containers", "initContainers") and isinstance(value, list):
+                    for container in value:
+                        requests = ((container or {}).get("resources") or {}).get("requests")
+                        if not isinstance(requests, dict) or "cpu" not in requests:
+                            continue
+                        millis = cpu_millis(requests["cpu"])
+                        if millis is not None:
+                            requests["cpu"] = f"{max(10, millis // divisor)}m"
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(fitted)
+    return fitted
+
+
+# Ray Serve runs an HTTP proxy on the head and on every node that hosts a replica, and KubeRay's
+# readiness probe of a RayService's worker Pods asks that proxy (``:8000/-/healthz``): a worker
+# without a replica is never Ready, so its RayCluster never reaches ``state: ready``. The fixture's
+# replicas ask for no CPU (``num_cpus: 0``, so the local backend's lone real head can host them);
+# with real workers they ask for this much, which the head (``num-cpus: 0``) cannot give, so Ray
+# places them on the workers.
+REPLICA_CPUS = 0.1
+# The Ray dashboard gives up when a module takes longer than 30 s to start (Ray 2.52), and then
+# stays down (the head never gets Ready); on an oversubscribed machine that happens. Every Ray
+# container gets this much.
+DASHBOARD_MODULE_TIMEOUT = ("RAY_DASHBOARD_SUBPROCESS_MODULE_WAIT_READY_TIMEOUT", "300")
+
+
+def serve_replicas_on_workers(manifest: dict[str, Any], cpus: float = REPLICA_CPUS) -> dict[str, Any]:
+    """A copy of a RayService whose Serve deployments ask ``cpus`` where they asked for none."""
+    fitted = copy.deepcopy(manifest)
+    spec = fitted.get("spec") if fitted.get("kind") == "RayService" else None
+    text = (spec or {}).get("serveConfigV2")
+    if not isinstance(text, str):
+        return fitted
+    config = yaml.safe_load(text) or {}
+    for application in config.get("applications") or []:
+        for deployment in application.get("deployments") or []:
+            options = deployment.setdefault("ray_actor_options", {})
+            if not options.get("num_cpus"):
+                options["num_cpus"] = cpus
+    spec["serveConfigV2"] = yaml.safe_dump(config, sort_keys=False)  # type: ignore[index]
+    return fitted
+
+
+def with_ray_env(manifest: dict[str, Any], env: tuple[str, str] = DASHBOARD_MODULE_TIMEOUT) -> dict[str, Any]:
+    """A copy whose containers running a Ray image have ``env`` set (unless they set it)."""
+    fitted = copy.deepcopy(manifest)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "containers" and isinstance(value, list):
+                    for container in value:
+                        if isinstance(container, dict) and "ray" in str(container.get("image", "")):
+                            variables = container.setdefault("env", [])
+                            if not any(v.get("name") == env[0] for v in variables):
+                                variables.append({"name": env[0], "value": env[1]})
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(fitted)
+    return fitted
+
+
+FITTED = (
+    f"fixtures fitted to real kubelets on one machine: CPU requests / {CPU_REQUEST_DIVISOR}, "
+    f"Serve replicas ask {REPLICA_CPUS} CPU (so they run on workers)"
+)
+
+
+def fit_fixture(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A fixture as the scenarios create it on real kubelets that share one machine (kind, or an
+    existing cluster): CPU requests divided, Serve replicas on the workers, a patient dashboard."""
+    return with_ray_env(serve_replicas_on_workers(fit_cpu_requests(manifest)))
+
+
 CHART_ENV = "KARTA_CONFORMANCE_CHART"
+# Where a workplace without a Helm repository keeps the official charts: next to the repository, as
+# ``../shared/kuberay/<version>/kuberay-operator`` (used when no --chart / $KARTA_CONFORMANCE_CHART is given).
+SHARED_CHART = "../shared/kuberay/{version}/kuberay-operator"
 
 
 def resolve_chart_source(source: str | None, kuberay_version: str) -> str | None:

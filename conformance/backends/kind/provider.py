@@ -18,10 +18,17 @@ from typing import Any, Protocol
 
 import yaml
 
+from conformance import versions
 from conformance.backends.base import Capability
 from conformance.backends.docker import docker_answers
 from conformance.backends.kind import images as offline
-from conformance.backends.kind.plan import CHART_ENV, KindPlan
+from conformance.backends.kind.plan import (
+    CHART_ENV,
+    FITTED,
+    SHARED_CHART,
+    KindPlan,
+    fit_fixture,
+)
 from conformance.backends.switches import ApiSwitches
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.progress import say, step
@@ -39,12 +46,21 @@ def run_command(command: Sequence[str], input: str | None = None) -> subprocess.
     return subprocess.run(list(command), input=input, capture_output=True, text=True, check=False)
 
 
+REPOSITORY = Path(__file__).resolve().parents[3]
+
 REQUIRED = {
     "docker": "install Docker and start its daemon",
     "kubectl": "install kubectl (https://kubernetes.io/docs/tasks/tools/)",
     "kind": "run `make tools` (builds the pinned kind with Go) or install kind",
     "helm": "run `make tools` (builds the pinned Helm with Go) or install Helm 3",
 }
+
+
+def shared_chart(kuberay_version: str) -> str | None:
+    """The official chart next to the repository (``SHARED_CHART``) when that folder exists, else None
+    (the Helm repository)."""
+    folder = REPOSITORY.parent / SHARED_CHART.removeprefix("../").replace("{version}", kuberay_version)
+    return str(folder) if (folder / "Chart.yaml").is_file() else None
 
 
 class KindProvider:
@@ -67,18 +83,19 @@ class KindProvider:
         self.run = runner
         pins_plan = KindPlan.pinned(name, kuberay_version, node_image)
         # Images built here (``karta-conformance images build``) are used when the local Docker has them.
+        node = offline.node_tag(pins_plan.kubernetes_pinned())
+        workloads = offline.workloads_node_tag(node, pins_plan.kuberay.version)
         self.local_images = {
-            image
-            for image in [offline.node_tag(pins_plan.kubernetes_pinned()), *pins_plan.images()]
-            if self._docker_has(image)
+            image for image in [node, workloads, *pins_plan.images()] if self._docker_has(image)
         }
-        built_node = offline.node_tag(pins_plan.kubernetes_pinned()) in self.local_images
+        built_node = node in self.local_images
         self.plan = KindPlan.pinned(
             name,
             kuberay_version,
             node_image,
-            chart_source or os.environ.get(CHART_ENV),
+            chart_source or os.environ.get(CHART_ENV) or shared_chart(pins_plan.kuberay.version),
             built_node=built_node,
+            workloads_node=workloads in self.local_images,
         )
         if self.plan.chart_source and not Path(self.plan.chart_source).exists():
             raise UserError(
@@ -107,6 +124,8 @@ class KindProvider:
         plan = self.plan
 
         def origin(image: str) -> str:
+            if image in plan.preloaded:
+                return "built here, in the node image"
             return "built here, preloaded" if image in self.local_images else "pulled from its registry"
 
         node = (
@@ -117,8 +136,13 @@ class KindProvider:
             f"real kubelets and containers), KubeRay operator {plan.kuberay.version} (chart kuberay-operator "
             f"{plan.kuberay.chart} from {plan.chart_origin()}; {plan.operator_image}, {origin(plan.operator_image)}), "
             f"Ray {plan.kuberay.ray_version} ({plan.kuberay.ray_image}, {origin(plan.kuberay.ray_image)}) "
-            f"in every Ray Pod; simulated: {plan.gpus_per_node} nvidia.com/gpu per node (node status patch, no devices)"
+            f"in every Ray Pod; {FITTED}; "
+            f"simulated: {plan.gpus_per_node} nvidia.com/gpu per node (node status patch, no devices)"
         )
+
+    def adapt_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """A fixture as the scenarios create it here (``plan.fit_fixture``)."""
+        return fit_fixture(manifest)
 
     def _docker_has(self, image: str) -> bool:
         try:
@@ -210,9 +234,20 @@ class KindProvider:
     # -- steps ---------------------------------------------------------------------------
 
     def binaries(self) -> dict[str, str]:
+        """docker from PATH; kind and helm pinned (built from their Go modules on first use when Go is
+        here, else from PATH); kubectl of the pinned Kubernetes when the image build made it, else PATH."""
         found: dict[str, str] = {}
         for tool, hint in REQUIRED.items():
-            path = tools.locate(tool) if tool in ("kind", "helm") else shutil.which(tool)
+            path: Path | str | None
+            if tool in ("kind", "helm"):
+                path = tools.locate(tool)
+                if path is None and shutil.which("go"):
+                    path = tools.ensure(tool)
+            elif tool == "kubectl":
+                built = cache.component_dir("kubernetes", versions.load().kubernetes) / "bin" / "kubectl"
+                path = built if built.is_file() else shutil.which(tool)
+            else:
+                path = shutil.which(tool)
             if path is None:
                 raise EnvironmentProblem(f"--cluster kind needs `{tool}`: {hint}")
             found[tool] = str(path)

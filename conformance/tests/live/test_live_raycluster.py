@@ -1,14 +1,16 @@
-"""Live: the RayCluster fixture on a real KubeRay (local backend: real control plane, kwok nodes)."""
+"""Live: the RayCluster fixture on a real KubeRay (local: real control plane, kwok nodes; kind and
+existing: real kubelets, where each worker Pod's Ray must join its head)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from conformance import fixtures, versions
 from conformance.backends.base import Provider
-from conformance.k8s.client import Kube
+from conformance.k8s.client import Kube, WaitTimeout
 
 pytestmark = pytest.mark.live
 
@@ -18,7 +20,23 @@ RAY_LABELS = ("ray.io/node-type", "ray.io/cluster", "ray.io/group", "ray.io/is-r
 def _raycluster(provider: Provider) -> dict[str, Any]:
     pinned = versions.load().kuberay_version(provider.kuberay_version)
     (fixture,) = [f for f in fixtures.load_fixtures() if f.kind == "RayCluster"]
-    return fixtures.render(fixture.object, pinned.ray_image, pinned.ray_version)
+    rendered = fixtures.render(fixture.object, pinned.ray_image, pinned.ray_version)
+    adapt = getattr(provider, "adapt_manifest", None)
+    return adapt(rendered) if adapt is not None else rendered
+
+
+# The Ray nodes the head's GCS knows alive, by IP (a driver on the head, through `kubectl exec`).
+ALIVE_NODES = (
+    "import json, ray; ray.init(address='auto', logging_level='ERROR'); "
+    "print(json.dumps(sorted(n['NodeManagerAddress'] for n in ray.nodes() if n['Alive'])))"
+)
+
+
+def _alive_ray_nodes(provider: Provider, namespace: str, head: str) -> list[str]:
+    output = provider.kubectl(  # type: ignore[attr-defined]
+        "-n", namespace, "exec", head, "-c", "ray-head", "--", "python", "-c", ALIVE_NODES
+    )
+    return list(json.loads(output.strip().splitlines()[-1]))
 
 
 def test_raycluster_lifecycle_and_garbage_collection(kube: Kube, provider: Provider, namespace: str) -> None:
@@ -32,7 +50,7 @@ def test_raycluster_lifecycle_and_garbage_collection(kube: Kube, provider: Provi
         lambda: (lambda rc: rc if rc and (rc.get("status") or {}).get("state") == "ready" else None)(
             kube.get("ray.io/v1", "RayCluster", name, namespace)
         ),
-        timeout=120,
+        timeout=120 * provider.timeout_scale,
     )
     assert cluster["status"]["state"] == "ready"
 
@@ -57,7 +75,26 @@ def test_raycluster_lifecycle_and_garbage_collection(kube: Kube, provider: Provi
         assert pod["status"]["phase"] == "Running"
         assert all(c["ready"] for c in pod["status"]["containerStatuses"])
         node = nodes[pod["spec"]["nodeName"]]
-        assert node["metadata"]["annotations"].get("kwok.x-k8s.io/node") == "fake"
+        simulated = node["metadata"].get("annotations", {}).get("kwok.x-k8s.io/node") == "fake"
+        assert simulated == (provider.name == "local"), (provider.name, node["metadata"]["name"])
+
+    if provider.name != "local":
+        # real kubelets and real Ray: every Pod of the cluster is a live node of the head's GCS
+        (head,) = [p["metadata"]["name"] for p in heads]
+        want = sorted(p["status"]["podIP"] for p in pods)
+        seen: list[list[str]] = []
+
+        def joined() -> list[str] | None:
+            seen.append(_alive_ray_nodes(provider, namespace, head))
+            return seen[-1] if seen[-1] == want else None
+
+        try:
+            kube.wait_for(
+                "the head's GCS to list every Pod alive", joined, timeout=60 * provider.timeout_scale
+            )
+        except WaitTimeout:
+            pytest.fail(f"Ray nodes alive on the head: {seen[-1:]}, the cluster's Pod IPs: {want}")
+        assert len(seen[-1]) == 1 + len(workers)
 
     services = kube.list_objects("v1", "Service", namespace, label_selector=f"ray.io/cluster={name}")
     assert services, "KubeRay created no head Service"

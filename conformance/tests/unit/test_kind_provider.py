@@ -7,6 +7,7 @@ and pytest-kind's), so the real KindProvider and pytest-kind's KindCluster run u
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import types
@@ -108,6 +109,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
     monkeypatch.setenv("KARTA_CONFORMANCE_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)  # pytest-kind keeps a .pytest-kind/ folder in the working directory
     monkeypatch.setattr(kind_provider, "docker_answers", lambda: True)
+    monkeypatch.setattr(kind_provider, "shared_chart", lambda version: None)  # as on a laptop: no ../shared
+    monkeypatch.delenv(kind_plan.CHART_ENV, raising=False)
     binaries = {}
     for tool in ("docker", "kubectl", "kind", "helm"):
         binaries[tool] = str(tmp_path / "t" / tool)
@@ -142,6 +145,7 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
     gpu_patch = '{"status": {"capacity": {"nvidia.com/gpu": "4"}}}'
     assert recorder.commands == [
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/kind-node:v1.34.4"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "quay.io/kuberay/operator:v1.6.2"],
         ["/t/kind", "get", "clusters"],
@@ -330,7 +334,9 @@ def test_fixture_app_switches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         app.Echo.cls().check_health()
 
 
-def test_describe_names_backend_versions_and_what_is_simulated() -> None:
+def test_describe_names_backend_versions_and_what_is_simulated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kind_provider, "shared_chart", lambda version: None)
+    monkeypatch.delenv(kind_plan.CHART_ENV, raising=False)
     line = KindProvider("v1.6.2", runner=Recorder()).describe()
     assert line.startswith(
         "backend kind: Kubernetes v1.34.0 (node image kindest/node:v1.34.0, pinned upstream image; "
@@ -341,7 +347,33 @@ def test_describe_names_backend_versions_and_what_is_simulated() -> None:
         "https://ray-project.github.io/kuberay-helm/; quay.io/kuberay/operator:v1.6.2, pulled from its registry)"
     ) in line
     assert "Ray 2.52.0 (rayproject/ray:2.52.0, pulled from its registry)" in line
+    assert (
+        "fixtures fitted to real kubelets on one machine: CPU requests / 4, Serve replicas ask 0.1 CPU "
+        "(so they run on workers)" in line
+    )
     assert "simulated: 4 nvidia.com/gpu per node" in line
+
+
+def test_the_shared_chart_next_to_the_repository_is_the_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No --chart and no $KARTA_CONFORMANCE_CHART: ../shared/kuberay/<version>/kuberay-operator when it
+    holds a chart (this workplace), else the Helm repository (a laptop, GitHub); the flag wins over both."""
+    monkeypatch.delenv(kind_plan.CHART_ENV, raising=False)
+    repository = tmp_path / "repo"
+    chart = tmp_path / "shared" / "kuberay" / "v1.6.2" / "kuberay-operator"
+    monkeypatch.setattr(kind_provider, "REPOSITORY", repository)
+    assert kind_provider.shared_chart("v1.6.2") is None
+    assert KindProvider("v1.6.2", runner=Recorder()).plan.chart_source is None
+    chart.mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("name: kuberay-operator\n")
+    assert kind_provider.shared_chart("v1.6.2") == str(chart)
+    assert kind_provider.shared_chart("v1.5.1") is None
+    assert KindProvider("v1.6.2", runner=Recorder()).plan.chart_source == str(chart)
+    other = tmp_path / "other-chart"
+    other.mkdir()
+    monkeypatch.setenv(kind_plan.CHART_ENV, str(other))
+    assert KindProvider("v1.6.2", runner=Recorder()).plan.chart_source == str(other)
 
 
 def test_images_built_here_and_a_local_chart_are_used_and_named(tmp_path: Path) -> None:
@@ -385,8 +417,25 @@ def test_a_missing_local_chart_is_one_line_exit_2(tmp_path: Path) -> None:
 
 def test_missing_tools_and_docker_are_one_line_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tools, "locate", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "go" else f"/usr/bin/{name}")
     with pytest.raises(EnvironmentProblem, match=r"--cluster kind needs `kind`: run `make tools`"):
         KindProvider("v1.6.2").binaries()
+
+
+def test_kind_and_helm_are_built_on_first_use_when_go_is_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make conformance` on a machine with Docker and Go but no kind gets the pinned kind and Helm itself."""
+    built: list[str] = []
+
+    def ensure(name: str) -> Path:
+        built.append(name)
+        return Path(f"/built/{name}")
+
+    monkeypatch.setattr(tools, "locate", lambda name: None)
+    monkeypatch.setattr(tools, "ensure", ensure)
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    found = KindProvider("v1.6.2").binaries()
+    assert built == ["kind", "helm"]
+    assert (found["kind"], found["helm"]) == ("/built/kind", "/built/helm")
 
 
 def test_cluster_kind_without_a_docker_daemon_exits_2(
@@ -410,3 +459,113 @@ def test_auto_falls_back_to_local_with_one_notice(monkeypatch: pytest.MonkeyPatc
     said.clear()
     assert isinstance(make_provider("auto", announce=said.append), KindProvider)
     assert said == []
+
+
+def test_cpu_requests_fit_nodes_sharing_one_machine() -> None:
+    """On kind (and existing) every container's CPU request is divided; limits, memory and GPUs stay."""
+    (service,) = [f.object for f in fixtures.load_fixtures() if f.kind == "RayService"]
+    fitted = kind_plan.fit_cpu_requests(service)
+    head = fitted["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]["containers"][0][
+        "resources"
+    ]
+    gpu, cpu = (
+        g["template"]["spec"]["containers"][0]["resources"]
+        for g in fitted["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    )
+    assert head == {"requests": {"cpu": "250m", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
+    assert gpu["requests"] == {"cpu": "250m", "memory": "1Gi", "nvidia.com/gpu": "1"}
+    assert gpu["limits"] == {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"}
+    assert cpu["requests"] == {"cpu": "125m", "memory": "1Gi"}
+    assert (
+        service["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]["containers"][0][
+            "resources"
+        ]["requests"]["cpu"]
+        == "1"
+    ), "the fixture itself is untouched"
+    assert [kind_plan.cpu_millis(q) for q in ("1", "500m", 0.5, "1.5", "x")] == [1000, 500, 500, 1500, None]
+    assert kind_plan.fit_cpu_requests({"containers": [{"resources": {"requests": {"cpu": "20m"}}}]}) == {
+        "containers": [{"resources": {"requests": {"cpu": "10m"}}}]
+    }
+
+
+def test_fixtures_fitted_to_real_kubelets_place_serve_replicas_on_workers() -> None:
+    """Ray Serve proxies run only on the head and nodes with replicas, and KubeRay's readiness probe of
+    a RayService worker asks that proxy: on real kubelets the replicas must ask for CPU (the head has
+    none) so they land on the workers; every Ray container gets a patient dashboard."""
+    fixture = {f.kind: f.object for f in fixtures.load_fixtures()}
+    service = kind_plan.fit_fixture(fixture["RayService"])
+    config = yaml.safe_load(service["spec"]["serveConfigV2"])
+    (deployment,) = config["applications"][0]["deployments"]
+    assert deployment["ray_actor_options"] == {"num_cpus": 0.1}
+    assert config["applications"][0]["import_path"] == "karta_fixture_app:app"
+    original = yaml.safe_load(fixture["RayService"]["spec"]["serveConfigV2"])
+    assert original["applications"][0]["deployments"][0]["ray_actor_options"] == {"num_cpus": 0}
+    head = service["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]["containers"][0]
+    assert {"name": "RAY_DASHBOARD_SUBPROCESS_MODULE_WAIT_READY_TIMEOUT", "value": "300"} in head["env"]
+    assert head["resources"]["requests"]["cpu"] == "250m"
+    job = kind_plan.fit_fixture(fixture["RayJob"])
+    assert job["spec"]["entrypoint"] == fixture["RayJob"]["spec"]["entrypoint"]
+    assert "serveConfigV2" not in job["spec"]
+
+
+class _FakeKube:
+    """Answers Context.get and list_objects from a RayCluster and its Pods (no cluster)."""
+
+    def __init__(self, cluster: dict[str, Any], pods: list[dict[str, Any]]) -> None:
+        self.cluster, self.pods = cluster, pods
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self.cluster
+
+    def list_objects(self, api_version: str, kind: str, namespace: str, label_selector: str = "") -> Any:
+        return self.pods
+
+
+def _ray_pod(node_type: str, phase: str, ready: bool, deleting: bool = False) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"labels": {"ray.io/node-type": node_type}}
+    if deleting:
+        metadata["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    conditions = [{"type": "Ready", "status": "True" if ready else "False"}]
+    return {"metadata": metadata, "status": {"phase": phase, "conditions": conditions}}
+
+
+def test_a_held_pending_cluster_is_up_when_its_pods_run_and_its_head_is_ready() -> None:
+    """On real kubelets the held pending cluster's workers stay NotReady (Serve's proxy answers 503 until a
+    replica runs), so its RayCluster has no `state: ready`; the scenario counts it up from its Pods."""
+    from conformance.live.scenarios import Context
+
+    def up(state: str | None, pods: list[dict[str, Any]], desired: int = 1) -> bool:
+        cluster = {"status": {"desiredWorkerReplicas": desired, **({"state": state} if state else {})}}
+        context = Context(_FakeKube(cluster, pods), None, "ns", None)  # type: ignore[arg-type]
+        return context.cluster_up("pending")
+
+    head, worker = _ray_pod("head", "Running", True), _ray_pod("worker", "Running", False)
+    assert up("ready", [])
+    assert up(None, [head, worker])
+    assert not up(None, [_ray_pod("head", "Running", False), worker])
+    assert not up(None, [head, _ray_pod("worker", "Pending", False)])
+    assert not up(None, [head])
+    assert not up(None, [head, worker, _ray_pod("worker", "Running", True, deleting=True)], desired=2)
+    assert up(None, [head, worker, _ray_pod("worker", "Running", False)], desired=2)
+
+
+def test_the_node_image_with_this_kuberays_workloads_skips_kind_load(tmp_path: Path) -> None:
+    """`images build` also makes the node image with the operator and Ray images in its containerd:
+    when present it is the node image, and nothing is `kind load`ed (about a minute per cluster here)."""
+    local = [
+        "karta-conformance/kind-node:v1.34.4",
+        "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2",
+        "rayproject/ray:2.52.0",
+        "quay.io/kuberay/operator:v1.6.2",
+    ]
+    provider = KindProvider("v1.6.2", runner=Recorder(local_images=local), chart_source=str(tmp_path))
+    assert provider.plan.node_image == "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2"
+    assert provider.plan.images() == []
+    assert provider.plan.kubernetes == provider.kubernetes_version == "v1.34.4"
+    assert provider.plan.cluster_config()["kubeadmConfigPatches"]  # still the offline node (etcd tag)
+    line = provider.describe()
+    assert "quay.io/kuberay/operator:v1.6.2, built here, in the node image" in line
+    assert "Ray 2.52.0 (rayproject/ray:2.52.0, built here, in the node image)" in line
+    older = KindProvider("v1.5.1", runner=Recorder(local_images=local), chart_source=str(tmp_path))
+    assert older.plan.node_image == "karta-conformance/kind-node:v1.34.4"  # no v1.5.1 workloads image
+    assert older.plan.images() == ["rayproject/ray:2.46.0", "quay.io/kuberay/operator:v1.5.1"]
