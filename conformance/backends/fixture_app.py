@@ -17,6 +17,11 @@ GATE_KEY = "karta-gate"
 HEALTH_KEY = "karta-health"
 SWITCH_ANNOTATION = "karta.conformance/switches"
 RAY_PODS = "ray.io/is-ray-node=yes"
+# The Ray dashboard gives up when a module takes longer than 30 s to start (Ray 2.52), and then
+# stays down (the head never answers, so it never gets Ready and no job is submitted); on an
+# oversubscribed machine that happens. Every Ray process the harness starts or deploys gets this
+# much: the kind backend's containers and the local backend's heads.
+DASHBOARD_MODULE_TIMEOUT = ("RAY_DASHBOARD_SUBPROCESS_MODULE_WAIT_READY_TIMEOUT", "300")
 
 
 def configmap(namespace: str, app_source: str) -> dict[str, Any]:

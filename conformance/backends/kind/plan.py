@@ -29,6 +29,7 @@ GPU = "nvidia.com/gpu"
 # backends/fixture_app.py, shared with the local runtime); the RayService fixture mounts it in every
 # Ray container and points KARTA_FIXTURE_GATE_FILE / KARTA_FIXTURE_HEALTH_FILE at the two keys.
 APP_CONFIGMAP = fixture_app.APP_CONFIGMAP
+DASHBOARD_MODULE_TIMEOUT = fixture_app.DASHBOARD_MODULE_TIMEOUT
 APP_MODULE = fixture_app.APP_MODULE
 GATE_KEY = fixture_app.GATE_KEY
 HEALTH_KEY = fixture_app.HEALTH_KEY
@@ -273,10 +274,6 @@ def fit_cpu_requests(manifest: dict[str, Any], divisor: int = CPU_REQUEST_DIVISO
 # with real workers they ask for this much, which the head (``num-cpus: 0``) cannot give, so Ray
 # places them on the workers.
 REPLICA_CPUS = 0.1
-# The Ray dashboard gives up when a module takes longer than 30 s to start (Ray 2.52), and then
-# stays down (the head never gets Ready); on an oversubscribed machine that happens. Every Ray
-# container gets this much.
-DASHBOARD_MODULE_TIMEOUT = ("RAY_DASHBOARD_SUBPROCESS_MODULE_WAIT_READY_TIMEOUT", "300")
 
 
 def serve_replicas_on_workers(manifest: dict[str, Any], cpus: float = REPLICA_CPUS) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.backends.fixture_app import GATE_KEY, HEALTH_KEY
+from conformance.backends.fixture_app import DASHBOARD_MODULE_TIMEOUT, GATE_KEY, HEALTH_KEY
 from conformance.backends.local import netns, processes
 
 RAY_PORTS = (6379, 8265, 8000, 10001, 52365)
@@ -90,6 +90,7 @@ class RayHead:
             {
                 "PYTHONPATH": str(APP_DIR),
                 "RAY_USAGE_STATS_ENABLED": "0",
+                DASHBOARD_MODULE_TIMEOUT[0]: DASHBOARD_MODULE_TIMEOUT[1],
                 "KARTA_FIXTURE_HEALTH_FILE": str(self.socket_dir / "unhealthy"),
                 "KARTA_FIXTURE_GATE_FILE": str(self.gate_file),
                 # Job entrypoints run `python` on the head: the Ray environment's interpreter.
