@@ -22,6 +22,7 @@ from conformance.live.scenarios import (
     Context,
     Scenario,
     ScenarioFailed,
+    default_scenarios,
 )
 from conformance.snapshot import Expectation, Snapshot
 from conformance.verdict import Outcome, Verdict, verdict_for
@@ -500,7 +501,7 @@ class Selection:
         """Scenario names to run in order (None: the default set, as without --features)."""
         if not self.selected:
             return None
-        names = list(SCENARIOS) if self.everything else []
+        names = default_scenarios() if self.everything else []
         for feature in self.features:
             if self.runnable(feature) and feature.scenario not in names:
                 names.append(str(feature.scenario))

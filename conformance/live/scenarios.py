@@ -400,5 +400,13 @@ SCENARIOS: dict[str, Scenario] = {
     "rayservice": Scenario(rayservice, "RayService"),
 }
 
-# Scenarios run only when their feature is selected (``--features``); filled by live/features.py.
+# Scenarios of the feature matrix (``--features``); filled by live/features.py.
 FEATURE_SCENARIOS: dict[str, Scenario] = {}
+# Feature scenarios the default run includes too: about 15 s on the local backend, and without them
+# the shipped definitions' Suspended mappings would be reported not-checked on every default run.
+DEFAULT_FEATURE_SCENARIOS = ("raycluster-suspend", "rayjob-suspend")
+
+
+def default_scenarios() -> list[str]:
+    """What a run without ``--features`` runs, in order."""
+    return [*SCENARIOS, *DEFAULT_FEATURE_SCENARIOS]

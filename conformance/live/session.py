@@ -26,7 +26,14 @@ from conformance.k8s import diagnostics
 from conformance.k8s.client import Kube
 from conformance.live.capture import Snapshotter
 from conformance.live.features import Selection, selection  # also registers the feature scenarios
-from conformance.live.scenarios import FEATURE_SCENARIOS, SCENARIOS, Context, PhaseUnverified, ScenarioFailed
+from conformance.live.scenarios import (
+    FEATURE_SCENARIOS,
+    SCENARIOS,
+    Context,
+    PhaseUnverified,
+    ScenarioFailed,
+    default_scenarios,
+)
 from conformance.progress import say
 from conformance.report import formats as report
 from conformance.snapshot import Snapshot
@@ -147,7 +154,7 @@ class LiveSession:
         snapshotter = Snapshotter(self.kube)
         result = LiveResult()
         registry = {**SCENARIOS, **FEATURE_SCENARIOS}
-        for name in list(SCENARIOS) if names is None else names:
+        for name in default_scenarios() if names is None else names:
             started = time.monotonic()
             with self.namespace(name) as namespace:
                 self.progress(f"scenario {name} in namespace {namespace.name} ...")

@@ -13,15 +13,12 @@ from typing import Any
 import pytest
 
 from conformance.definition import Definition, load_definitions, load_path
-from conformance.live.scenarios import SCENARIOS
 from conformance.live.session import LiveResult, LiveSession, evaluate
 from conformance.snapshot import Snapshot
 from conformance.tests.helpers import DEFINITIONS, broken, component
 from conformance.verdict import Outcome, Verdict
 
 pytestmark = pytest.mark.live
-
-SUSPEND_SCENARIOS = ["raycluster-suspend", "rayjob-suspend"]
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +31,9 @@ def given(pytestconfig: pytest.Config) -> list[Definition]:
 @pytest.fixture(scope="session")
 def live(session: LiveSession, artifacts: Path, given: list[Definition]) -> LiveResult:
     """The scenarios run once, as ``check --live`` runs them: snapshots and reports in ``--artifacts``.
-    The default scenarios, and the two cheap feature scenarios that show the shipped definitions'
+    The default run includes the two cheap feature scenarios that show the shipped definitions'
     Suspended mappings (a RayCluster and a RayJob suspended; about 15 s on the local backend)."""
-    run = session.run(given, [*SCENARIOS, *SUSPEND_SCENARIOS])
+    run = session.run(given)
     run.write_reports(artifacts / "live-report.json", markdown_path=artifacts / "live-summary.md")
     return run.result
 
