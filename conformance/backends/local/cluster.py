@@ -257,6 +257,12 @@ class LocalCluster:
             extra_env={"HTTP_PROXY": proxy, "http_proxy": proxy, "NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY},
         )
 
+    def operator_exited(self) -> bool:
+        """Whether the operator this cluster started is no longer running (e.g. it lost its leader
+        lease on a busy machine and exited, as controller-runtime managers do)."""
+        pid = processes.read_pid(self.pids / "kuberay-operator.pid")
+        return self.state() is not None and (pid is None or not processes.alive(pid))
+
     def restart_operator(self) -> None:
         """Fault hook: stop the KubeRay operator and start it again with the same flags."""
         state = self.state()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from conformance import versions
@@ -9,6 +10,9 @@ from conformance.backends.base import Capability
 from conformance.backends.local.cluster import LocalCluster
 from conformance.backends.local.control import RuntimeControl
 from conformance.errors import EnvironmentProblem
+from conformance.progress import say
+
+OPERATOR_CHECK_SECONDS = 2.0
 
 
 class LocalProvider:
@@ -22,6 +26,27 @@ class LocalProvider:
     def __init__(self, kuberay_version: str, name: str = "karta") -> None:
         self._version = kuberay_version
         self.cluster = LocalCluster(name)
+        self._operator_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self.operator_restarts = 0  # restarts after the operator exited on its own
+
+    def _keep_operator_running(self) -> None:
+        """What the kubelet does for the operator's Deployment on a real cluster: an operator that
+        exits on its own (controller-runtime exits when it loses its leader lease, which a busy
+        machine can make it do) is started again, with the same flags; said, and counted."""
+        while not self._stopping.wait(OPERATOR_CHECK_SECONDS):
+            with self._operator_lock:
+                if self._stopping.is_set() or not self.cluster.operator_exited():
+                    continue
+                say(
+                    "the KubeRay operator exited on its own (its log says why); restarting it as a kubelet would"
+                )
+                try:
+                    self.cluster.restart_operator()
+                    self.operator_restarts += 1
+                except EnvironmentProblem as error:
+                    say(f"the KubeRay operator could not be restarted: {error}")
 
     @property
     def kubeconfig(self) -> str:
@@ -40,9 +65,16 @@ class LocalProvider:
 
     def start(self) -> None:
         self.cluster.up(self._version)
+        self._stopping.clear()
+        self._watchdog = threading.Thread(
+            target=self._keep_operator_running, name="operator-watchdog", daemon=True
+        )
+        self._watchdog.start()
 
     def stop(self) -> None:
-        self.cluster.down(quiet=True)
+        self._stopping.set()
+        with self._operator_lock:
+            self.cluster.down(quiet=True)
 
     def logs(self) -> list[Path]:
         return [self.cluster.logs, self.cluster.control_plane_logs]
@@ -65,7 +97,8 @@ class LocalProvider:
         self.control.unhealthy(namespace, pod, value)
 
     def restart_operator(self) -> None:
-        self.cluster.restart_operator()
+        with self._operator_lock:
+            self.cluster.restart_operator()
 
     def describe(self) -> str:
         pins = versions.load()

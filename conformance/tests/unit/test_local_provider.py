@@ -1,0 +1,58 @@
+"""conformance/backends/local/provider.py: the operator is kept running as a kubelet keeps a Deployment's Pod."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from conformance.backends.local import provider as local_provider
+from conformance.backends.local.provider import LocalProvider
+
+pytestmark = pytest.mark.unit
+
+
+class _Cluster:
+    """Stands in for LocalCluster (the watchdog's bookkeeping is under test): its operator exits once."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.exited = True
+        self.restarted = threading.Event()
+        self.downs = 0
+
+    def up(self, version: str) -> None:
+        pass
+
+    def down(self, quiet: bool = False) -> None:
+        self.downs += 1
+
+    def operator_exited(self) -> bool:
+        return self.exited
+
+    def restart_operator(self) -> None:
+        self.exited = False
+        self.restarted.set()
+
+
+def test_an_operator_that_exits_on_its_own_is_restarted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(local_provider, "OPERATOR_CHECK_SECONDS", 0.05)
+    said: list[str] = []
+    monkeypatch.setattr(local_provider, "say", said.append)
+    provider = LocalProvider("v1.6.2", name="fake")
+    cluster = _Cluster()
+    provider.cluster = cluster  # type: ignore[assignment]
+    provider.start()
+    try:
+        assert cluster.restarted.wait(5), "the watchdog never restarted the exited operator"
+    finally:
+        provider.stop()
+    assert provider.operator_restarts == 1
+    assert said == [
+        "the KubeRay operator exited on its own (its log says why); restarting it as a kubelet would"
+    ]
+    assert cluster.downs == 1
+    assert provider._watchdog is not None
+    provider._watchdog.join(5)
+    assert not provider._watchdog.is_alive()
