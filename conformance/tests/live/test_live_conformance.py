@@ -191,8 +191,9 @@ def test_karta_oracle_agrees_on_every_live_snapshot(live: LiveResult, given: lis
     result = compare(given, live.snapshots)
     disagreements = [f"[{v.phase}] {v.line()}" for v in result.verdicts if not v.ok]
     assert not disagreements, "\n".join(disagreements)
-    # every definition's status, components and Pods on each of its Snapshots (16 snapshots, 4 definitions)
-    assert result.compared > 500, result.line()
+    # every definition's status, components, instances and Pods on each of its Snapshots, and the
+    # RayClusters inside the RayService and RayJob Snapshots (about 1400 items on the local backend)
+    assert result.compared > 1000 and result.nested > 0, result.line()
 
 
 @pytest.mark.parametrize(
