@@ -422,20 +422,7 @@ def rayjob_delete_workers(ctx: Context) -> list[Snapshot]:
     ctx.kube.create(manifest, ctx.namespace)
     snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
 
-    def status() -> dict[str, Any]:
-        return ((ctx.get(*RAYJOB, name) or {}).get("status")) or {}
-
-    def finished() -> dict[str, Any] | None:
-        current = status()
-        return current if current.get("jobDeploymentStatus") in ("Complete", "Failed") else None
-
-    final = ctx.wait(scenario, "succeeded", "the Ray job to finish", finished, 300)
-    if final.get("jobStatus") != "SUCCEEDED":
-        raise ScenarioFailed(
-            scenario,
-            "succeeded",
-            f"the Ray job ended {final.get('jobDeploymentStatus')}/{final.get('jobStatus')}",
-        )
+    final = ctx.job_succeeded(scenario, name)
     cluster = str(final.get("rayClusterName", ""))
 
     def workers_gone() -> dict[str, Any] | None:

@@ -100,6 +100,23 @@ class Context:
     def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
         return self.kube.get(api_version, kind, name, self.namespace)
 
+    def job_succeeded(self, scenario: str, name: str) -> dict[str, Any]:
+        """Wait (bounded) for RayJob ``name`` to finish; its status, or ScenarioFailed unless it SUCCEEDED."""
+
+        def finished() -> dict[str, Any] | None:
+            current = ((self.get("ray.io/v1", "RayJob", name) or {}).get("status")) or {}
+            return current if current.get("jobDeploymentStatus") in ("Complete", "Failed") else None
+
+        final: dict[str, Any] = self.wait(scenario, "succeeded", "the Ray job to finish", finished, 300)
+        if final.get("jobStatus") != "SUCCEEDED":
+            raise ScenarioFailed(
+                scenario,
+                "succeeded",
+                f"the Ray job ended {final.get('jobDeploymentStatus')}/{final.get('jobStatus')}: "
+                f"{final.get('message', '')}",
+            )
+        return final
+
     def cluster_ready(self, name: str) -> bool:
         cluster = self.get("ray.io/v1", "RayCluster", name)
         return bool(cluster and (cluster.get("status") or {}).get("state") == "ready")
@@ -360,17 +377,7 @@ def rayjob(ctx: Context, submission_mode: str = "K8sJobMode") -> list[Snapshot]:
         )
     )
 
-    def finished() -> dict[str, Any] | None:
-        current = status()
-        return current if current.get("jobDeploymentStatus") in ("Complete", "Failed") else None
-
-    final = ctx.wait(scenario, "succeeded", "the Ray job to finish", finished, 300)
-    if final.get("jobStatus") != "SUCCEEDED":
-        raise ScenarioFailed(
-            scenario,
-            "succeeded",
-            f"the Ray job ended {final.get('jobDeploymentStatus')}/{final.get('jobStatus')}: {final.get('message', '')}",
-        )
+    ctx.job_succeeded(scenario, name)
     snapshots.append(
         ctx.snap(scenario, "succeeded", root, Expectation(statuses=["completed"], current_owners=[cluster]))
     )
