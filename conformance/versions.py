@@ -28,6 +28,21 @@ class Tool:
 
 
 @dataclass(frozen=True)
+class KartaCrd:
+    commit: str  # of github.com/run-ai/karta
+    path: str  # the CRD's path in that repository
+    file: str  # the copy in this package
+
+    @property
+    def label(self) -> str:
+        """``run.ai/v1alpha1 @ 0269900`` (what admitted a definition, in verdicts)."""
+        return f"run.ai/v1alpha1 CRD @ {self.commit[:7]}"
+
+    def text(self) -> str:
+        return resources.files("conformance").joinpath(self.file).read_text()
+
+
+@dataclass(frozen=True)
 class Versions:
     default_kuberay: str
     kuberay: dict[str, KubeRayVersion]
@@ -42,6 +57,7 @@ class Versions:
     kind_operator_image: str
     kind_gpus_per_node: int
     tools: dict[str, Tool]
+    karta_crd: KartaCrd
 
     def kuberay_version(self, version: str | None) -> KubeRayVersion:
         """The pinned entry for ``version`` (the default when None); exit 2 on an unknown one."""
@@ -105,4 +121,5 @@ def load() -> Versions:
             name: Tool(name=name, module=t["module"], version=t["version"])
             for name, t in (raw.get("tools") or {}).items()
         },
+        karta_crd=KartaCrd(**raw["karta_crd"]),
     )

@@ -13,6 +13,8 @@ For every definition and every snapshot of its root kind:
 - ``cannot-express``: a multi-host replica (numOfHosts > 1 Pods) that no definition can name as a unit;
 - ``ownership``: each component's ownerRef names a kind above it in the live owner chain; every kind in the
   tree, reached through component kinds, is a component kind or in additionalChildKinds;
+- ``top-owner``: the root has no owner above it (a consumer looks a Karta up by the top owner's GVK);
+  CANNOT-EXPRESS when it has one (a wrapper object: no definition of the root kind can cover it);
 - ``gang``: one pod group per owner of the expected kind, holding exactly that owner's Pods;
 - ``gang-minimum``: per pod group, the minimum a Karta consumer computes for each of its Pods (KAI's
   grouper: the effective component's subtree scale) is the same for every Pod and equals the Pods that
@@ -99,6 +101,7 @@ def check_snapshot(definition: Definition, snapshot: Snapshot) -> list[Verdict]:
         _instances_and_replicas(out, snapshot, declared, matches)
         _fidelity(out, snapshot, declared, matches)
     _ownership(out, snapshot, matches or {})
+    _top_owner(out, snapshot)
     _gang(out, snapshot)
     _status(out, snapshot)
     return out.items
@@ -454,6 +457,37 @@ def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) 
             )
     if ok:
         out.check("ownership", "", True, "owner references and kinds match the live tree")
+
+
+def _top_owner(out: Verdicts, snapshot: Snapshot) -> None:
+    """A consumer walks ownerReferences up from a Pod to its top owner and looks up the Karta of
+    that object's GVK (KAI's pod-grouper does): the root must be the top owner."""
+    root_kind = out.definition.root.kind
+    assert root_kind is not None
+    kind = f"{root_kind.api_version} {root_kind.kind}"
+    owners = snapshot.root.get("metadata", {}).get("ownerReferences") or []
+    if not owners:
+        out.check(
+            "top-owner",
+            "rootComponent.kind",
+            True,
+            f"the root has no owner: a consumer walking up from its Pods stops at it and looks up {kind}",
+        )
+        return
+    above = owners[0]
+    for reference in owners:
+        if reference.get("controller"):
+            above = reference
+    out.add(
+        "top-owner",
+        "rootComponent.kind",
+        Outcome.CANNOT_EXPRESS,
+        f"the root is owned by {above.get('apiVersion')} {above.get('kind')} {above.get('name')}: a consumer "
+        f"walking up from the Pods looks up a Karta for {above.get('apiVersion')} {above.get('kind')}, not for "
+        f"{kind}, so this definition is not used for this workload; a Karta's root must be the top owner, and no "
+        f"{root_kind.kind} definition can say it sits below another object",
+        owner=above,
+    )
 
 
 def _gang(out: Verdicts, snapshot: Snapshot) -> None:

@@ -12,6 +12,7 @@ about a definition that could be read, not input errors.
 
 from __future__ import annotations
 
+import copy
 import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -96,6 +97,11 @@ def load_text(text: str, source: str) -> list[Definition]:
     return [
         _definition(doc, f"{source}#{index + 1}" if multi else source) for index, doc in enumerate(documents)
     ]
+
+
+def load_document(document: Any, source: str) -> Definition:
+    """One already-parsed document (e.g. a Karta object as the API server returned it)."""
+    return _definition(document, source)
 
 
 # ---------------------------------------------------------------------------
@@ -276,6 +282,7 @@ def _definition(document: Any, source: str) -> Definition:
         pod_groups=pod_groups,
         dialect=dialect.name,
         labels=labels,
+        document=copy.deepcopy(dict(document)),
     )
 
 

@@ -215,6 +215,8 @@ class Definition:
     pod_groups: tuple[PodGroup, ...]
     dialect: str = "resource-interface"  # a Dialect name: "karta" or "resource-interface"
     labels: dict[str, str] = field(default_factory=dict)  # metadata.labels (consumers look Kartas up by them)
+    # The document as read (what live admission applies to the cluster); not part of equality.
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def components(self) -> tuple[Component, ...]:

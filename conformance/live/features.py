@@ -258,6 +258,41 @@ def head_pod_deleted(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+def owner_above_root(ctx: Context) -> list[Snapshot]:
+    """A RayCluster owned by a wrapper object, as a Kro-style ResourceGraphDefinition instance owns what
+    it creates: created -> ready. A v1 ConfigMap stands in for the wrapper (what a consumer does depends
+    only on the root having an owner, not on the owner's kind)."""
+    scenario = "owner-above-root"
+    wrapper = ctx.kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "wrapper"},
+            "data": {"stands-in": "kro"},
+        },
+        ctx.namespace,
+    )
+    manifest, root = _raycluster(ctx, "owned-raycluster")
+    manifest["metadata"]["ownerReferences"] = [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "name": wrapper["metadata"]["name"],
+            "uid": wrapper["metadata"]["uid"],
+            "controller": True,
+        }
+    ]
+    group = manifest["spec"]["workerGroupSpecs"][0]
+    name, gname, start = manifest["metadata"]["name"], group["groupName"], int(group["replicas"])
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    ctx.wait(scenario, "ready", "head and workers Running", _settled(ctx, name, {gname: start}), 180)
+    snapshots.append(
+        ctx.snap(scenario, "ready", root, Expectation(statuses=["running"], current_owners=[name]))
+    )
+    return snapshots
+
+
 def rayjob_suspend(ctx: Context) -> list[Snapshot]:
     """Created suspended (no RayCluster, no submitter) -> resumed -> running -> suspended again
     (its RayCluster and submitter Job deleted)."""
@@ -456,6 +491,7 @@ FEATURE_SCENARIOS.update(
         "raycluster-suspend": Scenario(raycluster_suspend, "RayCluster"),
         "workers-to-delete": Scenario(workers_to_delete, "RayCluster"),
         "head-pod-deleted": Scenario(head_pod_deleted, "RayCluster"),
+        "owner-above-root": Scenario(owner_above_root, "RayCluster"),
         "rayjob-suspend": Scenario(rayjob_suspend, "RayJob"),
         "rayservice-replicas-only": Scenario(rayservice_replicas_only, "RayService"),
         "rayjob-delete-workers": Scenario(rayjob_delete_workers, "RayJob"),

@@ -19,11 +19,12 @@ from typing import Any
 
 from conformance.backends.base import Provider
 from conformance.backends.registry import make_provider
-from conformance.claims import live
+from conformance.claims import live, lookup
 from conformance.definition import Definition
 from conformance.errors import EnvironmentProblem
 from conformance.k8s import diagnostics
 from conformance.k8s.client import Kube
+from conformance.live.admission import Admission, AdmissionUnavailable
 from conformance.live.capture import Snapshotter
 from conformance.live.features import Selection, selection  # also registers the feature scenarios
 from conformance.live.scenarios import (
@@ -200,6 +201,17 @@ class LiveSession:
             "diagnostics": [str(d) for d in result.diagnostics],
         }
 
+    def admit(
+        self, admission: Admission, definitions: Sequence[Definition]
+    ) -> tuple[list[lookup.Admitted], str | None]:
+        """Every definition applied as a Karta and read back (or why the cluster cannot take them)."""
+        try:
+            admission.prepare()
+            return admission.admit(definitions), None
+        except AdmissionUnavailable as error:
+            self.progress(f"admission: {error}; the admitted and lookup claims are UNVERIFIED")
+            return [], str(error)
+
     def select(self, features: str | None) -> Selection:
         """The scenarios for ``--features`` (unknown names exit 2 here, before the backend starts)."""
         return selection(features, self.provider.kuberay_version)
@@ -212,10 +224,26 @@ class LiveSession:
     ) -> LiveRun:
         """The scenarios once (``names``, or those of the selected features; default: the default
         set), every snapshot saved, every definition evaluated on them."""
-        result = self.run_scenarios(selected.scenarios if selected is not None else names)
+        admission = Admission(self.kube, self.progress)
+        try:
+            admitted, unavailable = self.admit(admission, definitions)
+            result = self.run_scenarios(selected.scenarios if selected is not None else names)
+        finally:
+            admission.withdraw()
         self.save_snapshots(result)
-        verdicts = evaluate(definitions, result)
+        # The scenarios' claims are evaluated on each definition as the API server kept it.
+        evaluated = [a.read_back if a.read_back is not None else a.definition for a in admitted] or list(
+            definitions
+        )
+        verdicts = (
+            lookup.unverified(definitions, unavailable) if unavailable else lookup.check(admitted)
+        ) + evaluate(evaluated, result)
         meta = self.meta(result)
+        meta["admission"] = {
+            "crd": admission.crd_label,
+            "session": admission.session,
+            "unavailable": unavailable,
+        }
         if selected is not None and selected.selected:
             verdicts = selected.verdicts(definitions, verdicts)
             meta["features"] = selected.meta(result.seconds)

@@ -12,6 +12,7 @@ from conformance.definition import load_path
 from conformance.fixtures import load_fixtures
 from conformance.snapshot import Expectation, Snapshot
 from conformance.tests.helpers import DEFINITIONS, broken
+from conformance.verdict import Outcome
 
 pytestmark = pytest.mark.unit
 
@@ -202,3 +203,29 @@ def test_markdown_shows_the_gang_minimum_per_group_and_phase() -> None:
         "| rayservice | rayservice/upgrade-pending | raycluster\\[pending-rc\\] | raycluster | 2 | 2 | PASS |"
         in text
     )
+
+
+def test_a_root_without_owner_is_the_top_owner() -> None:
+    (definition,) = load_path(DEFINITIONS / "rayservice.yaml")
+    (top,) = [
+        v for v in check_snapshot(definition, _snapshot(["active-rc"], "ready")) if v.claim == "top-owner"
+    ]
+    assert top.outcome is Outcome.PASS
+    assert "looks up ray.io/v1 RayService" in top.message
+
+
+def test_a_root_owned_by_a_wrapper_is_said_to_be_beyond_the_definition() -> None:
+    (definition,) = load_path(DEFINITIONS / "rayservice.yaml")
+    snapshot = _snapshot(["active-rc"], "ready")
+    wrapper = {
+        "apiVersion": "kro.run/v1alpha1",
+        "kind": "RayApp",
+        "name": "app",
+        "uid": "w",
+        "controller": True,
+    }
+    snapshot.root["metadata"]["ownerReferences"] = [wrapper]
+    (top,) = [v for v in check_snapshot(definition, snapshot) if v.claim == "top-owner"]
+    assert top.outcome is Outcome.CANNOT_EXPRESS
+    assert "owned by kro.run/v1alpha1 RayApp app" in top.message
+    assert "looks up a Karta for kro.run/v1alpha1 RayApp, not for ray.io/v1 RayService" in top.message
