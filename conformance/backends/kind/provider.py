@@ -161,6 +161,11 @@ class KindProvider:
         except subprocess.CalledProcessError as error:  # raised by pytest-kind's kind and kubectl calls
             command = " ".join(str(part) for part in error.cmd[:4])
             detail = (error.stderr or "").strip()[-300:] if isinstance(error.stderr, str) else ""
+            if not self.plan.built_node:  # kind pulls the upstream node image: no registry, no cluster
+                detail += (
+                    f" (the node image is the upstream {self.plan.node_image.split('@')[0]}, pulled from its "
+                    "registry; where no registry is reachable, build the offline images first: `make images`)"
+                )
             raise EnvironmentProblem(
                 f"`{command} ...` failed (exit {error.returncode}) {detail}".strip()
             ) from None
