@@ -6,7 +6,7 @@
     ... --oracle karta                            also compare the harness's reading with Karta's own (Go) reading
     karta-conformance convert FILE --to karta|resource-interface   one dialect into the other
     karta-conformance cluster up|down|status      the local backend's cluster
-    karta-conformance ci matrix|compat            what the GitHub workflows compute
+    karta-conformance ci matrix|compat|features   what the GitHub workflows compute
     karta-conformance tools install|path|run      pinned tools built from Go modules (actionlint, kind, helm)
     karta-conformance images build|list           the kind backend's offline images (no registry needed)
 
@@ -146,6 +146,14 @@ def _parser() -> argparse.ArgumentParser:
     compat = ci_commands.add_parser("compat", help="compatibility table (Markdown) from live JSON reports")
     compat.add_argument("reports", nargs="+", type=Path, metavar="REPORT")
     compat.add_argument("--output", type=Path, default=None, help="also write the table here")
+    feature_table = ci_commands.add_parser(
+        "features", help="the feature matrix (feature x KubeRay version x backend) from live JSON reports"
+    )
+    feature_table.add_argument("reports", nargs="+", type=Path, metavar="REPORT")
+    feature_table.add_argument("--output", type=Path, default=None, help="also write the Markdown table here")
+    feature_table.add_argument(
+        "--json", type=Path, default=None, dest="json_path", help="write the matrix as JSON"
+    )
 
     tool = commands.add_parser("tools", help="pinned tools built from their Go modules into the cache")
     tool.add_argument("action", choices=["install", "path", "run"])
@@ -334,7 +342,12 @@ def _ci(args: argparse.Namespace) -> int:
         matrix = ci.nightly_matrix()
         print(ci.github_output("matrix", matrix) if args.github_output else json.dumps(matrix, indent=2))
         return 0
-    table = ci.compatibility_table(args.reports)
+    if args.ci_command == "features":
+        table, data = ci.feature_matrix(args.reports)
+        if args.json_path:
+            report.write(args.json_path, json.dumps(data, indent=2) + "\n")
+    else:
+        table = ci.compatibility_table(args.reports)
     print(table, end="")
     if args.output:
         report.write(args.output, table)

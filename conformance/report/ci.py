@@ -13,6 +13,7 @@ from typing import Any
 
 from conformance import versions
 from conformance.errors import UserError
+from conformance.report import matrix
 from conformance.report.neutral import cell
 
 
@@ -89,3 +90,20 @@ def compatibility_table(reports: Sequence[Path]) -> str:
 def github_output(name: str, value: Any) -> str:
     """One ``name=value`` line for ``$GITHUB_OUTPUT`` (JSON on one line)."""
     return f"{name}={json.dumps(value, separators=(',', ':'))}"
+
+
+def feature_matrix(reports: Sequence[Path]) -> tuple[str, dict[str, Any]]:
+    """The feature matrix (Markdown and JSON) from live JSON reports of ``--features`` runs."""
+    documents = []
+    for path in reports:
+        try:
+            document = json.loads(Path(path).read_text())
+            if not isinstance(document, dict) or not isinstance(document.get("meta"), dict):
+                raise ValueError("no meta")
+            if not isinstance(document.get("verdicts"), list):
+                raise ValueError("no verdicts")
+        except (OSError, ValueError) as error:
+            raise UserError(f"not a karta-conformance JSON report ({error})", where=str(path)) from None
+        documents.append(document)
+    data = matrix.build(documents)
+    return matrix.markdown(data), data

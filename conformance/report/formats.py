@@ -78,7 +78,12 @@ def text_lines(verdicts: list[Verdict], header: str | None = None) -> list[str]:
 
 
 def write_json(path: str | Path, verdicts: list[Verdict], meta: dict[str, Any]) -> None:
-    document = capped(_plain({"meta": meta, "verdicts": [v.to_json() for v in verdicts]}))
+    # Each verdict is bounded (its evidence comes from live objects and definitions), not the list of
+    # them: a run with more than JSON_LIST_LIMIT verdicts keeps every one.
+    document = {
+        "meta": capped(_plain(meta)),
+        "verdicts": [capped(_plain(v.to_json())) for v in verdicts],
+    }
     write(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 
