@@ -16,7 +16,8 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -289,44 +290,55 @@ def node_image(
     docker = _docker()
     log = _log(tag)
     log.write_text("")
-    container = f"karta-node-build-{os.getpid()}"
-    with step(f"Assembling the kind node image {tag}"):
-        _run(
-            [
-                docker,
-                "run",
-                "-d",
-                "--name",
-                container,
-                "--entrypoint=sleep",
-                "--security-opt",
-                "seccomp=unconfined",
-                base_image.tag,
-                "infinity",
-            ],
-            log,
-        )
-        try:
-            for name, binary in binaries.items():
-                _run([docker, "cp", str(binary), f"{container}:/usr/bin/{name}"], log)
-                _run([docker, "exec", container, "chmod", "0755", f"/usr/bin/{name}"], log)
-            for target, text in manifests.items():
-                completed = subprocess.run(
-                    _exec_stdin(container, target),
-                    input=text,
-                    text=True,
-                    capture_output=True,
-                    check=False,
+    with (
+        step(f"Assembling the kind node image {tag}"),
+        _build_container(base_image.tag, "node-build", log) as container,
+    ):
+        for name, binary in binaries.items():
+            _run([docker, "cp", str(binary), f"{container}:/usr/bin/{name}"], log)
+            _run([docker, "exec", container, "chmod", "0755", f"/usr/bin/{name}"], log)
+        for target, text in manifests.items():
+            completed = subprocess.run(
+                _exec_stdin(container, target),
+                input=text,
+                text=True,
+                capture_output=True,
+                check=False,
+            )
+            if completed.returncode != 0:
+                raise EnvironmentProblem(
+                    f"writing {target} into the node image failed: {completed.stderr.strip()}"
                 )
-                if completed.returncode != 0:
-                    raise EnvironmentProblem(
-                        f"writing {target} into the node image failed: {completed.stderr.strip()}"
-                    )
-            groups = [[part.tag, *_extra_tags(named, part.tag)] for part in parts]
-            _import_and_commit(container, groups, tag, key, log)
-        finally:
-            subprocess.run([docker, "rm", "-f", "-v", container], capture_output=True, check=False)
+        groups = [[part.tag, *_extra_tags(named, part.tag)] for part in parts]
+        _import_and_commit(container, groups, tag, key, log)
     return Built(tag, key, False, time.monotonic() - started, size_of(tag))
+
+
+@contextmanager
+def _build_container(image: str, purpose: str, log: Path) -> Iterator[str]:
+    """A container of ``image`` that only sleeps (so files can be copied in and its containerd run),
+    removed with its volumes on leaving, build failed or not."""
+    docker = _docker()
+    container = f"karta-{purpose}-{os.getpid()}"
+    _run(
+        [
+            docker,
+            "run",
+            "-d",
+            "--name",
+            container,
+            "--entrypoint=sleep",
+            "--security-opt",
+            "seccomp=unconfined",
+            image,
+            "infinity",
+        ],
+        log,
+    )
+    try:
+        yield container
+    finally:
+        subprocess.run([docker, "rm", "-f", "-v", container], capture_output=True, check=False)
 
 
 def _import_and_commit(container: str, groups: list[list[str]], tag: str, key: str, log: Path) -> None:
@@ -397,30 +409,13 @@ def node_with_workloads(node: Built, kuberay_version: str, preload: list[Built])
     key = images.digest(node.key, [p.key for p in preload])
     if label_of(tag) == key:
         return Built(tag, key, True, 0.0, size_of(tag))
-    docker = _docker()
     log = _log(tag)
     log.write_text("")
-    container = f"karta-node-workloads-{os.getpid()}"
-    with step(f"Preloading {', '.join(p.tag for p in preload)} into {tag}"):
-        _run(
-            [
-                docker,
-                "run",
-                "-d",
-                "--name",
-                container,
-                "--entrypoint=sleep",
-                "--security-opt",
-                "seccomp=unconfined",
-                node.tag,
-                "infinity",
-            ],
-            log,
-        )
-        try:
-            _import_and_commit(container, [[p.tag] for p in preload], tag, key, log)
-        finally:
-            subprocess.run([docker, "rm", "-f", "-v", container], capture_output=True, check=False)
+    with (
+        step(f"Preloading {', '.join(p.tag for p in preload)} into {tag}"),
+        _build_container(node.tag, "node-workloads", log) as container,
+    ):
+        _import_and_commit(container, [[p.tag] for p in preload], tag, key, log)
     return Built(tag, key, False, time.monotonic() - started, size_of(tag))
 
 
