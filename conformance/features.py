@@ -39,6 +39,7 @@ class Feature:
     reason: str | None
     gate: Gate | None = None
     statuses: tuple[str, ...] = ()  # Karta statuses a phase of the scenario expects beyond the default ones
+    actions: tuple[str, ...] = ()  # root suspend/resume actions the scenario's phases are reached by
 
     def exists_in(self, version: str) -> bool:
         return version in self.versions
@@ -72,6 +73,7 @@ def parse(raw: Any) -> tuple[Feature, ...]:
             "scenario",
             "reason",
             "statuses",
+            "actions",
         }
         if unknown:
             raise InventoryError(f"{where}: unknown keys {sorted(unknown)}")
@@ -91,6 +93,7 @@ def parse(raw: Any) -> tuple[Feature, ...]:
                 if isinstance(gate, dict) and gate.get("name")
                 else None,
                 statuses=tuple(str(v) for v in entry.get("statuses") or ()),
+                actions=tuple(str(v) for v in entry.get("actions") or ()),
             )
         )
     return tuple(found)
@@ -132,6 +135,11 @@ def problems(features: tuple[Feature, ...], pinned: tuple[str, ...]) -> list[str
                 found.append(f"{name}: change {change!r} is not one of {', '.join(CHANGES)}")
         if feature.statuses and not feature.scenario:
             found.append(f"{name}: statuses {list(feature.statuses)} need a scenario that shows them")
+        if feature.actions and not feature.scenario:
+            found.append(f"{name}: actions {list(feature.actions)} need a scenario that takes them")
+        for action in feature.actions:
+            if action not in ("suspend", "resume"):
+                found.append(f"{name}: action {action!r} is not suspend or resume")
         if not feature.changes or not feature.kinds or not feature.what or not feature.effect:
             found.append(f"{name}: kinds, what, changes and effect are all required")
     return found

@@ -22,6 +22,9 @@ class Expectation:
         default_factory=list
     )  # owners whose Pods were made from the root's current spec
     gang_owner_kind: str = "RayCluster"  # one gang group per object of this kind
+    # The change the scenario made to the root that brought this phase about, for the suspend-actions
+    # claim: {"action": "suspend" | "resume", "path": ["spec", "suspend"], "value": true}, one per field.
+    made_by: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

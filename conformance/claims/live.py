@@ -15,6 +15,8 @@ For every definition and every snapshot of its root kind:
   tree, reached through component kinds, is a component kind or in additionalChildKinds;
 - ``top-owner``: the root has no owner above it (a consumer looks a Karta up by the top owner's GVK);
   CANNOT-EXPRESS when it has one (a wrapper object: no definition of the root kind can cover it);
+- ``suspend-actions``: the root's suspend (resume) actions set what the scenario set to suspend (resume)
+  the workload live, at the phases reached that way;
 - ``gang``: one pod group per owner of the expected kind, holding exactly that owner's Pods;
 - ``gang-minimum``: per pod group, the minimum a Karta consumer computes for each of its Pods (KAI's
   grouper: the effective component's subtree scale) is the same for every Pod and equals the Pods that
@@ -43,6 +45,7 @@ from conformance.evaluate.gangs import gang_groups
 from conformance.evaluate.instances import Instance, beyond_karta, instances
 from conformance.evaluate.pods import PodMatch, match, pod_name, selects
 from conformance.evaluate.status import read_status
+from conformance.evaluate.suspend import Change, action_changes, change
 from conformance.jq import expr as jqexpr
 from conformance.snapshot import Snapshot
 from conformance.verdict import Outcome, Verdict, verdict_for
@@ -88,7 +91,8 @@ def check(definitions: Iterable[Definition], snapshots: Iterable[Snapshot]) -> l
             verdicts.extend(unlisted_kinds(definition, snapshot))
         if mine:  # without snapshots the ERROR above already says the definition was not checked live
             shown = {status for s in mine for status in s.expect.statuses}
-            verdicts.extend(not_checked(definition, "live", shown))
+            acted = {str(m.get("action")) for s in mine for m in s.expect.made_by}
+            verdicts.extend(not_checked(definition, "live", shown, acted))
     return verdicts
 
 
@@ -102,6 +106,7 @@ def check_snapshot(definition: Definition, snapshot: Snapshot) -> list[Verdict]:
         _fidelity(out, snapshot, declared, matches)
     _ownership(out, snapshot, matches or {})
     _top_owner(out, snapshot)
+    _suspend_actions(out, snapshot)
     _gang(out, snapshot)
     _status(out, snapshot)
     return out.items
@@ -488,6 +493,41 @@ def _top_owner(out: Verdicts, snapshot: Snapshot) -> None:
         f"{root_kind.kind} definition can say it sits below another object",
         owner=above,
     )
+
+
+def _suspend_actions(out: Verdicts, snapshot: Snapshot) -> None:
+    """The root's suspend (resume) actions make the change the scenario made to suspend (resume) the
+    workload live: the same fields set to the same values (a phase the scenario reached that way)."""
+    suspend = out.definition.root.suspend
+    if suspend is None:
+        return
+    for action, actions in (("suspend", suspend.suspend_actions), ("resume", suspend.resume_actions)):
+        live = {change(m["path"], m["value"]) for m in snapshot.expect.made_by if m.get("action") == action}
+        if not live:
+            continue
+        subject = f"{suspend.where}.{action}Actions"
+        try:
+            theirs = action_changes(actions, snapshot.root)
+        except EvaluationError as error:
+            out.failed("suspend-actions", error)
+            continue
+        done = "suspended" if action == "suspend" else "resumed"
+        said = ", ".join(_shown(c) for c in sorted(theirs, key=str))
+        made = ", ".join(_shown(c) for c in sorted(live, key=str))
+        kind = snapshot.root.get("kind")
+        out.check(
+            "suspend-actions",
+            subject,
+            theirs == live,
+            f"set {said}: the change that {done} this {kind} live"
+            if theirs == live
+            else f"set {said or 'nothing'}; the change that {done} this {kind} live was {made}",
+        )
+
+
+def _shown(one: Change) -> str:
+    path, value = one
+    return "." + ".".join(str(key) for key in path) + f" = {value}"
 
 
 def _gang(out: Verdicts, snapshot: Snapshot) -> None:

@@ -184,7 +184,16 @@ def raycluster_suspend(ctx: Context) -> list[Snapshot]:
 
     ctx.wait(scenario, "suspended", "no Pods and status.state suspended", suspended, 180)
     snapshots.append(
-        ctx.snap(scenario, "suspended", root, Expectation(statuses=["suspended"], current_owners=[name]))
+        ctx.snap(
+            scenario,
+            "suspended",
+            root,
+            Expectation(
+                statuses=["suspended"],
+                current_owners=[name],
+                made_by=[{"action": "suspend", "path": ["spec", "suspend"], "value": True}],
+            ),
+        )
     )
 
     ctx.kube.patch_merge(*RAYCLUSTER, name, ctx.namespace, {"spec": {"suspend": False}})
@@ -196,7 +205,16 @@ def raycluster_suspend(ctx: Context) -> list[Snapshot]:
         _settled(ctx, name, {gname: start, "extra": 1}),
         180,
     )
-    snapshots.append(ctx.snap(scenario, "resumed", root, owners))
+    # Resumed by the root's spec.suspend (what a root component's resumeActions can say) and the
+    # group's own flag (a worker group change, which no root action covers).
+    snapshots.append(
+        ctx.snap(
+            scenario,
+            "resumed",
+            root,
+            replace(owners, made_by=[{"action": "resume", "path": ["spec", "suspend"], "value": False}]),
+        )
+    )
     return snapshots
 
 
@@ -327,7 +345,17 @@ def rayjob_suspend(ctx: Context) -> list[Snapshot]:
     ctx.wait(
         scenario, "suspended-at-creation", "jobDeploymentStatus Suspended, no RayCluster", suspended, 120
     )
-    snapshots.append(ctx.snap(scenario, "suspended-at-creation", root, Expectation(statuses=["suspended"])))
+    snapshots.append(
+        ctx.snap(
+            scenario,
+            "suspended-at-creation",
+            root,
+            Expectation(
+                statuses=["suspended"],
+                made_by=[{"action": "suspend", "path": ["spec", "suspend"], "value": True}],
+            ),
+        )
+    )
 
     ctx.kube.patch_merge(*RAYJOB, name, ctx.namespace, {"spec": {"suspend": False}})
 
@@ -347,7 +375,12 @@ def rayjob_suspend(ctx: Context) -> list[Snapshot]:
             scenario,
             "running",
             root,
-            Expectation(statuses=["running"], stable=False, current_owners=[cluster]),
+            Expectation(
+                statuses=["running"],
+                stable=False,
+                current_owners=[cluster],
+                made_by=[{"action": "resume", "path": ["spec", "suspend"], "value": False}],
+            ),
         )
     )
 
@@ -370,7 +403,17 @@ def rayjob_suspend(ctx: Context) -> list[Snapshot]:
         suspended_again,
         180,
     )
-    snapshots.append(ctx.snap(scenario, "suspended", root, Expectation(statuses=["suspended"])))
+    snapshots.append(
+        ctx.snap(
+            scenario,
+            "suspended",
+            root,
+            Expectation(
+                statuses=["suspended"],
+                made_by=[{"action": "suspend", "path": ["spec", "suspend"], "value": True}],
+            ),
+        )
+    )
     return snapshots
 
 

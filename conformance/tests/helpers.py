@@ -14,9 +14,9 @@ DEFINITIONS = REPO / "definitions"
 FIXTURES = REPO / "fixtures"
 
 
-def shipped(name: str) -> dict[str, Any]:
+def shipped(name: str, folder: Path | None = None) -> dict[str, Any]:
     """A shipped definition as a dict (``rayservice``, ``raycluster``, ``rayjob``)."""
-    document: dict[str, Any] = yaml.safe_load((DEFINITIONS / f"{name}.yaml").read_text())
+    document: dict[str, Any] = yaml.safe_load(((folder or DEFINITIONS) / f"{name}.yaml").read_text())
     return document
 
 
@@ -30,10 +30,15 @@ def component(document: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def broken(
-    tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None], filename: str | None = None
+    tmp_path: Path,
+    name: str,
+    change: Callable[[dict[str, Any]], None],
+    filename: str | None = None,
+    folder: Path | None = None,
 ) -> Path:
-    """Write a copy of shipped definition ``name`` with ``change`` applied; return its path."""
-    document = copy.deepcopy(shipped(name))
+    """Write a copy of shipped definition ``name`` (from ``folder``, default definitions/) with
+    ``change`` applied; return its path."""
+    document = copy.deepcopy(shipped(name, folder))
     change(document)
     path = tmp_path / (filename or f"{name}.yaml")
     path.write_text(yaml.safe_dump(document, sort_keys=False))
@@ -49,9 +54,13 @@ def as_resource_interface(document: dict[str, Any]) -> dict[str, Any]:
     from conformance.definition.convert import to_resource_interface
 
     converted, lost = to_resource_interface(document)
-    # Only the Suspended mapping (RayCluster, RayJob) has no place in the legacy dialect.
+    # Only the suspend/resume actions and the Suspended mapping (RayCluster, RayJob) have no place in
+    # the legacy dialect.
     assert all(
-        item.startswith("rootComponent.statusDefinition.statusMappings.suspended: ") for item in lost
+        item.startswith(
+            ("rootComponent.statusDefinition.statusMappings.suspended: ", "rootComponent.suspendDefinition: ")
+        )
+        for item in lost
     ), lost
     return converted
 

@@ -229,3 +229,71 @@ def test_a_root_owned_by_a_wrapper_is_said_to_be_beyond_the_definition() -> None
     assert top.outcome is Outcome.CANNOT_EXPRESS
     assert "owned by kro.run/v1alpha1 RayApp app" in top.message
     assert "looks up a Karta for kro.run/v1alpha1 RayApp, not for ray.io/v1 RayService" in top.message
+
+
+def _suspended_raycluster(made_by: list[dict[str, Any]]) -> Snapshot:
+    root = next(f.object for f in load_fixtures() if f.kind == "RayCluster")
+    root = {**root, "metadata": {**root["metadata"], "uid": "rc", "namespace": "ns"}}
+    root["spec"] = {**root["spec"], "suspend": True}
+    root["status"] = {"state": "suspended"}
+    return Snapshot(
+        scenario="raycluster-suspend",
+        phase="suspended",
+        namespace="ns",
+        root=root,
+        tree=[],
+        namespace_pods=[],
+        events=[],
+        served=["ray.io/v1/RayCluster", "v1/Pod"],
+        expect=Expectation(statuses=["suspended"], made_by=made_by),
+    )
+
+
+SUSPENDED_BY = [{"action": "suspend", "path": ["spec", "suspend"], "value": True}]
+
+
+def _suspend_verdicts(definition_path: Path, snapshot: Snapshot) -> list[Any]:
+    (definition,) = load_path(definition_path)
+    return [v for v in check_snapshot(definition, snapshot) if v.claim == "suspend-actions"]
+
+
+def test_suspend_actions_that_set_what_suspended_the_workload_live_pass() -> None:
+    (verdict,) = _suspend_verdicts(
+        DEFINITIONS / "upstream" / "raycluster.yaml", _suspended_raycluster(SUSPENDED_BY)
+    )
+    assert verdict.outcome is Outcome.PASS, verdict.message
+    assert verdict.subject == "rootComponent.suspendDefinition.suspendActions"
+    assert "set .spec.suspend = true: the change that suspended this RayCluster live" in verdict.message
+
+
+def test_suspend_actions_that_set_another_field_fail(tmp_path: Path) -> None:
+    def wrong(document: dict[str, Any]) -> None:
+        root = document["spec"]["structureDefinition"]["rootComponent"]
+        root["suspendDefinition"]["suspendActions"] = [{"path": ".spec.paused", "value": True}]
+
+    path = broken(tmp_path, "raycluster", wrong, folder=DEFINITIONS / "upstream")
+    (verdict,) = _suspend_verdicts(path, _suspended_raycluster(SUSPENDED_BY))
+    assert verdict.outcome is Outcome.FAIL
+    assert (
+        "set .spec.paused = true; the change that suspended this RayCluster live was .spec.suspend = true"
+        in (verdict.message)
+    )
+
+
+def test_an_action_path_designating_several_places_fails(tmp_path: Path) -> None:
+    def several(document: dict[str, Any]) -> None:
+        root = document["spec"]["structureDefinition"]["rootComponent"]
+        root["suspendDefinition"]["suspendActions"] = [
+            {"path": ".spec.workerGroupSpecs[].suspend", "value": True}
+        ]
+
+    path = broken(tmp_path, "raycluster", several, folder=DEFINITIONS / "upstream")
+    snapshot = _suspended_raycluster(SUSPENDED_BY)
+    snapshot.root["spec"]["workerGroupSpecs"] = [{"groupName": "a"}, {"groupName": "b"}]
+    (verdict,) = _suspend_verdicts(path, snapshot)
+    assert verdict.outcome is Outcome.FAIL
+    assert "must designate exactly one place on the root, designates 2" in verdict.message
+
+
+def test_no_suspend_actions_verdict_without_a_live_suspension() -> None:
+    assert _suspend_verdicts(DEFINITIONS / "upstream" / "raycluster.yaml", _suspended_raycluster([])) == []

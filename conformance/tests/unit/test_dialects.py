@@ -50,15 +50,17 @@ def test_shipped_definitions_are_kartas_and_round_trip(path: Path) -> None:
     document = _document(path)
     assert (document["apiVersion"], document["kind"]) == ("run.ai/v1alpha1", "Karta")
     legacy, lost = to_resource_interface(document)
-    # The one thing the legacy dialect cannot hold: the Suspended mapping of RayCluster and RayJob
-    # (shown live by the raycluster-suspend and rayjob-suspend feature scenarios).
+    # What the legacy dialect cannot hold: the suspend/resume actions and the Suspended mapping of
+    # RayCluster and RayJob (both shown live by the raycluster-suspend and rayjob-suspend scenarios).
     mappings = document["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"]
     suspended = "suspended" in mappings
     assert suspended == (path.name in {"raycluster.yaml", "rayjob.yaml"})
     assert lost == (
         [
+            "rootComponent.suspendDefinition: ResourceInterface (optimization.nvidia.com/v1alpha1) has no "
+            "suspend/resume actions (Karta (run.ai/v1alpha1) only)",
             "rootComponent.statusDefinition.statusMappings.suspended: ResourceInterface "
-            "(optimization.nvidia.com/v1alpha1) has no Suspended status (Karta (run.ai/v1alpha1) only)"
+            "(optimization.nvidia.com/v1alpha1) has no Suspended status (Karta (run.ai/v1alpha1) only)",
         ]
         if suspended
         else []
@@ -69,6 +71,7 @@ def test_shipped_definitions_are_kartas_and_round_trip(path: Path) -> None:
     kept["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"].pop(
         "suspended", None
     )
+    kept["spec"]["structureDefinition"]["rootComponent"].pop("suspendDefinition", None)
     assert lost_back == [] and back == kept
     [as_karta] = load_text(yaml.safe_dump(kept), "a.yaml")
     [as_legacy] = load_text(yaml.safe_dump(legacy), "a.yaml")
@@ -111,14 +114,17 @@ def test_convert_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert _document(out)["kind"] == "ResourceInterface"
     assert main(["convert", str(out), "--to", "karta"]) == 0
     assert yaml.safe_load(capsys.readouterr().out) == shipped("rayservice")
-    # The RayJob's Suspended mapping has no place in a ResourceInterface: said, exit 1.
+    # The RayJob's suspend actions and Suspended mapping have no place in a ResourceInterface: said, exit 1.
     assert (
         main(["convert", str(DEFINITIONS / "rayjob.yaml"), "--to", "resource-interface", "-o", str(out)]) == 1
     )
     assert capsys.readouterr().err.splitlines() == [
         f"karta-conformance: not converted: {DEFINITIONS / 'rayjob.yaml'}: "
+        "rootComponent.suspendDefinition: ResourceInterface (optimization.nvidia.com/v1alpha1) has no "
+        "suspend/resume actions (Karta (run.ai/v1alpha1) only)",
+        f"karta-conformance: not converted: {DEFINITIONS / 'rayjob.yaml'}: "
         "rootComponent.statusDefinition.statusMappings.suspended: ResourceInterface "
-        "(optimization.nvidia.com/v1alpha1) has no Suspended status (Karta (run.ai/v1alpha1) only)"
+        "(optimization.nvidia.com/v1alpha1) has no Suspended status (Karta (run.ai/v1alpha1) only)",
     ]
     assert main(["convert", str(UPSTREAM / "rayjob.yaml"), "--to", "resource-interface"]) == 1
     err = capsys.readouterr().err.splitlines()
@@ -226,12 +232,19 @@ def test_fields_no_claim_covers_are_unverified_by_name() -> None:
     [definition] = load_path(UPSTREAM / "raycluster.yaml")
     verdicts = check_definition(definition, load_fixtures(None), [])
     unverified = [(v.claim, v.subject) for v in verdicts if v.outcome is Outcome.UNVERIFIED]
-    # The Suspended mapping of a RayCluster is shown live by the raycluster-suspend feature scenario
-    # (features.yaml), so the static run no longer calls it unchecked; the actions are.
-    assert unverified == [
-        ("not-checked", "rootComponent.suspendDefinition.suspendActions"),
-        ("not-checked", "rootComponent.suspendDefinition.resumeActions"),
-    ]
+    # The Suspended mapping and the suspend/resume actions of a RayCluster are shown live by the
+    # raycluster-suspend feature scenario (features.yaml), so the static run does not call them unchecked.
+    assert unverified == []
+    # A live run none of whose snapshots was reached by suspending says so, by name.
+    actions = {
+        v.subject: v.message for v in not_checked(definition, "live", shown={"running"}, acted={"resume"})
+    }
+    assert set(actions) >= {"rootComponent.suspendDefinition.suspendActions"}
+    assert "rootComponent.suspendDefinition.resumeActions" not in actions
+    assert (
+        "not checked: no snapshot of this run was reached by this change (.spec.suspend = true)"
+        in (actions["rootComponent.suspendDefinition.suspendActions"])
+    )
     # A live run whose snapshots never expected Suspended still says so, naming the scenario that would.
     suspended = "rootComponent.statusDefinition.statusMappings.suspended"
     live_run = {v.subject: v.message for v in not_checked(definition, "live", shown={"running"})}
