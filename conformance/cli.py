@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -176,8 +178,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (a CI runner cancelling, `kill`) unwinds like Ctrl-C: every cleanup runs, clusters stop."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         if args.command == "check":
             return _check(args)
@@ -195,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"karta-conformance: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("karta-conformance: interrupted", file=sys.stderr)
+        print("karta-conformance: interrupted (everything it started is stopped)", file=sys.stderr)
         return 130
     return 2
 

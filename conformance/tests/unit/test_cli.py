@@ -26,3 +26,19 @@ def test_missing_go_is_one_clear_line(
     assert main(["cluster", "up", "--provider", "local", "--name", "no-go"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "the Go toolchain is missing: install Go" in err[0]
+
+
+def test_sigterm_unwinds_like_ctrl_c() -> None:
+    """A cancelled CI job (SIGTERM) runs every cleanup, as Ctrl-C does: clusters are stopped."""
+    import signal
+
+    from conformance import cli
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert cli.main(["ci", "matrix"]) == 0
+        assert signal.getsignal(signal.SIGTERM) is cli._terminated
+        with pytest.raises(KeyboardInterrupt):
+            cli._terminated(signal.SIGTERM, None)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
