@@ -77,6 +77,11 @@ def _settled(ctx: Context, cluster: str, wanted: dict[str, int]) -> Callable[[],
     return probe
 
 
+def _spec_suspend(action: str) -> list[dict[str, Any]]:
+    """What a phase reached by setting the root's spec.suspend was made by (claim suspend-actions)."""
+    return [{"action": action, "path": ["spec", "suspend"], "value": action == "suspend"}]
+
+
 def _raycluster(ctx: Context, name: str) -> tuple[dict[str, Any], tuple[str, str, str]]:
     manifest = ctx.manifest("RayCluster")
     manifest["metadata"]["name"] = name
@@ -191,7 +196,7 @@ def raycluster_suspend(ctx: Context) -> list[Snapshot]:
             Expectation(
                 statuses=["suspended"],
                 current_owners=[name],
-                made_by=[{"action": "suspend", "path": ["spec", "suspend"], "value": True}],
+                made_by=_spec_suspend("suspend"),
             ),
         )
     )
@@ -212,7 +217,7 @@ def raycluster_suspend(ctx: Context) -> list[Snapshot]:
             scenario,
             "resumed",
             root,
-            replace(owners, made_by=[{"action": "resume", "path": ["spec", "suspend"], "value": False}]),
+            replace(owners, made_by=_spec_suspend("resume")),
         )
     )
     return snapshots
@@ -352,7 +357,7 @@ def rayjob_suspend(ctx: Context) -> list[Snapshot]:
             root,
             Expectation(
                 statuses=["suspended"],
-                made_by=[{"action": "suspend", "path": ["spec", "suspend"], "value": True}],
+                made_by=_spec_suspend("suspend"),
             ),
         )
     )
@@ -379,7 +384,7 @@ def rayjob_suspend(ctx: Context) -> list[Snapshot]:
                 statuses=["running"],
                 stable=False,
                 current_owners=[cluster],
-                made_by=[{"action": "resume", "path": ["spec", "suspend"], "value": False}],
+                made_by=_spec_suspend("resume"),
             ),
         )
     )
@@ -410,7 +415,7 @@ def rayjob_suspend(ctx: Context) -> list[Snapshot]:
             root,
             Expectation(
                 statuses=["suspended"],
-                made_by=[{"action": "suspend", "path": ["spec", "suspend"], "value": True}],
+                made_by=_spec_suspend("suspend"),
             ),
         )
     )
