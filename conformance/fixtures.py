@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,24 +81,26 @@ def load_patch(name: str, folder: Path | None = None) -> dict[str, Any]:
     return patch
 
 
+def mappings(node: Any) -> Iterator[dict[str, Any]]:
+    """Every mapping in a JSON-like value, outermost first (its values may be changed in place;
+    its keys not)."""
+    if isinstance(node, dict):
+        yield node
+        for value in list(node.values()):
+            yield from mappings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from mappings(item)
+
+
 def render(obj: dict[str, Any], ray_image: str, ray_version: str) -> dict[str, Any]:
     """A copy of ``obj`` with every rayproject/ray image and every rayVersion pinned."""
     rendered = copy.deepcopy(obj)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "image" and isinstance(value, str) and RAY_IMAGE.match(value):
-                    node[key] = ray_image
-                elif key == "rayVersion" and isinstance(value, str):
-                    node[key] = ray_version
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(rendered)
+    for node in mappings(rendered):
+        if isinstance(node.get("image"), str) and RAY_IMAGE.match(node["image"]):
+            node["image"] = ray_image
+        if isinstance(node.get("rayVersion"), str):
+            node["rayVersion"] = ray_version
     return rendered
 
 

@@ -18,6 +18,7 @@ import yaml
 from conformance import versions
 from conformance.backends import fixture_app
 from conformance.backends.kind import images as offline
+from conformance.fixtures import mappings
 
 OPERATOR_NAMESPACE = "kuberay-system"
 RELEASE = "kuberay-operator"
@@ -246,24 +247,16 @@ def fit_cpu_requests(manifest: dict[str, Any], divisor: int = CPU_REQUEST_DIVISO
     (at least 10m; limits, memory and everything else unchanged). Applied to every fixture the
     scenarios create on kind, before creation, so the live objects and their Pods agree."""
     fitted = copy.deepcopy(manifest)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("containers", "initContainers") and isinstance(value, list):
-                    for container in value:
-                        requests = ((container or {}).get("resources") or {}).get("requests")
-                        if not isinstance(requests, dict) or "cpu" not in requests:
-                            continue
-                        millis = cpu_millis(requests["cpu"])
-                        if millis is not None:
-                            requests["cpu"] = f"{max(10, millis // divisor)}m"
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(fitted)
+    for node in mappings(fitted):
+        for key in ("containers", "initContainers"):
+            listed = node.get(key)
+            for container in listed if isinstance(listed, list) else []:
+                requests = ((container or {}).get("resources") or {}).get("requests")
+                if not isinstance(requests, dict) or "cpu" not in requests:
+                    continue
+                millis = cpu_millis(requests["cpu"])
+                if millis is not None:
+                    requests["cpu"] = f"{max(10, millis // divisor)}m"
     return fitted
 
 
