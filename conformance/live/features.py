@@ -457,7 +457,7 @@ FEATURE_SCENARIOS.update(
         "workers-to-delete": Scenario(workers_to_delete, "RayCluster"),
         "head-pod-deleted": Scenario(head_pod_deleted, "RayCluster"),
         "rayjob-suspend": Scenario(rayjob_suspend, "RayJob"),
-        "rayservice-replicas-only": Scenario(rayservice_replicas_only, "RayService"),
+        "rayservice-replicas-only": Scenario(rayservice_replicas_only, "RayService", slow=True),
         "rayjob-delete-workers": Scenario(rayjob_delete_workers, "RayJob"),
     }
 )
