@@ -14,6 +14,9 @@ CHART ?=
 # kind: keep the cluster afterwards (KEEP_CLUSTER=1); existing: the cluster's kubeconfig (KUBECONFIG=PATH).
 KEEP_CLUSTER ?=
 PYTEST_ARGS ?=
+# Live scenarios side by side, each in its own namespace (PARALLEL=1: one at a time; default: the
+# backend's, kind 3, local 2, existing 1): `check --parallel` and pytest's `--parallel`.
+PARALLEL ?=
 # The live tests' backends in `make test`, comma-separated. The first runs the whole suite (unit,
 # static, live) into artifacts/junit.xml; each further one runs the live tests only, into
 # artifacts/<backend>/ and artifacts/junit-<backend>.xml. Without a Docker engine the kind leg
@@ -30,7 +33,7 @@ endif
 # ("$$DEFINITIONS"), never spliced into a recipe's text, and make tests them with $(value ...):
 # a value cannot inject shell syntax. Given in the environment (as CI does), a value is not even
 # expanded by make, so `$(shell ...)` in it stays text.
-export DEFINITIONS UPSTREAM ARTIFACTS KUBERAY_VERSION KIND_IMAGE CHART FEATURES KEEP_CLUSTER KUBECONFIG CLUSTER TEST_CLUSTER
+export DEFINITIONS UPSTREAM ARTIFACTS KUBERAY_VERSION KIND_IMAGE CHART FEATURES KEEP_CLUSTER KUBECONFIG CLUSTER TEST_CLUSTER PARALLEL
 
 .DEFAULT_GOAL := help
 .PHONY: help venv tools actionlint test lint typecheck unit static live conformance check-static oracle cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
@@ -63,11 +66,11 @@ test: lint typecheck ## what CI runs: ruff, actionlint, mypy, the whole pytest s
 	@status=0; first=1; for backend in $$(printf %s "$$TEST_CLUSTER" | tr , " "); do \
 	  if [ $$first = 1 ]; then \
 	    echo "== make test: the whole suite, live tests on $$backend"; \
-	    $(BIN)/pytest conformance/tests --junitxml=artifacts/junit.xml --cluster "$$backend" $(PYTEST_ARGS); \
+	    $(BIN)/pytest conformance/tests --junitxml=artifacts/junit.xml --cluster "$$backend" $(if $(value PARALLEL),--parallel "$$PARALLEL") $(PYTEST_ARGS); \
 	  else \
 	    echo "== make test: the live tests on $$backend"; \
 	    $(BIN)/pytest conformance/tests -m live --cluster "$$backend" --artifacts "artifacts/$$backend" \
-	      --junitxml="artifacts/junit-$$backend.xml" $(PYTEST_ARGS); \
+	      --junitxml="artifacts/junit-$$backend.xml" $(if $(value PARALLEL),--parallel "$$PARALLEL") $(PYTEST_ARGS); \
 	  fi; \
 	  code=$$?; [ $$status -ne 0 ] || status=$$code; first=0; \
 	done; exit $$status
@@ -76,7 +79,7 @@ unit: venv ## pure tests, no cluster
 	$(BIN)/pytest -m "unit or static" $(PYTEST_ARGS)
 
 live: venv ## the live tests only (backend auto: kind if Docker answers, else local)
-	$(BIN)/pytest -m live $(PYTEST_ARGS)
+	$(BIN)/pytest -m live $(if $(value PARALLEL),--parallel "$$PARALLEL") $(PYTEST_ARGS)
 
 conformance: venv ## the main job: static and live conformance of $(DEFINITIONS) (+ upstream's kartas, reported, not gated), reports in $(ARTIFACTS)/
 	@echo "== karta-conformance: definitions $$DEFINITIONS, backend $$CLUSTER$(if $(value KUBERAY_VERSION), and KubeRay $$KUBERAY_VERSION,), reports in $$ARTIFACTS/"
@@ -85,7 +88,7 @@ conformance: venv ## the main job: static and live conformance of $(DEFINITIONS)
 		--json "$$ARTIFACTS/static-report.json" --junit "$$ARTIFACTS/static-junit.xml" --markdown "$$ARTIFACTS/static-summary.md"
 	$(KC) check --live "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") --cluster "$$CLUSTER" $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION") \
 		$(if $(value KIND_IMAGE),--kind-image "$$KIND_IMAGE") $(if $(value CHART),--chart "$$CHART") $(if $(value FEATURES),--features "$$FEATURES") $(if $(value KEEP_CLUSTER),--keep-cluster) \
-		$(if $(filter existing,$(value CLUSTER)),--kubeconfig "$$KUBECONFIG") --artifacts "$$ARTIFACTS" \
+		$(if $(value PARALLEL),--parallel "$$PARALLEL") $(if $(filter existing,$(value CLUSTER)),--kubeconfig "$$KUBECONFIG") --artifacts "$$ARTIFACTS" \
 		--json "$$ARTIFACTS/live-report.json" --junit "$$ARTIFACTS/live-junit.xml" --markdown "$$ARTIFACTS/live-summary.md"
 	@echo "== summary: $$ARTIFACTS/live-summary.md and $$ARTIFACTS/static-summary.md (JSON and JUnit beside them)"
 

@@ -100,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
         "version lacks is reported n/a",
     )
     check.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --live: run up to N scenarios side by side, each in its own namespace (1 to 8; default: "
+        "the backend's, kind 3, local 2, existing 1); an operator restart still runs while the others wait",
+    )
+    check.add_argument(
         "--cluster-name",
         default="karta",
         help="with --cluster local or kind: the cluster's name (several can run side by side; default karta)",
@@ -244,6 +252,8 @@ def _check(args: argparse.Namespace) -> int:
         from conformance import features
 
         features.select(args.features)  # exit 2 on an unknown feature before any work
+    if args.parallel is not None and not args.live:
+        raise UserError("--parallel needs --live")
     snapshots: list[Snapshot] = []
     if args.static:
         from conformance.static.session import run_static
@@ -281,6 +291,7 @@ def _check(args: argparse.Namespace) -> int:
             node_image=args.kind_image,
             keep=args.keep_cluster,
             chart_source=args.chart,
+            parallel=args.parallel,
         )
         selected = session.select(args.features)
         say(session.header)

@@ -8,9 +8,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+_LINES = threading.Lock()
+
 
 def say(message: str) -> None:
-    print(f"[karta-conformance] {message}", file=sys.stderr, flush=True)
+    """One whole line (scenarios running side by side on threads never interleave within a line)."""
+    with _LINES:
+        sys.stderr.write(f"[karta-conformance] {message}\n")
+        sys.stderr.flush()
 
 
 @contextmanager

@@ -29,6 +29,7 @@ class Unsupported(EnvironmentProblem):
 class Provider(Protocol):
     name: str  # "local", "kind", "existing"
     timeout_scale: float  # scenario deadlines are multiplied by this (real containers are slower than kwok)
+    parallel: int  # scenarios run side by side by default (each in its own namespace; --parallel overrides)
 
     @property
     def capabilities(self) -> frozenset[Capability]:

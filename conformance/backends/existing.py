@@ -43,6 +43,7 @@ def kubectl_binary() -> str:
 class ExistingProvider:
     name = "existing"
     timeout_scale = 2.0  # unknown nodes and images: be patient
+    parallel = 1  # a cluster of unknown size: one scenario at a time unless --parallel says more
 
     def __init__(self, kubeconfig: str, kuberay_version: str) -> None:
         if not Path(kubeconfig).expanduser().is_file():

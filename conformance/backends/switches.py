@@ -8,6 +8,7 @@ refreshes the mounted ConfigMap now rather than at its next periodic sync.
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Protocol
 
@@ -23,7 +24,9 @@ class Kubectl(Protocol):
 class ApiSwitches:
     def __init__(self, kubectl: Kubectl) -> None:
         self.kubectl = kubectl
-        self._serial = 0
+        # scenarios flip their own namespace's switches side by side: each nudge gets a value
+        # never used before (a thread-safe counter, not a read-modify-write of an int)
+        self._serials = itertools.count(1)
 
     def prepare_namespace(self, namespace: str) -> None:
         """The fixtures' Serve app (and its switches, off) as a ConfigMap the Ray Pods mount."""
@@ -45,5 +48,4 @@ class ApiSwitches:
 
     def _switch(self, namespace: str, key: str, on: bool) -> None:
         self.kubectl(*fixture_app.set_switch(namespace, key, on))
-        self._serial += 1
-        self.kubectl(*fixture_app.nudge_ray_pods(namespace, self._serial))
+        self.kubectl(*fixture_app.nudge_ray_pods(namespace, next(self._serials)))

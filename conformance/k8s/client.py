@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -95,19 +96,39 @@ def wait_until(what: str, probe: Callable[[], T | None], timeout: float) -> T:
 
 
 class Kube:
+    """Shared by the scenarios of a run, which may run side by side on threads.
+
+    Requests are thread-safe (the kubernetes client's urllib3 pool); its discovery cache is not
+    (a refresh replaces the cache while another thread reads or writes it, and each update rewrites
+    one cache file), so every discovery call goes through ``discovery_lock``."""
+
     def __init__(self, kubeconfig: str) -> None:
         try:
             self.api_client = config.new_client_from_config(config_file=kubeconfig)
         except Exception as error:  # the kubernetes client raises many kinds here
             raise EnvironmentProblem(f"cannot use kubeconfig {kubeconfig}: {error}") from None
         self.kubeconfig = kubeconfig
+        self.discovery_lock = threading.RLock()
         self.dynamic = DynamicClient(self.api_client)
         self.core = client.CoreV1Api(self.api_client)
 
-    # -- plain CRUD as dicts -------------------------------------------------
+    # -- discovery -----------------------------------------------------------
 
     def resource(self, api_version: str, kind: str) -> Any:
-        return self.dynamic.resources.get(api_version=api_version, kind=kind)
+        with self.discovery_lock:
+            return self.dynamic.resources.get(api_version=api_version, kind=kind)
+
+    def resources(self) -> list[Any]:
+        """Every resource the server serves, as the client's discovery knows them."""
+        with self.discovery_lock:
+            return list(self.dynamic.resources.search())
+
+    def rediscover(self) -> None:
+        """Drop the discovery cache and ask the server afresh."""
+        with self.discovery_lock:
+            self.dynamic.resources.invalidate_cache()
+
+    # -- plain CRUD as dicts -------------------------------------------------
 
     def create(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
         resource = self.resource(obj["apiVersion"], obj["kind"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -22,19 +23,27 @@ _SKIP = {
 
 
 class Snapshotter:
+    """Shared by the scenarios of a run (which may run side by side): what it learns of the served
+    kinds is kept under a lock, and its discovery calls go through the Kube client's."""
+
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
+        self._lock = threading.RLock()
         self._kinds: list[tuple[str, str]] | None = None  # (apiVersion, kind): namespaced, listable
         self._served: list[str] | None = None
 
     def _resources(self) -> list[Any]:
         return [
             r
-            for r in self.kube.dynamic.resources.search()
+            for r in self.kube.resources()
             if isinstance(getattr(r, "name", None), str) and "/" not in r.name and getattr(r, "kind", None)
         ]
 
     def kinds(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return self._listable()
+
+    def _listable(self) -> list[tuple[str, str]]:
         if self._kinds is None:
             kinds = []
             for resource in self._resources():
@@ -54,18 +63,20 @@ class Snapshotter:
     def _served_now(self, api_version: str, kind: str) -> bool:
         """Whether the API server still serves ``kind``, asked afresh: the client's discovery cache
         (shared through a file by every client of the server) outlives a deleted CRD."""
-        self.kube.dynamic.resources.invalidate_cache()
-        self._served = None
-        try:
-            self.kube.resource(api_version, kind)
-        except ResourceNotFoundError:
-            return False
-        return True
+        with self._lock:
+            self.kube.rediscover()
+            self._served = None
+            try:
+                self.kube.resource(api_version, kind)
+            except ResourceNotFoundError:
+                return False
+            return True
 
     def served(self) -> list[str]:
-        if self._served is None:
-            self._served = sorted({f"{r.group_version}/{r.kind}" for r in self._resources()})
-        return self._served
+        with self._lock:
+            if self._served is None:
+                self._served = sorted({f"{r.group_version}/{r.kind}" for r in self._resources()})
+            return self._served
 
     def take(
         self, scenario: str, phase: str, namespace: str, root_ref: tuple[str, str, str], expect: Expectation
@@ -94,7 +105,8 @@ class Snapshotter:
                     continue
                 unlisted[f"{version}/{listed_kind}"] = describe_error(error)
         if gone:
-            self._kinds = [k for k in self.kinds() if k not in gone]
+            with self._lock:
+                self._kinds = [k for k in self._listable() if k not in gone]
         return Snapshot(
             scenario=scenario,
             phase=phase,

@@ -541,7 +541,7 @@ FEATURE_SCENARIOS.update(
         "head-pod-deleted": Scenario(head_pod_deleted, "RayCluster"),
         "owner-above-root": Scenario(owner_above_root, "RayCluster"),
         "rayjob-suspend": Scenario(rayjob_suspend, "RayJob"),
-        "rayservice-replicas-only": Scenario(rayservice_replicas_only, "RayService"),
+        "rayservice-replicas-only": Scenario(rayservice_replicas_only, "RayService", slow=True),
         "rayjob-delete-workers": Scenario(rayjob_delete_workers, "RayJob"),
     }
 )

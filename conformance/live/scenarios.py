@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from conformance.kuberay import (
     rayservice_ready,
 )
 from conformance.live.capture import Snapshotter
+from conformance.live.parallel import Lane
 from conformance.progress import say
 from conformance.snapshot import Expectation, Snapshot
 
@@ -57,6 +59,10 @@ class Context:
         default_factory=list
     )  # every snapshot taken, kept if a later phase fails
     unverified: list[PhaseUnverified] = field(default_factory=list)
+    # The scenario's lane of the run's PhaseGate when scenarios run side by side (live/parallel.py):
+    # waits stop when the run is cancelled, settled snapshots are phase boundaries, and the operator
+    # restart is exclusive. None: a scenario driven alone (no other scenario to coordinate with).
+    lane: Lane | None = None
 
     def able(self, capability: Capability, scenario: str, *phases: str) -> bool:
         """Whether the backend offers ``capability``; if not, ``phases`` (which need it) are UNVERIFIED."""
@@ -76,8 +82,15 @@ class Context:
         return adapt(rendered) if adapt is not None else rendered
 
     def wait(self, scenario: str, phase: str, what: str, probe: Callable[[], Any], timeout: float) -> Any:
+        lane = self.lane
+
+        def polled() -> Any:
+            if lane is not None:
+                lane.check()  # Ctrl-C: stop at the next poll (a BaseException: no retry, no verdict)
+            return probe()
+
         try:
-            return self.kube.wait_for(what, probe, timeout * self.provider.timeout_scale)
+            return self.kube.wait_for(what, polled, timeout * self.provider.timeout_scale)
         except WaitTimeout as error:
             raise ScenarioFailed(scenario, phase, str(error)) from None
 
@@ -85,7 +98,22 @@ class Context:
         self.progress(f"  [{scenario}] snapshot: {phase}")
         snapshot = self.snapshotter.take(scenario, phase, self.namespace, root, expect)
         self.snapshots.append(snapshot)
+        if expect.stable and self.lane is not None:
+            # a settled workload: a phase boundary, where an exclusive step (an operator restart of
+            # another scenario) may run while this scenario waits
+            self.lane.boundary()
         return snapshot
+
+    def restart_operator(self) -> None:
+        """Fault: the KubeRay operator restarts (returns once it is ready again).
+
+        Exclusive when scenarios run side by side: the operator reconciles every namespace, so while
+        it is down every other scenario's wait would include the downtime and its workload would be
+        reconciled afresh mid-transition. The restart therefore waits until no other scenario is
+        mid-phase (each at a settled snapshot, or not started), and holds them there until the
+        operator is ready again (``live/parallel.py``)."""
+        with self.lane.exclusive() if self.lane is not None else nullcontext():
+            self.provider.restart_operator()
 
     def add_neighbour(self) -> None:
         """Another workload in the same namespace: a standalone RayCluster (no Ray process)."""
@@ -266,8 +294,9 @@ def _upgrade_pending(
     )
     if not ctx.able(Capability.RESTART_OPERATOR, scenario, "upgrade-pending-recovered"):
         return pending
-    # Faults during the pending phase: the operator restarts, and a pending-cluster Pod is deleted.
-    ctx.provider.restart_operator()
+    # Faults during the pending phase: the operator restarts (alone: see Context.restart_operator),
+    # and a pending-cluster Pod is deleted.
+    ctx.restart_operator()
     workers = ctx.kube.list_objects(
         "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending},ray.io/node-type=worker"
     )
@@ -394,6 +423,9 @@ class Scenario:
 
     run: Callable[[Context], list[Snapshot]]
     root_kind: str
+    # Started before the others when scenarios run side by side (the longest: a run whose longest
+    # scenario starts last waits for it alone at the end). Results keep the given order.
+    slow: bool = False
 
     def __call__(self, ctx: Context) -> list[Snapshot]:
         return self.run(ctx)
@@ -404,7 +436,7 @@ SCENARIOS: dict[str, Scenario] = {
     "raycluster": Scenario(raycluster, "RayCluster"),
     "rayjob": Scenario(rayjob, "RayJob"),
     "rayjob-httpmode": Scenario(rayjob_http, "RayJob"),
-    "rayservice": Scenario(rayservice, "RayService"),
+    "rayservice": Scenario(rayservice, "RayService", slow=True),
 }
 
 # Scenarios of the feature matrix (``--features``); filled by live/features.py.

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,17 +22,19 @@ from conformance.backends.base import Provider
 from conformance.backends.registry import make_provider
 from conformance.claims import live, lookup
 from conformance.definition import Definition
-from conformance.errors import EnvironmentProblem
+from conformance.errors import EnvironmentProblem, UserError
 from conformance.k8s import diagnostics
 from conformance.k8s.client import Kube
 from conformance.live.admission import Admission, AdmissionUnavailable
 from conformance.live.capture import Snapshotter
 from conformance.live.features import Selection, selection  # also registers the feature scenarios
+from conformance.live.parallel import EXCLUSIVE, HELD, RELEASED, WAITS, Lane, PhaseGate, run_side_by_side
 from conformance.live.scenarios import (
     FEATURE_SCENARIOS,
     SCENARIOS,
     Context,
     PhaseUnverified,
+    Scenario,
     ScenarioFailed,
     default_scenarios,
 )
@@ -41,6 +44,13 @@ from conformance.snapshot import Snapshot
 from conformance.verdict import Outcome, Verdict, verdict_for
 
 NAMESPACE_LABELS = {"app.kubernetes.io/part-of": "karta-conformance"}
+MAX_PARALLEL = 8  # scenarios side by side at most (more only queue Pods on the cluster)
+GATE_LINES = {
+    WAITS: "waits for the other scenarios to reach a settled phase before the operator restarts",
+    EXCLUSIVE: "the operator restarts; every other scenario waits at a phase boundary",
+    RELEASED: "the operator is ready again; the other scenarios go on",
+    HELD: "waits: another scenario restarts the operator",
+}
 
 
 @dataclass
@@ -51,6 +61,13 @@ class LiveResult:
     diagnostics: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def add(self, other: LiveResult) -> None:
+        self.snapshots.extend(other.snapshots)
+        self.failures.extend(other.failures)
+        self.unverified.extend(other.unverified)
+        self.diagnostics.extend(other.diagnostics)
+        self.seconds.update(other.seconds)
+
 
 @dataclass(frozen=True)
 class Namespace:
@@ -60,10 +77,31 @@ class Namespace:
     session: LiveSession
 
     def diagnose(self, what: str, note: str) -> Path:
-        """Objects, events and the backend's logs into ``artifacts/diagnostics/<namespace>-<what>``."""
+        """Objects, events and the backend's logs into ``artifacts/diagnostics/<namespace>-<what>``
+        (one bundle at a time: the backend writes its logs into one folder of its own)."""
         folder = self.session.artifacts / "diagnostics" / f"{self.name}-{what}"
-        diagnostics.collect(self.session.kube, self.name, folder, self.session.provider.logs(), note=note)
+        with self.session.diagnostics_lock:
+            diagnostics.collect(self.session.kube, self.name, folder, self.session.provider.logs(), note=note)
         return folder
+
+
+def check_parallel(value: int | None) -> int | None:
+    """``--parallel N``: 1 to MAX_PARALLEL scenarios at a time (None: the backend's default)."""
+    if value is not None and not 1 <= value <= MAX_PARALLEL:
+        raise UserError(f"--parallel takes 1 to {MAX_PARALLEL} (scenarios at a time), not {value}")
+    return value
+
+
+def labelled(scenario: str, message: str) -> str:
+    """A progress line of one scenario, prefixed with its name (scenarios run side by side)."""
+    text = message.strip()
+    tag = f"[{scenario}]"
+    return text if text.startswith(tag + " ") else f"{tag} {text}"
+
+
+def start_order(names: Sequence[str], registry: Mapping[str, Scenario]) -> list[str]:
+    """The order scenarios start in: the slow ones first (``Scenario.slow``), else as given."""
+    return sorted(names, key=lambda name: not registry[name].slow)
 
 
 def namespace_name(label: str) -> str:
@@ -75,10 +113,19 @@ def namespace_name(label: str) -> str:
 class LiveSession:
     """The backend of one live run, started once; stopped on success, failure and Ctrl-C alike."""
 
-    def __init__(self, provider: Provider, artifacts: Path, progress: Callable[[str], None] = say) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        artifacts: Path,
+        progress: Callable[[str], None] = say,
+        parallel: int | None = None,
+    ) -> None:
         self.provider = provider
         self.artifacts = artifacts
         self.progress = progress
+        # scenarios side by side (each in its own namespace); default: the backend's own figure
+        self.parallel = check_parallel(parallel) or provider.parallel
+        self.diagnostics_lock = threading.Lock()
         self._kube: Kube | None = None
 
     @classmethod
@@ -94,7 +141,9 @@ class LiveSession:
         keep: bool = False,
         chart_source: str | None = None,
         progress: Callable[[str], None] = say,
+        parallel: int | None = None,
     ) -> LiveSession:
+        check_parallel(parallel)  # exit 2 before any backend work
         provider = make_provider(
             cluster,
             kuberay_version,
@@ -105,7 +154,7 @@ class LiveSession:
             chart_source=chart_source,
             announce=progress,
         )
-        return cls(provider, artifacts, progress)
+        return cls(provider, artifacts, progress, parallel)
 
     @property
     def header(self) -> str:
@@ -150,36 +199,69 @@ class LiveSession:
         finally:
             self.kube.delete_namespace(name)
 
-    def run_scenarios(self, names: Sequence[str] | None = None) -> LiveResult:
-        """Each scenario in its own namespace; a failure becomes a diagnostics bundle, not an exception."""
-        snapshotter = Snapshotter(self.kube)
+    def run_scenarios(
+        self, names: Sequence[str] | None = None, registry: Mapping[str, Scenario] | None = None
+    ) -> LiveResult:
+        """Each scenario in its own namespace, up to ``parallel`` at a time; a failure becomes a
+        diagnostics bundle, not an exception. The result lists snapshots, failures, unverified
+        phases and seconds in the order of ``names`` (default: the default set), never in the order
+        the scenarios finished. ``registry``: the scenarios by name (default: every known one)."""
+        scenarios = registry if registry is not None else {**SCENARIOS, **FEATURE_SCENARIOS}
+        chosen = list(default_scenarios() if names is None else names)
+        snapshotter = Snapshotter(self.kube)  # the Kube client is made here, before any thread
+        gate = PhaseGate(lambda event, lane: self.progress(labelled(lane, GATE_LINES[event])))
+        workers = min(self.parallel, len(chosen))
+        if workers > 1:
+            self.progress(f"{len(chosen)} scenarios, {workers} at a time (--parallel)")
+
+        def interrupted(running: int) -> None:
+            self.progress(
+                f"interrupted: {running} running scenario(s) stop at their next wait and delete their "
+                "namespaces (Ctrl-C again to stop now)"
+            )
+
+        parts = run_side_by_side(
+            start_order(chosen, scenarios),
+            lambda name: self._scenario(name, scenarios[name], snapshotter, gate.lane(name)),
+            workers,
+            gate,
+            interrupted,
+        )
         result = LiveResult()
-        registry = {**SCENARIOS, **FEATURE_SCENARIOS}
-        for name in default_scenarios() if names is None else names:
-            started = time.monotonic()
-            with self.namespace(name) as namespace:
-                self.progress(f"scenario {name} in namespace {namespace.name} ...")
-                context = Context(self.kube, self.provider, namespace.name, snapshotter, self.progress)
-                try:
-                    registry[name](context)
-                except (
-                    Exception
-                ) as error:  # a scenario that breaks is a verdict with diagnostics, not a crash
-                    failure = (
-                        error
-                        if isinstance(error, ScenarioFailed)
-                        else ScenarioFailed(name, "unexpected", repr(error))
-                    )
-                    result.failures.append(failure)
-                    folder = namespace.diagnose(failure.phase, str(failure))
-                    result.diagnostics.append(folder)
-                    self.progress(f"scenario {name} FAILED: {failure} (diagnostics: {folder})")
-                finally:
-                    result.snapshots.extend(context.snapshots)
-                    result.unverified.extend(context.unverified)
-                    result.seconds[name] = time.monotonic() - started
-            self.progress(f"scenario {name}: {result.seconds[name]:.0f} s")
+        for name in chosen:
+            result.add(parts[name])
         return result
+
+    def _scenario(self, name: str, scenario: Scenario, snapshotter: Snapshotter, lane: Lane) -> LiveResult:
+        """One scenario in its namespace (deleted however the scenario ends, Ctrl-C included)."""
+        part = LiveResult()
+
+        def progress(message: str) -> None:
+            self.progress(labelled(name, message))
+
+        started = time.monotonic()
+        with self.namespace(name) as namespace:
+            progress(f"scenario {name} in namespace {namespace.name} ...")
+            context = Context(self.kube, self.provider, namespace.name, snapshotter, progress, lane=lane)
+            try:
+                with lane.holding():
+                    scenario(context)
+            except Exception as error:  # a scenario that breaks is a verdict with diagnostics, not a crash
+                failure = (
+                    error
+                    if isinstance(error, ScenarioFailed)
+                    else ScenarioFailed(name, "unexpected", repr(error))
+                )
+                part.failures.append(failure)
+                folder = namespace.diagnose(failure.phase, str(failure))
+                part.diagnostics.append(folder)
+                progress(f"FAILED: {failure} (diagnostics: {folder})")
+            finally:
+                part.snapshots.extend(context.snapshots)
+                part.unverified.extend(context.unverified)
+                part.seconds[name] = time.monotonic() - started
+        progress(f"scenario {name}: {part.seconds[name]:.0f} s")
+        return part
 
     def save_snapshots(self, result: LiveResult) -> None:
         for index, snapshot in enumerate(result.snapshots):
@@ -195,6 +277,7 @@ class LiveSession:
             "kuberay": self.provider.kuberay_version,
             "kubernetes": self.provider.kubernetes_version,
             "capabilities": sorted(self.provider.capabilities),
+            "parallel": self.parallel,
             "scenario_seconds": result.seconds,
             "snapshots": [f"{s.scenario}/{s.phase}" for s in result.snapshots],
             "unverified": [f"{u.scenario}/{u.phase}: {u.reason}" for u in result.unverified],

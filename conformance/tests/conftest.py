@@ -35,6 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="definition files or folders (default: definitions/)",
     )
     group.addoption("--artifacts", default="artifacts", help="folder for diagnostics and reports")
+    group.addoption(
+        "--parallel",
+        type=int,
+        default=None,
+        help="live: scenarios side by side (default: the backend's; see karta-conformance check --parallel)",
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -67,6 +73,7 @@ def session(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[LiveSessio
             name=pytestconfig.getoption("cluster_name") if cluster == "kind" else f"pytest-{os.getpid()}",
             node_image=pytestconfig.getoption("kind_image"),
             keep=pytestconfig.getoption("keep_cluster"),
+            parallel=pytestconfig.getoption("parallel"),
         )
         live.start()
     except UserError as error:

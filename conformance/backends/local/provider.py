@@ -18,6 +18,7 @@ OPERATOR_CHECK_SECONDS = 2.0
 class LocalProvider:
     name = "local"
     timeout_scale = 1.0
+    parallel = 2  # scenarios side by side: each running Ray head is a real Ray process on this machine
     capabilities = frozenset(Capability)  # the Ray runtime's control API and the operator as a process
 
     def lacks(self, capability: Capability) -> str:

@@ -57,9 +57,10 @@ def _pod_list() -> ResourceList:
 class _Kube:
     def __init__(self) -> None:
         kinds = [("v1", "ConfigMap"), ("v1", "Pod"), ("metrics.example/v1", "Usage")]
-        self.dynamic = SimpleNamespace(
-            resources=SimpleNamespace(search=lambda: [_resource(v, k) for v, k in kinds] + [_pod_list()])
-        )
+        self.served = [_resource(v, k) for v, k in kinds] + [_pod_list()]
+
+    def resources(self) -> list[Any]:
+        return list(self.served)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str) -> dict[str, Any]:
         return dict(ROOT)
@@ -95,13 +96,9 @@ class _DeletedCrdKube(_Kube):
         self.still_served = still_served
         self.invalidated = 0
         kinds = [("v1", "ConfigMap"), ("v1", "Pod"), ("gone.example/v1", "Widget")]
-        self.dynamic = SimpleNamespace(
-            resources=SimpleNamespace(
-                search=lambda: [_resource(v, k) for v, k in kinds], invalidate_cache=self._invalidate
-            )
-        )
+        self.served = [_resource(v, k) for v, k in kinds]
 
-    def _invalidate(self) -> None:
+    def rediscover(self) -> None:
         self.invalidated += 1
 
     def resource(self, api_version: str, kind: str) -> Any:

@@ -42,3 +42,24 @@ def test_sigterm_unwinds_like_ctrl_c() -> None:
             cli._terminated(signal.SIGTERM, None)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--live", "--parallel", "0"], "--parallel takes 1 to 8 (scenarios at a time), not 0"),
+        (["--live", "--parallel", "9"], "--parallel takes 1 to 8 (scenarios at a time), not 9"),
+        (["--static", "--parallel", "2"], "--parallel needs --live"),
+    ],
+)
+def test_a_parallel_out_of_range_or_without_live_is_one_line_before_any_cluster_work(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert (
+        main(
+            ["check", *argv, "--cluster", "existing", "--kubeconfig", str(tmp_path / "none"), "definitions/"]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0], err

@@ -1,8 +1,13 @@
-"""The live session's pure parts: namespace names, the capability a phase needs, its verdicts."""
+"""The live session: namespace names, the capability a phase needs, its verdicts; and scenarios run
+side by side (real threads, a fake registry and API): results merged in the given order, a failure
+keeping everyone's snapshots, the operator restart alone, Ctrl-C and crashes cleaning up."""
 
 from __future__ import annotations
 
 import re
+import signal
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -10,10 +15,30 @@ import pytest
 
 from conformance.backends.base import Capability, Provider
 from conformance.definition import load_path
-from conformance.k8s.client import Kube
+from conformance.errors import EnvironmentProblem, UserError
+from conformance.k8s.client import Kube, wait_until
 from conformance.live.capture import Snapshotter
-from conformance.live.scenarios import Context, PhaseUnverified, ScenarioFailed
-from conformance.live.session import LiveResult, namespace_name, scenario_verdicts
+from conformance.live.parallel import EXCLUSIVE, HELD, WAITS
+from conformance.live.scenarios import (
+    FEATURE_SCENARIOS,
+    SCENARIOS,
+    Context,
+    PhaseUnverified,
+    Scenario,
+    ScenarioFailed,
+    default_scenarios,
+)
+from conformance.live.session import (
+    GATE_LINES,
+    LiveResult,
+    LiveSession,
+    check_parallel,
+    labelled,
+    namespace_name,
+    scenario_verdicts,
+    start_order,
+)
+from conformance.snapshot import Expectation, Snapshot
 from conformance.tests.helpers import DEFINITIONS
 from conformance.verdict import Outcome
 
@@ -97,3 +122,268 @@ def test_the_cli_and_pytest_write_reports_through_one_function(tmp_path: Path) -
     assert '"outcome": "unverified"' in (tmp_path / "r.json").read_text()
     assert 'name="karta-conformance live"' in (tmp_path / "j.xml").read_text()
     assert "backend x" in (tmp_path / "s.md").read_text()
+
+
+# -- scenarios side by side (real threads, a fake registry; Events and Barriers, no sleeps) ------
+
+WAIT = 30  # seconds: only ever reached when the behaviour under test is broken
+
+
+class _Kube:
+    """The API as the session and the Snapshotter use it: namespaces recorded, one root object."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.created: list[str] = []
+        self.deleted: list[str] = []
+
+    def create_namespace(self, name: str, labels: dict[str, str] | None = None) -> None:
+        with self.lock:
+            self.created.append(name)
+
+    def delete_namespace(self, name: str) -> None:
+        with self.lock:
+            self.deleted.append(name)
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "uid": f"u-{namespace}"}}
+
+    def list_objects(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return []
+
+    def events(self, namespace: str) -> list[dict[str, Any]]:
+        return []
+
+    def resources(self) -> list[Any]:
+        return []
+
+    def wait_for(self, what: str, probe: Callable[[], Any], timeout: float) -> Any:
+        return wait_until(what, probe, timeout)
+
+
+class _Provider:
+    name = "fake"
+    timeout_scale = 1.0
+    parallel = 3
+    capabilities = frozenset(Capability)
+    kuberay_version = "v1.6.2"
+
+    def __init__(self) -> None:
+        self.restart: Callable[[], None] = lambda: None
+        self.prepare: Callable[[str], None] = lambda namespace: None
+
+    def lacks(self, capability: Capability) -> str:
+        return ""
+
+    def prepare_namespace(self, namespace: str) -> None:
+        self.prepare(namespace)
+
+    def logs(self) -> list[Path]:
+        return []
+
+    def restart_operator(self) -> None:
+        self.restart()
+
+
+def _session(tmp_path: Path, parallel: int = 3) -> tuple[LiveSession, _Kube, _Provider, list[str]]:
+    kube, provider = _Kube(), _Provider()
+    lines: list[str] = []
+    session = LiveSession(cast(Provider, provider), tmp_path, lines.append, parallel=parallel)
+    session._kube = cast(Kube, kube)
+    return session, kube, provider, lines
+
+
+def _snap(ctx: Context, scenario: str, phase: str) -> Snapshot:
+    return ctx.snap(scenario, phase, ("v1", "ConfigMap", "root"), Expectation(statuses=["running"]))
+
+
+def _registry(**runs: Callable[[Context], Any]) -> dict[str, Scenario]:
+    return {name.replace("_", "-"): Scenario(run, "RayCluster") for name, run in runs.items()}
+
+
+def test_results_merge_in_the_order_given_not_the_order_scenarios_finish(tmp_path: Path) -> None:
+    session, kube, _, lines = _session(tmp_path)
+    finished = {name: threading.Event() for name in "abc"}
+    taken: list[str] = []
+
+    def scenario(name: str, after: str | None) -> Callable[[Context], None]:
+        def run(ctx: Context) -> None:
+            if after:
+                assert finished[after].wait(WAIT), f"{name} waited for {after} in vain"
+            _snap(ctx, name, "first")
+            _snap(ctx, name, "second")
+            taken.append(name)
+            finished[name].set()
+
+        return run
+
+    registry = _registry(a=scenario("a", "b"), b=scenario("b", "c"), c=scenario("c", None))
+    result = session.run_scenarios(["a", "b", "c"], registry=registry)
+    assert taken == ["c", "b", "a"]  # all three ran side by side and finished in reverse
+    assert [(s.scenario, s.phase) for s in result.snapshots] == [
+        (name, phase) for name in "abc" for phase in ("first", "second")
+    ]
+    assert list(result.seconds) == ["a", "b", "c"]
+    assert sorted(kube.deleted) == sorted(kube.created) and len(set(kube.created)) == 3
+    # every line of a scenario names it
+    assert lines[0] == "3 scenarios, 3 at a time (--parallel)"
+    for line in lines[1:]:
+        assert re.match(r"\[[abc]\] ", line), line
+    assert "[c] snapshot: first" in lines
+
+
+def test_a_failing_scenario_keeps_its_snapshots_and_the_others_theirs(tmp_path: Path) -> None:
+    session, kube, _, lines = _session(tmp_path, parallel=2)
+    side_by_side = threading.Barrier(2, timeout=WAIT)
+
+    def breaks(ctx: Context) -> None:
+        _snap(ctx, "breaks", "created")
+        side_by_side.wait()
+        raise RuntimeError("the workload vanished")
+
+    def holds(ctx: Context) -> None:
+        _snap(ctx, "holds", "created")
+        side_by_side.wait()
+        _snap(ctx, "holds", "ready")
+
+    result = session.run_scenarios(["breaks", "holds"], registry=_registry(breaks=breaks, holds=holds))
+    assert [(s.scenario, s.phase) for s in result.snapshots] == [
+        ("breaks", "created"),
+        ("holds", "created"),
+        ("holds", "ready"),
+    ]
+    assert [(f.scenario, f.phase) for f in result.failures] == [("breaks", "unexpected")]
+    assert "the workload vanished" in str(result.failures[0])
+    (folder,) = result.diagnostics
+    assert "the workload vanished" in (folder / "what-happened.txt").read_text()
+    assert any(line.startswith("[breaks] FAILED: ") for line in lines)
+    assert sorted(kube.deleted) == sorted(kube.created) and len(kube.created) == 2
+
+
+def test_the_operator_restart_never_overlaps_a_phase_of_another_scenario(tmp_path: Path) -> None:
+    """``restarts`` asks for the restart while ``other`` is mid-phase: the restart waits until
+    ``other`` took its settled snapshot, and ``other`` waits at that boundary until the restart is
+    done. A gate that let either through would put an ``other`` entry inside the restart."""
+    session, _, provider, lines = _session(tmp_path, parallel=2)
+    timeline: list[str] = []
+    mid_phase, restart_waits, other_held = threading.Event(), threading.Event(), threading.Event()
+    say = session.progress
+
+    def progress(line: str) -> None:
+        say(line)
+        if line == "[restarts] " + GATE_LINES[WAITS]:
+            restart_waits.set()
+        if line == "[other] " + GATE_LINES[HELD]:
+            other_held.set()
+
+    session.progress = progress
+
+    def restart() -> None:
+        timeline.append("restart begins")
+        assert other_held.wait(WAIT), "the other scenario was not held at its phase boundary"
+        timeline.append("restart ends")
+
+    provider.restart = restart
+
+    def restarts(ctx: Context) -> None:
+        assert mid_phase.wait(WAIT)
+        ctx.restart_operator()
+        _snap(ctx, "restarts", "recovered")
+
+    def other(ctx: Context) -> None:
+        timeline.append("other: phase 1")
+        mid_phase.set()
+        assert restart_waits.wait(WAIT), "the restart did not wait for the scenario mid-phase"
+        timeline.append("other: phase 1 settled")
+        _snap(ctx, "other", "settled")  # a phase boundary: the restart runs here
+        timeline.append("other: phase 2")
+
+    result = session.run_scenarios(["restarts", "other"], registry=_registry(restarts=restarts, other=other))
+    assert not result.failures, [str(f) for f in result.failures]
+    assert timeline == [
+        "other: phase 1",
+        "other: phase 1 settled",
+        "restart begins",
+        "restart ends",
+        "other: phase 2",
+    ]
+    assert "[restarts] " + GATE_LINES[EXCLUSIVE] in lines
+
+
+def test_a_crash_outside_a_scenario_stops_the_others_and_cleans_up_every_namespace(tmp_path: Path) -> None:
+    session, kube, provider, lines = _session(tmp_path, parallel=2)
+    polled = threading.Event()
+
+    def prepare(namespace: str) -> None:
+        if namespace.startswith("kc-second-"):
+            assert polled.wait(WAIT)
+            raise EnvironmentProblem("kubectl apply failed: the API server went away")
+
+    provider.prepare = prepare
+
+    def first(ctx: Context) -> None:
+        def never() -> None:
+            polled.set()
+
+        ctx.wait("first", "ready", "what never comes", never, WAIT)
+
+    def second(ctx: Context) -> None:
+        raise AssertionError("never runs: its namespace could not be prepared")
+
+    with pytest.raises(EnvironmentProblem, match="the API server went away"):
+        session.run_scenarios(["first", "second"], registry=_registry(first=first, second=second))
+    assert sorted(kube.deleted) == sorted(kube.created) and len(kube.created) == 2
+    assert not [line for line in lines if "FAILED" in line]  # stopped, not left to time out
+
+
+def test_ctrl_c_stops_every_scenario_and_deletes_its_namespace(tmp_path: Path) -> None:
+    session, kube, _, lines = _session(tmp_path, parallel=2)
+    main = threading.main_thread().ident
+    assert main is not None and threading.get_ident() == main
+    both = threading.Barrier(2, timeout=WAIT)
+
+    def waiting(name: str, interrupts: bool) -> Callable[[Context], None]:
+        def run(ctx: Context) -> None:
+            polls: list[None] = []
+
+            def probe() -> None:
+                polls.append(None)
+                if len(polls) == 1:
+                    both.wait()  # both scenarios are polling
+                    if interrupts:
+                        signal.pthread_kill(main, signal.SIGINT)  # as Ctrl-C does
+
+            ctx.wait(name, "ready", "what never comes", probe, WAIT)
+
+        return run
+
+    registry = _registry(one=waiting("one", True), two=waiting("two", False))
+    with pytest.raises(KeyboardInterrupt):
+        session.run_scenarios(["one", "two"], registry=registry)
+    assert sorted(kube.deleted) == sorted(kube.created) and len(kube.created) == 2
+    assert any(line.startswith("interrupted: ") for line in lines)
+    assert not [line for line in lines if "FAILED" in line]  # stopped, not left to time out
+
+
+def test_the_slow_scenarios_start_first_and_results_keep_the_given_order() -> None:
+    registry = {
+        "quick": Scenario(lambda ctx: [], "RayCluster"),
+        "long": Scenario(lambda ctx: [], "RayService", slow=True),
+        "quick-too": Scenario(lambda ctx: [], "RayJob"),
+    }
+    assert start_order(["quick", "long", "quick-too"], registry) == ["long", "quick", "quick-too"]
+    assert start_order(default_scenarios(), {**SCENARIOS, **FEATURE_SCENARIOS})[0] == "rayservice"
+
+
+def test_parallel_is_one_to_eight_and_defaults_to_the_backends(tmp_path: Path) -> None:
+    assert LiveSession(cast(Provider, _Provider()), tmp_path).parallel == 3
+    assert LiveSession(cast(Provider, _Provider()), tmp_path, parallel=1).parallel == 1
+    for wrong in (0, -1, 9):
+        with pytest.raises(UserError, match=r"--parallel takes 1 to 8"):
+            check_parallel(wrong)
+
+
+def test_a_line_of_a_scenario_is_prefixed_with_its_name_once() -> None:
+    assert labelled("rayjob", "  [rayjob] snapshot: running") == "[rayjob] snapshot: running"
+    assert labelled("rayjob", "scenario rayjob: 64 s") == "[rayjob] scenario rayjob: 64 s"
+    assert labelled("rayjob", "[rayjob-httpmode] x") == "[rayjob] [rayjob-httpmode] x"

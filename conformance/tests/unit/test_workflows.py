@@ -129,6 +129,7 @@ def test_values_given_to_make_reach_the_harness_as_one_argument_each(tmp_path: P
         "ARTIFACTS": f"{tmp_path}/out dir",
         "KUBERAY_VERSION": "v1.5.1; touch PWNED5",
         "KIND_IMAGE": "$(shell touch PWNED6)",
+        "PARALLEL": "2 $(shell touch PWNED7); touch PWNED8",
         "UPSTREAM": "",
     }
     argv = recorded_make(tmp_path, ["CLUSTER=kind"], env=env)
@@ -137,6 +138,7 @@ def test_values_given_to_make_reach_the_harness_as_one_argument_each(tmp_path: P
     assert static[2] == hostile and live[2] == hostile and "--ungated" not in live
     assert live[live.index("--kuberay-version") + 1] == "v1.5.1; touch PWNED5"
     assert live[live.index("--kind-image") + 1] == "$(shell touch PWNED6)"
+    assert live[live.index("--parallel") + 1] == "2 $(shell touch PWNED7); touch PWNED8"
     assert live[live.index("--artifacts") + 1] == f"{tmp_path}/out dir"
     assert live[live.index("--json") + 1] == f"{tmp_path}/out dir/live-report.json"
     assert not list(ROOT.glob("PWNED*")) and not list(tmp_path.glob("PWNED*"))
