@@ -57,6 +57,17 @@ def artifacts(pytestconfig: pytest.Config) -> Path:
     return folder
 
 
+def _cluster_name(pytestconfig: pytest.Config, cluster: str) -> str:
+    """kind: --cluster-name when given (and always with --keep-cluster, to reuse it), else one per run, so
+    two pytest sessions never share pytest-kind's default cluster; local: one per run."""
+    if cluster != "kind":
+        return f"pytest-{os.getpid()}"
+    name: str = pytestconfig.getoption("cluster_name")
+    if name == "pytest-kind" and not pytestconfig.getoption("keep_cluster"):  # pytest-kind's default
+        return f"pytest-kind-{os.getpid()}"
+    return name
+
+
 @pytest.fixture(scope="session")
 def session(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[LiveSession]:
     """The live session (conformance.live.session, as the CLI runs it) for the whole pytest session;
@@ -70,7 +81,7 @@ def session(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[LiveSessio
             pytestconfig.getoption("kuberay_version"),
             pytestconfig.getoption("kubeconfig"),
             artifacts,
-            name=pytestconfig.getoption("cluster_name") if cluster == "kind" else f"pytest-{os.getpid()}",
+            name=_cluster_name(pytestconfig, cluster),
             node_image=pytestconfig.getoption("kind_image"),
             keep=pytestconfig.getoption("keep_cluster"),
             parallel=pytestconfig.getoption("parallel"),

@@ -21,6 +21,7 @@ import yaml
 from conformance import versions
 from conformance.backends.base import Capability
 from conformance.backends.docker import docker_answers
+from conformance.backends.inuse import ClusterClaim
 from conformance.backends.kind import images as offline
 from conformance.backends.kind.plan import (
     CHART_ENV,
@@ -106,6 +107,11 @@ class KindProvider:
             )
         self.keep = keep
         self.state = cache.cache_root() / "clusters" / f"kind-{name}"
+        self.claim = ClusterClaim(
+            self.state.with_name(f"kind-{name}.claim"),
+            f"the kind cluster {name!r}",
+            "wait for that run to end, or name this run's cluster otherwise (--cluster-name NAME)",
+        )
         self._cluster: Any = None
         self.switches = ApiSwitches(self.kubectl)
 
@@ -154,6 +160,7 @@ class KindProvider:
             return False
 
     def start(self) -> None:
+        self.claim.acquire()  # before anything touches the cluster of that name
         binaries = self.binaries()
         if not docker_answers():
             raise EnvironmentProblem(
@@ -193,10 +200,14 @@ class KindProvider:
         self.fake_gpus()
 
     def stop(self) -> None:
-        if self._cluster is None or self.keep:
+        if not self.claim.held:  # refused at start: the cluster of that name is another run's
             return
-        self._cluster.delete()
-        self._cluster = None
+        try:
+            if self._cluster is not None and not self.keep:
+                self._cluster.delete()
+                self._cluster = None
+        finally:
+            self.claim.release()
 
     def logs(self) -> list[Path]:
         """The operator's log and ``kind export logs`` of the nodes, written now."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from conformance import versions
 from conformance.backends.base import Capability
+from conformance.backends.inuse import ClusterClaim
 from conformance.backends.local.cluster import LocalCluster
 from conformance.backends.local.control import RuntimeControl
 from conformance.errors import EnvironmentProblem
@@ -27,6 +28,11 @@ class LocalProvider:
     def __init__(self, kuberay_version: str, name: str = "karta") -> None:
         self._version = kuberay_version
         self.cluster = LocalCluster(name)
+        self.claim = ClusterClaim(
+            self.cluster.home.with_name(f"{name}.claim"),
+            f"the local cluster {name!r}",
+            "wait for that run to end, or name this run's cluster otherwise (--cluster-name NAME)",
+        )
         self._operator_lock = threading.Lock()
         self._stopping = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -65,6 +71,7 @@ class LocalProvider:
         """Nothing: the local runtime puts the fixtures' Serve app on every Ray head's PYTHONPATH."""
 
     def start(self) -> None:
+        self.claim.acquire()  # before anything touches the cluster of that name
         self.cluster.up(self._version)
         self._stopping.clear()
         self._watchdog = threading.Thread(
@@ -73,9 +80,14 @@ class LocalProvider:
         self._watchdog.start()
 
     def stop(self) -> None:
+        if not self.claim.held:  # refused at start: the cluster of that name is another run's
+            return
         self._stopping.set()
-        with self._operator_lock:
-            self.cluster.down(quiet=True)
+        try:
+            with self._operator_lock:
+                self.cluster.down(quiet=True)
+        finally:
+            self.claim.release()
 
     def logs(self) -> list[Path]:
         return [self.cluster.logs, self.cluster.control_plane_logs]

@@ -196,6 +196,25 @@ def test_keep_cluster_skips_the_delete(recorder: Recorder) -> None:
     assert len(recorder.commands) == count
 
 
+def test_a_kind_run_refused_for_a_busy_name_never_deletes_the_other_runs_cluster(
+    recorder: Recorder,
+) -> None:
+    running = KindProvider("v1.6.2", runner=recorder)
+    running.start()
+    before = len(recorder.commands)
+    refused = KindProvider("v1.6.2", runner=recorder)
+    with pytest.raises(
+        EnvironmentProblem, match=r"the kind cluster 'karta' is in use by pid .*--cluster-name NAME"
+    ):
+        refused.start()
+    refused.stop()  # what LiveSession does after a failed start
+    assert recorder.commands[before:] == [c for c in recorder.commands[before:] if "delete" not in c]
+    assert len(recorder.commands) == before + 4  # only the image lookups of the second __init__
+    running.stop()
+    assert recorder.commands[-1][:3] == ["/t/kind", "delete", "cluster"]
+    KindProvider("v1.6.2", runner=recorder).start()  # the name is free once the first run stopped
+
+
 def test_an_older_kuberay_pins_its_chart_operator_and_ray_image(recorder: Recorder, tmp_path: Path) -> None:
     recorder.local_images = {"quay.io/kuberay/operator:v1.3.2"}
     provider = KindProvider("v1.3.2", name="old", node_image="v1.33", runner=recorder)

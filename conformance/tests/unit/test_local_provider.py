@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
 from conformance.backends.local import provider as local_provider
 from conformance.backends.local.provider import LocalProvider
+from conformance.errors import EnvironmentProblem
 
 pytestmark = pytest.mark.unit
 
@@ -36,7 +38,10 @@ class _Cluster:
         self.restarted.set()
 
 
-def test_an_operator_that_exits_on_its_own_is_restarted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_operator_that_exits_on_its_own_is_restarted_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KARTA_CONFORMANCE_CACHE", str(tmp_path))
     monkeypatch.setattr(local_provider, "OPERATOR_CHECK_SECONDS", 0.05)
     said: list[str] = []
     monkeypatch.setattr(local_provider, "say", said.append)
@@ -56,3 +61,22 @@ def test_an_operator_that_exits_on_its_own_is_restarted_once(monkeypatch: pytest
     assert provider._watchdog is not None
     provider._watchdog.join(5)
     assert not provider._watchdog.is_alive()
+
+
+def test_a_run_refused_for_a_busy_name_leaves_the_other_runs_cluster_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KARTA_CONFORMANCE_CACHE", str(tmp_path))
+    running, refused = LocalProvider("v1.6.2", name="fake"), LocalProvider("v1.6.2", name="fake")
+    cluster, other = _Cluster(), _Cluster()
+    cluster.exited = other.exited = False
+    running.cluster, refused.cluster = cluster, other  # type: ignore[assignment]
+    running.start()
+    try:
+        with pytest.raises(EnvironmentProblem, match="the local cluster 'fake' is in use by pid"):
+            refused.start()
+        refused.stop()  # what LiveSession does after a failed start
+        assert other.downs == 0 and cluster.downs == 0
+    finally:
+        running.stop()
+    assert cluster.downs == 1
