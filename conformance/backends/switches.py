@@ -14,7 +14,10 @@ from typing import Protocol
 
 from conformance.backends import fixture_app
 from conformance.backends.fixture_app import GATE_KEY, HEALTH_KEY
+from conformance.errors import EnvironmentProblem
 from conformance.fixtures import default_dir
+
+NUDGE_ATTEMPTS = 3
 
 
 class Kubectl(Protocol):
@@ -48,4 +51,21 @@ class ApiSwitches:
 
     def _switch(self, namespace: str, key: str, on: bool) -> None:
         self.kubectl(*fixture_app.set_switch(namespace, key, on))
-        self.kubectl(*fixture_app.nudge_ray_pods(namespace, next(self._serials)))
+        self._nudge(namespace)
+
+    def _nudge(self, namespace: str) -> None:
+        """``kubectl annotate -l`` lists the Ray Pods, then patches each: a Pod deleted in between (the
+        operator replacing a worker, a scenario's fault) fails the call with NotFound. The Pods that
+        are left still need the nudge, so it is sent again, a bounded number of times."""
+        for attempt in range(NUDGE_ATTEMPTS):
+            try:
+                self.kubectl(*fixture_app.nudge_ray_pods(namespace, next(self._serials)))
+                return
+            except EnvironmentProblem as error:
+                if "NotFound" not in str(error) and "not found" not in str(error):
+                    raise
+                if attempt == NUDGE_ATTEMPTS - 1:
+                    raise EnvironmentProblem(
+                        f"the Ray Pods of {namespace} kept disappearing while being nudged "
+                        f"({NUDGE_ATTEMPTS} attempts): {error}"
+                    ) from None
