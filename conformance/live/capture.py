@@ -96,11 +96,12 @@ class Snapshotter:
             except (
                 Exception
             ) as error:  # an aggregated API down, RBAC ...: recorded, reported with the verdicts
-                if (
-                    isinstance(error, ApiException)
-                    and error.status == 404
-                    and not self._served_now(version, listed_kind)
-                ):
+                # A 404, or a kind the client's discovery (refreshed meanwhile by another scenario)
+                # no longer knows: if the server no longer serves it either, its CRD was deleted.
+                not_found = isinstance(error, ResourceNotFoundError) or (
+                    isinstance(error, ApiException) and error.status == 404
+                )
+                if not_found and not self._served_now(version, listed_kind):
                     gone.append((version, listed_kind))  # its CRD was deleted: nothing of it to miss
                     continue
                 unlisted[f"{version}/{listed_kind}"] = describe_error(error)

@@ -128,3 +128,27 @@ def test_a_kind_whose_crd_was_deleted_is_no_gap_in_the_snapshot() -> None:
         "s", "p", "ns", ("v1", "ConfigMap", "root"), Expectation(statuses=[])
     )
     assert kept.unlisted == {"gone.example/v1/Widget": "404 Not Found"}
+
+
+class _ForgottenKindKube(_DeletedCrdKube):
+    """Another scenario's refresh already dropped Widget from the client's discovery: listing it raises
+    the client's ResourceNotFoundError, not the server's 404."""
+
+    def list_objects(self, api_version: str, kind: str, namespace: str) -> list[dict[str, Any]]:
+        if kind == "Widget":
+            from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+            raise ResourceNotFoundError(f"No matches found for {kind}")
+        return super().list_objects(api_version, kind, namespace)
+
+
+def test_a_kind_the_discovery_forgot_is_a_deleted_crd_too() -> None:
+    kube = _ForgottenKindKube(still_served=False)
+    snapshotter = Snapshotter(cast(Kube, kube))
+    snapshot = snapshotter.take("s", "p", "ns", ("v1", "ConfigMap", "root"), Expectation(statuses=[]))
+    assert snapshot.unlisted == {} and kube.invalidated == 1
+    assert ("gone.example/v1", "Widget") not in snapshotter.kinds()
+    kept = Snapshotter(cast(Kube, _ForgottenKindKube(still_served=True))).take(
+        "s", "p", "ns", ("v1", "ConfigMap", "root"), Expectation(statuses=[])
+    )
+    assert list(kept.unlisted) == ["gone.example/v1/Widget"]  # still served: a real gap, recorded

@@ -27,7 +27,7 @@ class Kubectl:
         return ""
 
 
-def annotations(kubectl: Kubectl) -> list[str]:
+def nudges(kubectl: Kubectl) -> list[str]:
     return [
         next(a for a in call if a.startswith(SWITCH_ANNOTATION))
         for call in kubectl.calls
@@ -38,7 +38,7 @@ def annotations(kubectl: Kubectl) -> list[str]:
 def test_a_pod_deleted_between_list_and_patch_gets_the_nudge_sent_again() -> None:
     kubectl = Kubectl([GONE])
     ApiSwitches(kubectl).set_app_unhealthy("ns", True)
-    sent = annotations(kubectl)
+    sent = nudges(kubectl)
     assert len(sent) == 2 and sent[0] != sent[1]  # sent twice, each with a value never used before
 
 
@@ -46,7 +46,7 @@ def test_another_error_is_not_retried() -> None:
     kubectl = Kubectl(["kubectl -n ns annotate pods failed: Unauthorized"])
     with pytest.raises(EnvironmentProblem, match="Unauthorized"):
         ApiSwitches(kubectl).release_heads("ns")
-    assert len(annotations(kubectl)) == 1
+    assert len(nudges(kubectl)) == 1
 
 
 def test_pods_that_keep_disappearing_end_in_one_line_after_a_bounded_number_of_attempts() -> None:
@@ -55,4 +55,4 @@ def test_pods_that_keep_disappearing_end_in_one_line_after_a_bounded_number_of_a
         EnvironmentProblem, match=f"kept disappearing while being nudged \\({NUDGE_ATTEMPTS} attempts\\)"
     ):
         ApiSwitches(kubectl).set_app_unhealthy("ns", False)
-    assert len(annotations(kubectl)) == NUDGE_ATTEMPTS
+    assert len(nudges(kubectl)) == NUDGE_ATTEMPTS
