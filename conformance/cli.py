@@ -350,9 +350,9 @@ def load_snapshots(folder: Path) -> list[Snapshot]:
 
 
 def _cluster(args: argparse.Namespace) -> int:
-    from conformance.backends.local.commands import cluster_command
+    from conformance.backends import registry
 
-    return cluster_command(args.action, name=args.name, kuberay_version=args.kuberay_version)
+    return registry.local_cluster_command(args.action, name=args.name, kuberay_version=args.kuberay_version)
 
 
 def _ci(args: argparse.Namespace) -> int:
@@ -393,8 +393,9 @@ def _tools(args: argparse.Namespace) -> int:
 
 
 def _images(args: argparse.Namespace) -> int:
-    from conformance.backends.kind import imagebuild
+    from conformance.backends import registry
 
+    imagebuild = registry.offline_images()
     pins = versions.load()
     for version in args.kuberay_versions or []:
         pins.kuberay_version(version)  # exit 2 on an unknown one

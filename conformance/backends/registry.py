@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
 from conformance.backends.base import Provider
 from conformance.backends.docker import docker_answers
@@ -47,3 +48,17 @@ def make_provider(
 
         return KindProvider(version, name=name, node_image=node_image, keep=keep, chart_source=chart_source)
     raise UserError(f"--cluster: unknown backend {cluster!r}; use auto, local, kind or existing")
+
+
+def local_cluster_command(action: str, name: str = "karta", kuberay_version: str | None = None) -> int:
+    """``karta-conformance cluster up|down|status``: a local backend cluster that outlives the command."""
+    from conformance.backends.local.commands import cluster_command
+
+    return cluster_command(action, name=name, kuberay_version=kuberay_version)
+
+
+def offline_images() -> ModuleType:
+    """The kind backend's offline image builder (``karta-conformance images build|list``)."""
+    from conformance.backends.kind import imagebuild
+
+    return imagebuild

@@ -14,7 +14,9 @@ Parent packages that Python initialises on the way (``conformance/__init__``) ar
 named. Two rules:
 
 1. no import cycle among the harness's modules (``conformance/tests`` excepted);
-2. no pure module imports an edge module.
+2. no pure module imports an edge module;
+3. no module outside ``conformance/backends`` imports a backend's implementation: the CLI, the live
+   session and the tests' fixtures reach backends through ``backends.registry`` and ``backends.base``.
 """
 
 from __future__ import annotations
@@ -204,3 +206,32 @@ def test_a_pure_module_importing_an_edge_is_named() -> None:
     graph = {"conformance.claims.x": {"conformance.k8s.client": 7, "conformance.verdict": 3}}
     assert edge_imports(graph) == ["conformance.claims.x imports conformance.k8s.client (line 7)"]
     assert not _under("conformance.livestock", EDGES)  # a prefix names a module, not a string start
+
+
+# The backends' implementations: only conformance.backends (the registry, a sibling backend) imports them.
+IMPLEMENTATIONS = ("conformance.backends.local", "conformance.backends.kind", "conformance.backends.existing")
+
+
+def implementation_imports(graph: dict[str, dict[str, int]]) -> list[str]:
+    return [
+        f"{module} imports {target} (line {line})"
+        for module, edges in sorted(graph.items())
+        if not _under(module, ("conformance.backends",))
+        for target, line in sorted(edges.items())
+        if _under(target, IMPLEMENTATIONS)
+    ]
+
+
+def test_backends_are_reached_through_the_registry() -> None:
+    wrong = implementation_imports(import_graph())
+    assert wrong == [], "modules importing a backend implementation, not the registry:\n" + "\n".join(wrong)
+
+
+def test_an_implementation_import_outside_the_backends_is_named() -> None:
+    graph = {
+        "conformance.cli": {"conformance.backends.kind.imagebuild": 9, "conformance.backends.registry": 4},
+        "conformance.backends.registry": {"conformance.backends.kind.provider": 40},
+    }
+    assert implementation_imports(graph) == [
+        "conformance.cli imports conformance.backends.kind.imagebuild (line 9)"
+    ]
