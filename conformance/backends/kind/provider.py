@@ -160,12 +160,12 @@ class KindProvider:
             return False
 
     def start(self) -> None:
-        self.claim.acquire()  # before anything touches the cluster of that name
         binaries = self.binaries()
         if not docker_answers():
             raise EnvironmentProblem(
                 "--cluster kind needs a running Docker daemon, and `docker info` fails here"
             )
+        self.claim.acquire()  # before anything touches the cluster of that name
         try:
             self._start(binaries)
         except subprocess.CalledProcessError as error:  # raised by pytest-kind's kind and kubectl calls

@@ -458,14 +458,17 @@ def test_kind_and_helm_are_built_on_first_use_when_go_is_here(monkeypatch: pytes
 
 
 def test_cluster_kind_without_a_docker_daemon_exits_2(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Without a Docker engine: one line, exit 2, before anything is created."""
+    """Without a Docker engine: one line, exit 2, before anything is created (the cluster name not
+    even claimed)."""
+    monkeypatch.setenv("KARTA_CONFORMANCE_CACHE", str(tmp_path))
     monkeypatch.setattr(kind_provider, "docker_answers", lambda: False)
     assert main(["check", "--live", "definitions/", "--cluster", "kind"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("karta-conformance: --cluster kind needs")
     assert "Traceback" not in "\n".join(err)
+    assert not (tmp_path / "clusters" / "kind-karta.claim").exists()
 
 
 def test_auto_falls_back_to_local_with_one_notice(monkeypatch: pytest.MonkeyPatch) -> None:
