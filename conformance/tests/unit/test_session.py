@@ -337,6 +337,17 @@ def test_a_crash_outside_a_scenario_stops_the_others_and_cleans_up_every_namespa
 
 
 def test_ctrl_c_stops_every_scenario_and_deletes_its_namespace(tmp_path: Path) -> None:
+    # Ctrl-C as an interactive terminal delivers it: a process started in the background by a
+    # non-interactive shell (`cmd &`, as some CI launchers do) inherits SIGINT ignored, and Python then
+    # leaves it ignored, so the signal below would never arrive.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_stops_every_scenario(tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_stops_every_scenario(tmp_path: Path) -> None:
     session, kube, _, lines = _session(tmp_path, parallel=2)
     main = threading.main_thread().ident
     assert main is not None and threading.get_ident() == main
