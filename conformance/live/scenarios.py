@@ -341,14 +341,14 @@ def _serve_endpoints_dropped(
             and heads[0]["metadata"]["labels"].get("ray.io/serve") == "true"
             and all(pod_ready(p) for p in [*heads, *workers])
         )
-        return (
-            current if serving and rayservice_ready(current) and active_cluster(current) == active else None
-        )
+        up = serving and rayservice_ready(current) and active_cluster(current) == active
+        return current if up and ctx.cluster_ready(active) else None
 
     ctx.wait(
         scenario,
         "serve-endpoints-restored",
-        "Ready=True again: the head back in the serve Service, every Pod Ready, the Serve app RUNNING",
+        "Ready=True again: the head back in the serve Service, every Pod Ready, the Serve app RUNNING, "
+        "the cluster ready",
         restored,
         180,
     )
