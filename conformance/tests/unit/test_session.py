@@ -20,6 +20,7 @@ from conformance.backends.base import Capability, Provider
 from conformance.definition import load_path
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.k8s.client import Kube, wait_until
+from conformance.kuberay import serve_endpoints_dropped
 from conformance.live.capture import Snapshotter
 from conformance.live.parallel import EXCLUSIVE, HELD, WAITS
 from conformance.live.scenarios import (
@@ -434,3 +435,13 @@ def test_a_line_of_a_scenario_is_prefixed_with_its_name_once() -> None:
     assert labelled("rayjob", "  [rayjob] snapshot: running") == "[rayjob] snapshot: running"
     assert labelled("rayjob", "scenario rayjob: 64 s") == "[rayjob] scenario rayjob: 64 s"
     assert labelled("rayjob", "[rayjob-httpmode] x") == "[rayjob] [rayjob-httpmode] x"
+
+
+def test_serve_endpoints_dropped_is_ready_false_with_reason_zero_serve_endpoints() -> None:
+    def service(status: str, reason: str) -> dict[str, Any]:
+        return {"status": {"conditions": [{"type": "Ready", "status": status, "reason": reason}]}}
+
+    assert serve_endpoints_dropped(service("False", "ZeroServeEndpoints"))
+    assert not serve_endpoints_dropped(service("True", "NonZeroServeEndpoints"))
+    assert not serve_endpoints_dropped(service("False", "Initializing"))
+    assert not serve_endpoints_dropped(None)
