@@ -43,6 +43,18 @@ def rayservice_ready(rayservice: dict[str, Any] | None) -> bool:
     return condition_true(rayservice, "Ready") and bool(apps) and all(s == "RUNNING" for s in apps.values())
 
 
+ZERO_SERVE_ENDPOINTS = (
+    "ZeroServeEndpoints"  # RayService Ready=False: the serve Service's endpoints dropped to 0
+)
+
+
+def serve_endpoints_dropped(rayservice: dict[str, Any] | None) -> bool:
+    """Ready=False with reason ZeroServeEndpoints: the operator counted no ready endpoint of the serve
+    Service after the RayService had been Ready (``calculateConditions``)."""
+    found = condition(rayservice, "Ready")
+    return bool(found and found.get("status") == "False" and found.get("reason") == ZERO_SERVE_ENDPOINTS)
+
+
 def raycluster_gang_size(raycluster: dict[str, Any]) -> int:
     """The Pods of one RayCluster that must run together for it to make progress: its head plus, for
     every worker group not suspended, minReplicas times numOfHosts (KubeRay's own minimum,

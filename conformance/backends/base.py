@@ -15,6 +15,9 @@ class Capability(StrEnum):
     GATE = "hold-new-heads"  # hold_new_heads / release_heads: a RayService upgrade held in its pending phase
     RESTART_OPERATOR = "restart-operator"  # restart_operator: the KubeRay operator restarts mid-scenario
     APP_UNHEALTHY = "set-app-unhealthy"  # set_app_unhealthy: the fixtures' Serve app fails its health check
+    # set_serve_unready: no Ray Pod of a namespace is a ready endpoint of its serve Service (the Serve
+    # proxies stop answering: the operator's health check of each head fails, worker Pods turn NotReady)
+    SERVE_UNREADY = "drop-serve-endpoints"
 
 
 class Unsupported(EnvironmentProblem):
@@ -81,4 +84,12 @@ class Provider(Protocol):
 
     def set_app_unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
         """Fault: the Serve app on head Pod ``pod`` fails its health check while ``value``."""
+        ...
+
+    def set_serve_unready(self, namespace: str, value: bool = True) -> None:
+        """Fault: while ``value``, the Serve proxies of ``namespace``'s Ray Pods do not answer on the
+        serving port, so no Pod is a ready endpoint of a serve Service: the operator's own proxy health
+        check of each head fails (it labels the head ``ray.io/serve=false``) and the worker Pods turn
+        NotReady (KubeRay's readiness probe of a RayService worker asks that proxy). ``False`` restores
+        them. The operator and the API server see the endpoints go; nothing of theirs is touched."""
         ...

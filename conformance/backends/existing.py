@@ -19,7 +19,7 @@ from typing import Any
 from conformance import versions
 from conformance.backends.base import Capability, Unsupported
 from conformance.backends.kind.plan import FITTED, fit_fixture
-from conformance.backends.switches import ApiSwitches
+from conformance.backends.switches import NO_SERVE_SWITCH, ApiSwitches
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.toolchain import cache
 
@@ -62,7 +62,7 @@ class ExistingProvider:
     def lacks(self, capability: Capability) -> str:
         if capability in self.capabilities:
             return ""
-        return self._no_operator
+        return NO_SERVE_SWITCH if capability is Capability.SERVE_UNREADY else self._no_operator
 
     @property
     def kubeconfig(self) -> str:
@@ -117,6 +117,9 @@ class ExistingProvider:
 
     def set_app_unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
         self.switches.set_app_unhealthy(namespace, value)
+
+    def set_serve_unready(self, namespace: str, value: bool = True) -> None:
+        raise Unsupported(self.name, Capability.SERVE_UNREADY, NO_SERVE_SWITCH)
 
     def restart_operator(self) -> None:
         """``kubectl rollout restart`` of the KubeRay operator's Deployment (found by its chart label)."""

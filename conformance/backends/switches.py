@@ -19,6 +19,14 @@ from conformance.fixtures import default_dir
 
 NUDGE_ATTEMPTS = 3
 
+# Why kind and ``existing`` do not offer Capability.SERVE_UNREADY (the phase is UNVERIFIED with it).
+NO_SERVE_SWITCH = (
+    "real kubelets run KubeRay's own readiness probes in the Ray containers, and no switch of the "
+    "fixtures' Serve app takes Ray Serve's proxies down: a head's proxy answers its health check while "
+    "it has routes, and failing the app's replicas makes the app UNHEALTHY too (the app-unhealthy "
+    "phase); the harness does not fake a probe or the operator's view"
+)
+
 
 class Kubectl(Protocol):
     def __call__(self, *args: str, input: str | None = None) -> str: ...

@@ -13,6 +13,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance import features as inventory
 from conformance import fixtures, versions
 from conformance.backends.base import Capability, Provider
 from conformance.k8s.client import Kube, WaitTimeout
@@ -21,6 +22,7 @@ from conformance.kuberay import (
     condition_true,
     pending_cluster,
     rayservice_ready,
+    serve_endpoints_dropped,
 )
 from conformance.live.capture import Snapshotter
 from conformance.live.parallel import Lane
@@ -182,7 +184,8 @@ class Context:
 
 def rayservice(ctx: Context) -> list[Snapshot]:
     """create -> Ready -> upgrade applied, pending phase held by the gate (faults: the operator restarts,
-    a pending Pod is deleted) -> released -> promoted -> old cluster gone -> the app made UNHEALTHY.
+    a pending Pod is deleted) -> released -> promoted -> old cluster gone -> every serve endpoint
+    dropped (degraded) -> restored -> the app made UNHEALTHY.
 
     A phase whose capability the backend lacks is not driven and is reported UNVERIFIED; without the
     gate the upgrade runs straight to promotion."""
@@ -238,6 +241,8 @@ def rayservice(ctx: Context) -> list[Snapshot]:
         ctx.snap(scenario, "promoted", root, Expectation(statuses=["running"], current_owners=[pending]))
     )
 
+    _serve_endpoints_dropped(ctx, scenario, root, pending, snapshots)
+
     if ctx.able(Capability.APP_UNHEALTHY, scenario, "app-unhealthy"):
         heads = ctx.kube.list_objects(
             "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={pending},ray.io/node-type=head"
@@ -259,6 +264,102 @@ def rayservice(ctx: Context) -> list[Snapshot]:
         )
         ctx.provider.set_app_unhealthy(ctx.namespace, heads[0]["metadata"]["name"], False)
     return snapshots
+
+
+SERVE_DROPPED_PHASES = ("serve-endpoints-dropped", "serve-endpoints-restored")
+
+
+def _serve_endpoints_dropped(
+    ctx: Context, scenario: str, root: tuple[str, str, str], active: str, snapshots: list[Snapshot]
+) -> None:
+    """Every serve endpoint of the active cluster not ready (the backend's Serve proxies down): the
+    operator sets Ready=False/ZeroServeEndpoints (Karta: degraded); then restored, Ready=True again
+    (running), so the phases after it start from a serving RayService. UNVERIFIED with the reason where
+    the KubeRay version has no such reason (inventory entry zero-serve-endpoints) or the backend cannot
+    take its Serve proxies down."""
+    version = ctx.provider.kuberay_version
+    feature = inventory.by_name()["zero-serve-endpoints"]
+    if not feature.active_in(version):
+        reason = (
+            f"KubeRay {version} does not have {feature.what} (it exists in {', '.join(feature.versions)})"
+        )
+        for phase in SERVE_DROPPED_PHASES:
+            ctx.unverified.append(PhaseUnverified(scenario, phase, reason))
+            ctx.progress(f"  [{scenario}] UNVERIFIED {phase}: {reason}")
+        return
+    if not ctx.able(Capability.SERVE_UNREADY, scenario, *SERVE_DROPPED_PHASES):
+        return
+
+    def serve_pods() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        pods = [
+            p
+            for p in ctx.kube.list_objects(
+                "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={active}"
+            )
+            if not p["metadata"].get("deletionTimestamp")
+        ]
+        heads = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "head"]
+        workers = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "worker"]
+        return heads, workers
+
+    def pod_ready(pod: dict[str, Any]) -> bool:
+        return any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (pod.get("status") or {}).get("conditions") or []
+        )
+
+    ctx.provider.set_serve_unready(ctx.namespace, True)
+    try:
+
+        def dropped() -> dict[str, Any] | None:
+            current = ctx.get(*root)
+            return current if serve_endpoints_dropped(current) else None
+
+        ctx.wait(
+            scenario,
+            "serve-endpoints-dropped",
+            "Ready=False/ZeroServeEndpoints (no ready Pod behind the serve Service)",
+            dropped,
+            180,
+        )
+        snapshots.append(
+            ctx.snap(
+                scenario,
+                "serve-endpoints-dropped",
+                root,
+                Expectation(statuses=["degraded"], current_owners=[active]),
+            )
+        )
+    finally:
+        ctx.provider.set_serve_unready(ctx.namespace, False)
+
+    def restored() -> dict[str, Any] | None:
+        current = ctx.get(*root)
+        heads, workers = serve_pods()
+        serving = (
+            len(heads) == 1
+            and heads[0]["metadata"]["labels"].get("ray.io/serve") == "true"
+            and all(pod_ready(p) for p in [*heads, *workers])
+        )
+        up = serving and rayservice_ready(current) and active_cluster(current) == active
+        return current if up and ctx.cluster_ready(active) else None
+
+    ctx.wait(
+        scenario,
+        "serve-endpoints-restored",
+        "Ready=True again: the head back in the serve Service, every Pod Ready, the Serve app RUNNING, "
+        "the cluster ready",
+        restored,
+        180,
+    )
+    snapshots.append(
+        ctx.snap(
+            scenario,
+            "serve-endpoints-restored",
+            root,
+            Expectation(statuses=["running"], current_owners=[active]),
+        )
+    )
 
 
 def _upgrade_pending(

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import yaml
 
 from conformance import versions
-from conformance.backends.base import Capability
+from conformance.backends.base import Capability, Unsupported
 from conformance.backends.docker import docker_answers
 from conformance.backends.inuse import ClusterClaim
 from conformance.backends.kind import images as offline
@@ -30,7 +30,7 @@ from conformance.backends.kind.plan import (
     KindPlan,
     fit_fixture,
 )
-from conformance.backends.switches import ApiSwitches
+from conformance.backends.switches import NO_SERVE_SWITCH, ApiSwitches
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.progress import say, step
 from conformance.toolchain import cache, tools
@@ -70,10 +70,11 @@ class KindProvider:
     # Scenarios side by side: the default set's Pods (CPU requests fitted) fit two kind workers three
     # scenarios at a time; most of a scenario's time is waiting for Ray to start in a container.
     parallel = 3
-    capabilities = frozenset(Capability)  # the switches through the API, the operator's Deployment
+    # the switches through the API, the operator's Deployment; not the Serve proxies (NO_SERVE_SWITCH)
+    capabilities = frozenset(Capability) - {Capability.SERVE_UNREADY}
 
     def lacks(self, capability: Capability) -> str:
-        return ""
+        return "" if capability in self.capabilities else NO_SERVE_SWITCH
 
     def __init__(
         self,
@@ -245,6 +246,9 @@ class KindProvider:
         """Every replica's health check in ``namespace`` fails while the switch is on (``pod`` is not needed:
         the switch lives in the namespace's ConfigMap)."""
         self.switches.set_app_unhealthy(namespace, value)
+
+    def set_serve_unready(self, namespace: str, value: bool = True) -> None:
+        raise Unsupported(self.name, Capability.SERVE_UNREADY, NO_SERVE_SWITCH)
 
     def restart_operator(self) -> None:
         for command in self.plan.restart_operator():

@@ -39,3 +39,7 @@ class RuntimeControl:
 
     def unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
         self._call("POST", "unhealthy", namespace=namespace, pod=pod, value="1" if value else "0")
+
+    def serve_unready(self, namespace: str, value: bool = True) -> None:
+        """The Serve proxies of ``namespace`` go down (``value``) or come back."""
+        self._call("POST", "serve-unready", namespace=namespace, value="1" if value else "0")

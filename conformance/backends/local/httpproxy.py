@@ -15,6 +15,9 @@ Control API (origin-form requests to the proxy itself, loopback only):
     POST /_karta/release?namespace=NS      open the gate: held apps finish deploying
     POST /_karta/kill-ray?namespace=NS&pod=POD
     POST /_karta/unhealthy?namespace=NS&pod=POD&value=1|0   the Serve app's health check fails / recovers
+    POST /_karta/serve-unready?namespace=NS&value=1|0   the Serve proxies of NS go down / come back: the
+                                           heads refuse their serving port (503 here), the worker Pods
+                                           turn NotReady (runtime.ServeReadiness)
 """
 
 from __future__ import annotations
@@ -54,6 +57,16 @@ class Router:
         self.list_pods = list_pods
 
     def route(self, host: str, port: int) -> tuple[RayHead, int]:
+        head, target = self._route(host, port)
+        if self.heads.serving_cut(head, target):
+            raise Unroutable(
+                503,
+                f"the Serve proxy of {head.key.namespace}/{head.key.pod} does not answer on port {target} "
+                "(the harness's drop-serve-endpoints fault)",
+            )
+        return head, target
+
+    def _route(self, host: str, port: int) -> tuple[RayHead, int]:
         with contextlib.suppress(ValueError):
             ipaddress.ip_address(host)
             head = self.heads.by_pod_ip(host)

@@ -109,6 +109,12 @@ class LocalProvider:
     def set_app_unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
         self.control.unhealthy(namespace, pod, value)
 
+    def set_serve_unready(self, namespace: str, value: bool = True) -> None:
+        """The heads' Serve proxies stop answering (the routing proxy, the Pods' network here, refuses
+        their serving port) and the worker Pods turn NotReady, as a kubelet reports a failing readiness
+        probe (kwok never probes): the operator's health check and the EndpointSlice controller do the rest."""
+        self.control.serve_unready(namespace, value)
+
     def restart_operator(self) -> None:
         with self._operator_lock:
             self.cluster.restart_operator()

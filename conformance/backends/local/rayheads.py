@@ -23,6 +23,7 @@ from conformance.backends.fixture_app import DASHBOARD_MODULE_TIMEOUT, GATE_KEY,
 from conformance.backends.local import netns, processes
 
 RAY_PORTS = (6379, 8265, 8000, 10001, 52365)
+SERVE_PORT = 8000  # Ray Serve's HTTP proxy on every head (Ray's default; KubeRay's container port "serve")
 NO_RAY_LABEL = "karta.conformance/no-ray"
 APP_DIR = Path(__file__).resolve().parents[3] / "fixtures" / "app"
 
@@ -203,7 +204,19 @@ class HeadManager:
         self.heads: dict[str, RayHead] = {}  # pod uid -> head
         self.held: set[str] = set()  # namespaces whose new heads are held
         self.switched: dict[str, tuple[bool, bool]] = {}  # namespace -> (gate, health) in its ConfigMap
+        # namespaces whose Serve proxies are down (the drop-serve-endpoints fault): their heads do not
+        # answer on the serving port, and their worker Pods are NotReady (runtime.ServeReadiness)
+        self.serve_down: set[str] = set()
         self.lock = threading.RLock()
+
+    def set_serve_down(self, namespace: str, value: bool) -> None:
+        with self.lock:
+            (self.serve_down.add if value else self.serve_down.discard)(namespace)
+
+    def serving_cut(self, head: RayHead, port: int) -> bool:
+        """Whether a request to ``port`` of ``head`` finds its Serve proxy down (the fault is on)."""
+        with self.lock:
+            return port == SERVE_PORT and head.key.namespace in self.serve_down
 
     def hold(self, namespace: str) -> None:
         """Heads that start in ``namespace`` from now on come up with their Serve app held (DEPLOYING)."""

@@ -24,6 +24,7 @@ from conformance.backends.fixture_app import APP_CONFIGMAP
 from conformance.backends.local.httpproxy import Router, RoutingProxy
 from conformance.backends.local.jobpods import JobPodRunner
 from conformance.backends.local.rayheads import HeadManager
+from conformance.backends.local.readiness import ServeReadiness
 
 API_TIMEOUT = (5, 15)  # connect, read: a call must never hang a proxy thread or the reconcile loop
 
@@ -44,6 +45,7 @@ class Runtime:
             self.logs,
             self.heads.ready,
         )
+        self.readiness = ServeReadiness(self._serve_down, self._pods, self._patch_pod_status)
         self.wake = threading.Event()
         self.stopping = threading.Event()
         router = Router(self.heads, self._service, self._pods)
@@ -62,6 +64,13 @@ class Runtime:
     def _pods(self, namespace: str) -> list[dict[str, Any]]:
         items = self.core.list_namespaced_pod(namespace, _request_timeout=API_TIMEOUT).items
         return [self.api.sanitize_for_serialization(p) for p in items]
+
+    def _patch_pod_status(self, namespace: str, name: str, body: dict[str, Any]) -> None:
+        self.core.patch_namespaced_pod_status(name, namespace, body, _request_timeout=API_TIMEOUT)
+
+    def _serve_down(self) -> set[str]:
+        with self.heads.lock:
+            return set(self.heads.serve_down)
 
     def _job_pods(self) -> list[dict[str, Any]]:
         items = self.core.list_pod_for_all_namespaces(
@@ -97,6 +106,8 @@ class Runtime:
             self.heads.hold(namespace)
         elif action == "release":
             self.heads.release(namespace)
+        elif action == "serve-unready":
+            self.heads.set_serve_down(namespace, query.get("value", "1") == "1")
         elif action in ("kill-ray", "unhealthy"):
             head = self.heads.by_pod(namespace, query.get("pod", ""))
             if head is None:
@@ -119,6 +130,7 @@ class Runtime:
                 self.heads.follow_switches(self._switches())  # before the heads: a new head sees the gate
                 self.heads.reconcile(self._head_pods())
                 self.jobs.reconcile(self._job_pods())
+                self.readiness.reconcile()
             except Exception as error:  # keep the runtime alive; the log says what went wrong
                 with open(self.logs / "ray-runtime.log", "a") as output:
                     output.write(f"{time.strftime('%H:%M:%S')} reconcile failed: {error!r}\n")

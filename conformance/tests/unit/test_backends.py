@@ -13,8 +13,11 @@ from conformance.backends.base import Capability, Unsupported
 from conformance.backends.existing import OPERATOR_SELECTOR, ExistingProvider
 from conformance.backends.fixture_app import GATE_KEY, HEALTH_KEY
 from conformance.backends.kind.provider import KindProvider
+from conformance.backends.local.httpproxy import Router, Unroutable
 from conformance.backends.local.provider import LocalProvider
-from conformance.backends.local.rayheads import HeadKey, HeadManager, RayHead
+from conformance.backends.local.rayheads import SERVE_PORT, HeadKey, HeadManager, RayHead
+from conformance.backends.local.readiness import ServeReadiness, is_ready, readiness_status, serve_workers
+from conformance.backends.switches import NO_SERVE_SWITCH
 from conformance.errors import EnvironmentProblem
 
 pytestmark = pytest.mark.unit
@@ -37,9 +40,21 @@ def _existing(
     return provider, calls
 
 
-def test_local_and_kind_declare_every_capability() -> None:
-    assert LocalProvider.capabilities == frozenset(Capability) == KindProvider.capabilities
-    assert {str(c) for c in Capability} == {"hold-new-heads", "restart-operator", "set-app-unhealthy"}
+def test_local_declares_every_capability_and_kind_all_but_the_serve_proxies() -> None:
+    assert LocalProvider.capabilities == frozenset(Capability)
+    assert KindProvider.capabilities == frozenset(Capability) - {Capability.SERVE_UNREADY}
+    assert {str(c) for c in Capability} == {
+        "hold-new-heads",
+        "restart-operator",
+        "set-app-unhealthy",
+        "drop-serve-endpoints",
+    }
+    kind = KindProvider("v1.6.2")
+    assert kind.lacks(Capability.GATE) == ""
+    assert kind.lacks(Capability.SERVE_UNREADY) == NO_SERVE_SWITCH
+    with pytest.raises(Unsupported) as raised:
+        kind.set_serve_unready("ns1")
+    assert str(raised.value).startswith("the kind backend cannot drop-serve-endpoints: real kubelets")
 
 
 def test_existing_drives_the_gate_through_the_api_and_restarts_the_operators_deployment(
@@ -48,7 +63,8 @@ def test_existing_drives_the_gate_through_the_api_and_restarts_the_operators_dep
     operator = {"metadata": {"namespace": "ray-system", "name": "kuberay-operator"}}
     provider, calls = _existing(tmp_path, [operator])
     provider.start()
-    assert provider.capabilities == frozenset(Capability)
+    assert provider.capabilities == frozenset(Capability) - {Capability.SERVE_UNREADY}
+    assert provider.lacks(Capability.SERVE_UNREADY) == NO_SERVE_SWITCH
     provider.hold_new_heads("ns1")  # no longer refused: the ConfigMap switch, as on kind
     assert calls[-1][:5] == ("-n", "ns1", "patch", "configmap", "karta-fixture-app")
     assert json.loads(calls[-1][-1]) == {"data": {GATE_KEY: "on"}}
@@ -109,3 +125,121 @@ def test_local_runtime_follows_the_configmap_switches(tmp_path: Path) -> None:
 def test_no_scenario_probes_a_provider_with_hasattr() -> None:
     source = (Path(__file__).parents[2] / "live" / "scenarios.py").read_text()
     assert "hasattr(" not in source
+
+
+def _pod(
+    name: str, node_type: str, serve: str | None = "true", ready: bool = True, **status: Any
+) -> dict[str, Any]:
+    labels = {"ray.io/node-type": node_type, "ray.io/cluster": "rc"}
+    if serve is not None:
+        labels["ray.io/serve"] = serve
+    return {
+        "metadata": {"name": name, "namespace": "ns1", "uid": f"uid-{name}", "labels": labels},
+        "spec": {"containers": [{"name": "ray-worker"}]},
+        "status": {
+            "phase": "Running",
+            "conditions": [
+                {"type": "Initialized", "status": "True"},
+                {"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": "t0"},
+                {
+                    "type": "ContainersReady",
+                    "status": "True" if ready else "False",
+                    "lastTransitionTime": "t0",
+                },
+                {"type": "PodScheduled", "status": "True"},
+            ],
+            "containerStatuses": [{"name": "ray-worker", "ready": ready, "restartCount": 0}],
+            **status,
+        },
+    }
+
+
+def test_serve_workers_are_the_running_rayservice_workers() -> None:
+    worker = _pod("w", "worker")
+    head = _pod("h", "head")
+    plain = _pod("plain", "worker", serve=None)  # a RayCluster's worker: in no RayService's serve Service
+    pending = _pod("p", "worker", phase="Pending")
+    deleting = _pod("d", "worker")
+    deleting["metadata"]["deletionTimestamp"] = "now"
+    assert serve_workers([worker, head, plain, pending, deleting]) == [worker]
+
+
+def test_readiness_status_turns_a_pod_not_ready_and_back_keeping_the_rest() -> None:
+    pod = _pod("w", "worker")
+    down = readiness_status(pod, False, "t1")["status"]
+    by_type = {c["type"]: c for c in down["conditions"]}
+    assert [c["type"] for c in down["conditions"]] == [
+        "Initialized",
+        "Ready",
+        "ContainersReady",
+        "PodScheduled",
+    ]
+    assert by_type["Ready"] == {
+        "type": "Ready",
+        "status": "False",
+        "lastTransitionTime": "t1",
+        "reason": "ContainersNotReady",
+        "message": "containers with unready status: [ray-worker]",
+    }
+    assert by_type["ContainersReady"]["status"] == "False"
+    assert by_type["Initialized"] == {"type": "Initialized", "status": "True"}
+    assert down["containerStatuses"] == [{"name": "ray-worker", "ready": False, "restartCount": 0}]
+    assert not is_ready({"status": down})
+    up = readiness_status({**pod, "status": {**pod["status"], **down}}, True, "t2")["status"]
+    assert {c["type"]: c for c in up["conditions"]}["Ready"] == {
+        "type": "Ready",
+        "status": "True",
+        "lastTransitionTime": "t2",
+    }
+    assert is_ready({"status": up})
+    # unchanged value: the transition time stays
+    again = readiness_status(pod, True, "t3")["status"]
+    assert {c["type"]: c for c in again["conditions"]}["Ready"]["lastTransitionTime"] == "t0"
+
+
+def test_serve_readiness_keeps_workers_not_ready_while_down_and_restores_only_its_own() -> None:
+    pods = {"w1": _pod("w1", "worker"), "w2": _pod("w2", "worker", ready=False), "h": _pod("h", "head")}
+    down: set[str] = set()
+    patched: list[tuple[str, bool]] = []
+
+    def patch(namespace: str, name: str, body: dict[str, Any]) -> None:
+        pods[name] = {**pods[name], "status": {**pods[name]["status"], **body["status"]}}
+        patched.append((name, is_ready(pods[name])))
+
+    readiness = ServeReadiness(lambda: set(down), lambda namespace: list(pods.values()), patch)
+    readiness.reconcile()
+    assert patched == []  # nothing is down: nothing touched (w2 stays NotReady, not ours)
+    down.add("ns1")
+    readiness.reconcile()
+    assert patched == [("w1", False)]
+    pods["w3"] = _pod("w3", "worker")  # a worker made while the fault is on turns NotReady too
+    readiness.reconcile()
+    assert patched == [("w1", False), ("w3", False)]
+    down.clear()
+    readiness.reconcile()
+    assert sorted(patched[2:]) == [("w1", True), ("w3", True)]  # w2 was NotReady before: left so
+    assert not is_ready(pods["w2"]) and readiness.flipped == {}
+    readiness.reconcile()
+    assert len(patched) == 4
+
+
+def test_router_refuses_the_serving_port_of_heads_whose_serve_proxies_are_down(tmp_path: Path) -> None:
+    heads = HeadManager(tmp_path / "ray", tmp_path / "logs")
+    head = RayHead(HeadKey("ns1", "head-0", "uid-router-test"), "rc", "10.0.0.1", tmp_path / "ray", tmp_path)
+    other = RayHead(
+        HeadKey("ns2", "head-0", "uid-router-other"), "rc", "10.0.0.2", tmp_path / "ray", tmp_path
+    )
+    heads.heads = {"uid-router-test": head, "uid-router-other": other}
+    router = Router(heads, lambda name, namespace: None, lambda namespace: [])
+    assert router.route("10.0.0.1", SERVE_PORT) == (head, SERVE_PORT)
+    heads.set_serve_down("ns1", True)
+    with pytest.raises(Unroutable, match="drop-serve-endpoints") as raised:
+        router.route("10.0.0.1", SERVE_PORT)
+    assert raised.value.status == 503
+    assert router.route("10.0.0.1", 8265) == (
+        head,
+        8265,
+    )  # the dashboard still answers: the app stays RUNNING
+    assert router.route("10.0.0.2", SERVE_PORT) == (other, SERVE_PORT)  # another namespace is not touched
+    heads.set_serve_down("ns1", False)
+    assert router.route("10.0.0.1", SERVE_PORT) == (head, SERVE_PORT)

@@ -196,6 +196,37 @@ def test_repeated_instance_ids_are_accepted_and_the_last_wins() -> None:
             {"conditions": [{"type": "Ready", "status": "False", "reason": "InitializingTimeout"}]},
             ("failed",),
         ),
+        # what KubeRay writes once the serve Service's ready endpoints drop to 0 (calculateConditions)
+        (
+            {
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "False",
+                        "reason": "ZeroServeEndpoints",
+                        "message": "Number of serve endpoints dropped to 0",
+                    },
+                    {"type": "UpgradeInProgress", "status": "False", "reason": "NoPendingCluster"},
+                ],
+                "numServeEndpoints": 0,
+                "serviceStatus": "NotRunning",
+                "activeServiceStatus": {
+                    "rayClusterName": "a",
+                    "applicationStatuses": {"echo": {"status": "RUNNING"}},
+                },
+            },
+            ("degraded",),
+        ),
+        (
+            {
+                "conditions": [{"type": "Ready", "status": "False", "reason": "ZeroServeEndpoints"}],
+                "activeServiceStatus": {
+                    "rayClusterName": "a",
+                    "applicationStatuses": {"echo": {"status": "UNHEALTHY"}},
+                },
+            },
+            ("failed",),
+        ),
     ],
 )
 def test_rayservice_status_mapping(status: dict[str, Any], expected: tuple[str, ...]) -> None:
@@ -204,6 +235,27 @@ def test_rayservice_status_mapping(status: dict[str, Any], expected: tuple[str, 
     reading = read_status(root.status, {"status": status})
     assert reading.matched == expected
     assert reading.contradictions == []
+
+
+@pytest.mark.parametrize(
+    "path", ["rayservice.yaml", "variants/rayservice-pods-under-root.yaml", "upstream/rayservice.yaml"]
+)
+def test_zero_serve_endpoints_reads_degraded_only(path: str) -> None:
+    """Every shipped RayService definition (the project's, its variant, upstream's) reads the state
+    KubeRay writes when no serve endpoint is ready as degraded and nothing else."""
+    (definition,) = load_path(DEFINITIONS / path)
+    root = definition.root
+    assert root.status is not None
+    status = {
+        "conditions": [{"type": "Ready", "status": "False", "reason": "ZeroServeEndpoints"}],
+        "activeServiceStatus": {
+            "rayClusterName": "a",
+            "applicationStatuses": {"echo": {"status": "RUNNING"}},
+        },
+    }
+    assert read_status(root.status, {"status": status}).matched == ("degraded",)
+    status["conditions"] = [{"type": "Ready", "status": "True", "reason": "NonZeroServeEndpoints"}]
+    assert read_status(root.status, {"status": status}).matched == ("running",)
 
 
 @pytest.mark.parametrize(

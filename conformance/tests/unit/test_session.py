@@ -4,6 +4,7 @@ keeping everyone's snapshots, the operator restart alone, Ctrl-C and crashes cle
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import signal
 import threading
@@ -13,10 +14,13 @@ from typing import Any, cast
 
 import pytest
 
+from conformance import features as inventory
+from conformance import versions
 from conformance.backends.base import Capability, Provider
 from conformance.definition import load_path
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.k8s.client import Kube, wait_until
+from conformance.kuberay import serve_endpoints_dropped
 from conformance.live.capture import Snapshotter
 from conformance.live.parallel import EXCLUSIVE, HELD, WAITS
 from conformance.live.scenarios import (
@@ -26,6 +30,7 @@ from conformance.live.scenarios import (
     PhaseUnverified,
     Scenario,
     ScenarioFailed,
+    _serve_endpoints_dropped,
     default_scenarios,
 )
 from conformance.live.session import (
@@ -56,6 +61,49 @@ class _NoGate:
 def _context(provider: object, said: list[str]) -> Context:
     kube = cast(Kube, None)
     return Context(kube, cast(Provider, provider), "ns", cast(Snapshotter, None), said.append)
+
+
+class _NoServeSwitch(_NoGate):
+    name = "kind"
+    kuberay_version = "v1.6.2"
+    capabilities = frozenset(Capability) - {Capability.SERVE_UNREADY}
+
+    def set_serve_unready(self, namespace: str, value: bool = True) -> None:
+        raise AssertionError("a backend without the capability is never asked")
+
+
+def test_the_zero_serve_endpoints_phases_are_unverified_without_the_capability() -> None:
+    said: list[str] = []
+    context = _context(_NoServeSwitch(), said)
+    _serve_endpoints_dropped(context, "rayservice", ("ray.io/v1", "RayService", "rs"), "rc", [])
+    reason = "the kind backend cannot drop-serve-endpoints: no drop-serve-endpoints here"
+    assert context.unverified == [
+        PhaseUnverified("rayservice", "serve-endpoints-dropped", reason),
+        PhaseUnverified("rayservice", "serve-endpoints-restored", reason),
+    ]
+
+
+def test_the_zero_serve_endpoints_phases_are_unverified_where_kuberay_lacks_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    feature = inventory.by_name()["zero-serve-endpoints"]
+    assert feature.versions == tuple(versions.load().kuberay)  # every pinned version has it
+    lacking = dataclasses.replace(feature, versions=("v1.7.0",))
+    monkeypatch.setattr(inventory, "by_name", lambda: {"zero-serve-endpoints": lacking})
+    provider = _NoServeSwitch()
+    provider.capabilities = frozenset(Capability)
+    said: list[str] = []
+    context = _context(provider, said)
+    _serve_endpoints_dropped(context, "rayservice", ("ray.io/v1", "RayService", "rs"), "rc", [])
+    reason = (
+        "KubeRay v1.6.2 does not have the RayService condition Ready=False, reason ZeroServeEndpoints "
+        "(it exists in v1.7.0)"
+    )
+    assert [(u.phase, u.reason) for u in context.unverified] == [
+        ("serve-endpoints-dropped", reason),
+        ("serve-endpoints-restored", reason),
+    ]
+    assert said[0] == f"  [rayservice] UNVERIFIED serve-endpoints-dropped: {reason}"
 
 
 def test_namespace_name_is_a_dns_label_after_the_label() -> None:
@@ -398,3 +446,13 @@ def test_a_line_of_a_scenario_is_prefixed_with_its_name_once() -> None:
     assert labelled("rayjob", "  [rayjob] snapshot: running") == "[rayjob] snapshot: running"
     assert labelled("rayjob", "scenario rayjob: 64 s") == "[rayjob] scenario rayjob: 64 s"
     assert labelled("rayjob", "[rayjob-httpmode] x") == "[rayjob] [rayjob-httpmode] x"
+
+
+def test_serve_endpoints_dropped_is_ready_false_with_reason_zero_serve_endpoints() -> None:
+    def service(status: str, reason: str) -> dict[str, Any]:
+        return {"status": {"conditions": [{"type": "Ready", "status": status, "reason": reason}]}}
+
+    assert serve_endpoints_dropped(service("False", "ZeroServeEndpoints"))
+    assert not serve_endpoints_dropped(service("True", "NonZeroServeEndpoints"))
+    assert not serve_endpoints_dropped(service("False", "Initializing"))
+    assert not serve_endpoints_dropped(None)
