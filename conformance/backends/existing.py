@@ -18,7 +18,7 @@ from typing import Any
 
 from conformance import versions
 from conformance.backends.base import Capability, Unsupported
-from conformance.backends.kind.plan import FITTED, fit_fixture
+from conformance.backends.kind.plan import FITTED, fit_fixture, inert_neighbour
 from conformance.backends.switches import NO_SERVE_SWITCH, ApiSwitches
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.toolchain import cache
@@ -133,6 +133,10 @@ class ExistingProvider:
         """As on kind (``plan.fit_fixture``): the scenarios fit small clusters (a kind or minikube
         cluster on a laptop) and real workers get Ready (Serve replicas run on them)."""
         return fit_fixture(manifest)
+
+    def adapt_neighbour(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """As on kind (``plan.inert_neighbour``): a neighbour's head runs no Ray, and it has no workers."""
+        return inert_neighbour(manifest)
 
     def describe(self) -> str:
         return (

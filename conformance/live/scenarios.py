@@ -125,7 +125,8 @@ class Context:
             g["template"] for g in neighbour["spec"]["workerGroupSpecs"]
         ]:
             template["metadata"].setdefault("labels", {})[NO_RAY_LABEL] = "true"
-        self.kube.create(neighbour, self.namespace)
+        inert = getattr(self.provider, "adapt_neighbour", None)  # real kubelets: no Ray in it at all
+        self.kube.create(inert(neighbour) if inert is not None else neighbour, self.namespace)
 
     def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
         return self.kube.get(api_version, kind, name, self.namespace)

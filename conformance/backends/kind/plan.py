@@ -46,6 +46,12 @@ RAY_PODS = fixture_app.RAY_PODS
 # the machine's memory, the requests fit, and what the containers really use is what it is.
 CPU_REQUEST_DIVISOR = 4
 
+# A Ray container's PID 1 is ``ray start --block`` (KubeRay's ``bash -lc "ulimit ...; ray start ..."``
+# execs it), which catches only SIGINT: as PID 1 it ignores the kubelet's SIGTERM, so every Ray Pod
+# deleted (scale-down, suspend, an upgrade's old cluster, a namespace at the end) takes the whole
+# default grace period (30 s) before the SIGKILL. Seen on kind: /proc/1/status SigCgt 0x2.
+GRACE_SECONDS = 2
+
 
 @dataclass(frozen=True)
 class KindPlan:
@@ -310,14 +316,64 @@ def with_ray_env(manifest: dict[str, Any], env: tuple[str, str] = DASHBOARD_MODU
 
 FITTED = (
     f"fixtures fitted to real kubelets on one machine: CPU requests / {CPU_REQUEST_DIVISOR}, "
-    f"Serve replicas ask {REPLICA_CPUS} CPU (so they run on workers)"
+    f"Serve replicas ask {REPLICA_CPUS} CPU (so they run on workers); Ray Pods' grace period "
+    f"{GRACE_SECONDS} s (Ray ignores SIGTERM as PID 1); neighbours' heads run no Ray and have no workers"
 )
+
+
+def pod_templates(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Pod templates of a RayCluster, RayJob or RayService (head, worker groups, submitter)."""
+    spec = manifest.get("spec") or {}
+    clusters = [spec, spec.get("rayClusterSpec") or {}, spec.get("rayClusterConfig") or {}]
+    found = []
+    for cluster in clusters:
+        head = (cluster.get("headGroupSpec") or {}).get("template")
+        found += [head] if isinstance(head, dict) else []
+        for group in cluster.get("workerGroupSpecs") or []:
+            template = (group or {}).get("template")
+            found += [template] if isinstance(template, dict) else []
+    submitter = spec.get("submitterPodTemplate")
+    found += [submitter] if isinstance(submitter, dict) else []
+    return found
+
+
+def short_grace(manifest: dict[str, Any], seconds: int = GRACE_SECONDS) -> dict[str, Any]:
+    """A copy whose Pod templates set ``terminationGracePeriodSeconds`` (unless they set it)."""
+    fitted = copy.deepcopy(manifest)
+    for template in pod_templates(fitted):
+        template.setdefault("spec", {}).setdefault("terminationGracePeriodSeconds", seconds)
+    return fitted
 
 
 def fit_fixture(manifest: dict[str, Any]) -> dict[str, Any]:
     """A fixture as the scenarios create it on real kubelets that share one machine (kind, or an
-    existing cluster): CPU requests divided, Serve replicas on the workers, a patient dashboard."""
-    return with_ray_env(serve_replicas_on_workers(fit_cpu_requests(manifest)))
+    existing cluster): CPU requests divided, Serve replicas on the workers, a patient dashboard, a
+    short grace period."""
+    return short_grace(with_ray_env(serve_replicas_on_workers(fit_cpu_requests(manifest))))
+
+
+# A scenario's neighbour (another workload's Pods in the namespace, for the selectors to ignore) needs
+# KubeRay's Pods and labels, not Ray: on real kubelets its head runs no Ray (KubeRay keeps the given
+# command under ray.io/overwrite-container-cmd; the probes are trivially true) and it has no workers,
+# whose injected init container would poll the head's GCS (a Python start every 5 s) forever.
+OVERWRITE_COMMAND = "ray.io/overwrite-container-cmd"
+INERT_COMMAND = ["/bin/sh", "-c", "exec sleep infinity"]
+
+
+def inert_neighbour(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a (fitted) neighbour RayCluster whose head Pod runs ``sleep``, with no worker Pods."""
+    inert = copy.deepcopy(manifest)
+    inert.setdefault("metadata", {}).setdefault("annotations", {})[OVERWRITE_COMMAND] = "true"
+    spec = inert.get("spec") or {}
+    head = ((spec.get("headGroupSpec") or {}).get("template") or {}).get("spec") or {}
+    for container in (head.get("containers") or [])[:1]:  # the Ray container (KubeRay's index 0)
+        container["command"] = list(INERT_COMMAND)
+        container.pop("args", None)
+        for probe in ("readinessProbe", "livenessProbe"):
+            container[probe] = {"exec": {"command": ["true"]}, "periodSeconds": 30}
+    for group in spec.get("workerGroupSpecs") or []:
+        group.update({"replicas": 0, "minReplicas": 0})
+    return inert
 
 
 CHART_ENV = "KARTA_CONFORMANCE_CHART"

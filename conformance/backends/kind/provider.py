@@ -29,6 +29,7 @@ from conformance.backends.kind.plan import (
     SHARED_CHART,
     KindPlan,
     fit_fixture,
+    inert_neighbour,
 )
 from conformance.backends.switches import NO_SERVE_SWITCH, ApiSwitches
 from conformance.errors import EnvironmentProblem, UserError
@@ -153,6 +154,10 @@ class KindProvider:
     def adapt_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """A fixture as the scenarios create it here (``plan.fit_fixture``)."""
         return fit_fixture(manifest)
+
+    def adapt_neighbour(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """A scenario's neighbour RayCluster here: KubeRay's Pods without Ray (``plan.inert_neighbour``)."""
+        return inert_neighbour(manifest)
 
     def _docker_has(self, image: str) -> bool:
         try:

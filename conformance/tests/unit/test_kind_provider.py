@@ -530,6 +530,42 @@ def test_fixtures_fitted_to_real_kubelets_place_serve_replicas_on_workers() -> N
     assert "serveConfigV2" not in job["spec"]
 
 
+def test_every_ray_pod_template_fitted_to_real_kubelets_gets_a_short_grace_period() -> None:
+    """Ray as PID 1 ignores SIGTERM: each Pod deletion would wait the default 30 s."""
+    fixture = {f.kind: f.object for f in fixtures.load_fixtures()}
+    for kind, fitted in ((k, kind_plan.fit_fixture(o)) for k, o in fixture.items()):
+        templates = kind_plan.pod_templates(fitted)
+        expected = {"RayCluster": 2, "RayJob": 2, "RayService": 3}[kind]  # head + groups (+ none)
+        assert len(templates) >= expected, kind
+        assert {t["spec"]["terminationGracePeriodSeconds"] for t in templates} == {kind_plan.GRACE_SECONDS}
+        assert all(
+            "terminationGracePeriodSeconds" not in t.get("spec", {})
+            for t in kind_plan.pod_templates(fixture[kind])
+        )
+    given = {"spec": {"headGroupSpec": {"template": {"spec": {"terminationGracePeriodSeconds": 60}}}}}
+    assert (
+        kind_plan.pod_templates(kind_plan.short_grace(given))[0]["spec"]["terminationGracePeriodSeconds"]
+        == 60
+    )
+
+
+def test_a_neighbour_on_real_kubelets_has_a_head_without_ray_and_no_workers() -> None:
+    fixture = {f.kind: f.object for f in fixtures.load_fixtures()}
+    neighbour = kind_plan.inert_neighbour(kind_plan.fit_fixture(fixture["RayCluster"]))
+    assert neighbour["metadata"]["annotations"]["ray.io/overwrite-container-cmd"] == "true"
+    (ray, *_) = neighbour["spec"]["headGroupSpec"]["template"]["spec"]["containers"]
+    assert ray["command"] == ["/bin/sh", "-c", "exec sleep infinity"] and "args" not in ray
+    assert ray["readinessProbe"]["exec"]["command"] == ray["livenessProbe"]["exec"]["command"] == ["true"]
+    assert [(g["replicas"], g["minReplicas"]) for g in neighbour["spec"]["workerGroupSpecs"]] == [(0, 0)]
+    assert (
+        ray["image"]
+        == fixture["RayCluster"]["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["image"]
+    )
+    assert "annotations" not in fixture["RayCluster"]["metadata"] or (
+        "ray.io/overwrite-container-cmd" not in fixture["RayCluster"]["metadata"]["annotations"]
+    ), "the fixture itself is untouched"
+
+
 class _FakeKube:
     """Answers Context.get and list_objects from a RayCluster and its Pods (no cluster)."""
 
