@@ -529,7 +529,9 @@ def rayservice_suspend(ctx: Context) -> list[Snapshot]:
 
         return probe
 
-    ready = ctx.wait(scenario, "ready", "Ready=True, the Serve app RUNNING, the cluster ready", serving(), 300)
+    ready = ctx.wait(
+        scenario, "ready", "Ready=True, the Serve app RUNNING, the cluster ready", serving(), 300
+    )
     first = active_cluster(ready)
     snapshots.append(
         ctx.snap(scenario, "ready", root, Expectation(statuses=["running"], current_owners=[first]))

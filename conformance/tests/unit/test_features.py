@@ -134,7 +134,10 @@ def test_a_feature_the_version_lacks_is_na_and_not_run() -> None:
     assert message == "KubeRay v1.6.2 does not have spec.suspend (it exists in v1.7.0)"
     on = selection("rayservice-suspend", "v1.7.0")
     assert on.scenarios == ["rayservice-suspend"]
-    assert on.state(features.by_name()["rayservice-suspend"]) == (None, "driven by scenario rayservice-suspend")
+    assert on.state(features.by_name()["rayservice-suspend"]) == (
+        None,
+        "driven by scenario rayservice-suspend",
+    )
 
 
 def test_a_gated_feature_is_na_where_the_gate_is_off_by_default() -> None:
