@@ -12,7 +12,9 @@ and for every fixture of its root kind:
 - ``pod-template-shape``: pod templates are PodTemplateSpec-shaped (``spec.containers`` non-empty);
 - ``scale``: scale values are integers >= 0 with min <= replicas <= max;
 and for every supported KubeRay version:
-- ``schema``: the root GVK is served by the version's CRDs and every root path exists in its schema.
+- ``schema``: the root GVK is served by the version's CRDs and every root path exists in its schema
+  (a suspend/resume action path the inventory says the version lacks is CANNOT-EXPRESS there: a
+  definition cannot name the versions its actions apply to).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from conformance import features
 from conformance.claims.collect import Verdicts, shown
 from conformance.claims.coverage import not_checked
 from conformance.definition import rules
@@ -318,8 +321,9 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
             phase=phase,
         )
         return
-    failures = 0
-    for expression in [*root_expressions(definition), *definition.suspend_expressions()]:
+    failures = lacking = 0
+    actions = list(definition.suspend_expressions())
+    for expression in [*root_expressions(definition), *actions]:
         read = _analysed(
             expression,
             out.add,
@@ -331,7 +335,21 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
             continue
         for path in read:
             missing = path_in_schema(openapi, path)
-            if missing is not None:
+            absent = _lacked(kind.kind, path, schema.version) if expression in actions else None
+            if missing is not None and absent is not None:
+                lacking += 1
+                out.add(
+                    "schema",
+                    expression.where,
+                    Outcome.CANNOT_EXPRESS,
+                    f"{missing} of {kind.kind} in KubeRay {schema.version}'s CRD: the field exists in "
+                    f"{', '.join(absent.versions)} only (feature {absent.name}), so on {schema.version} the "
+                    "API server prunes it and the action does nothing; a definition cannot name the "
+                    f"versions its actions apply to (jq: {shown(expression.text)})",
+                    phase=phase,
+                    expression=expression.text,
+                )
+            elif missing is not None:
                 failures += 1
                 out.add(
                     "schema",
@@ -341,7 +359,7 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
                     phase=phase,
                     expression=expression.text,
                 )
-    if not failures:
+    if not failures and not lacking:
         out.add(
             "schema",
             "",
@@ -349,6 +367,15 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
             f"every root path exists in KubeRay {schema.version}'s CRD",
             phase=phase,
         )
+
+
+def _lacked(kind: str, path: tuple[str, ...], version: str) -> features.Feature | None:
+    """The inventory's feature whose field ``path`` is (a field of ``kind``), when ``version`` lacks it."""
+    dotted = ".".join(path)
+    for feature in features.load():
+        if kind in feature.kinds and feature.type == "field" and feature.what == dotted:
+            return None if feature.exists_in(version) else feature
+    return None
 
 
 def _analysed(

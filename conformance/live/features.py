@@ -14,7 +14,7 @@ from typing import Any
 
 from conformance import features as inventory
 from conformance.definition.model import Definition
-from conformance.kuberay import active_cluster, pending_cluster, rayservice_ready
+from conformance.kuberay import active_cluster, condition, condition_true, pending_cluster, rayservice_ready
 from conformance.live.scenarios import (
     FEATURE_SCENARIOS,
     NO_RAY_LABEL,
@@ -33,6 +33,9 @@ RAYSERVICE = ("ray.io/v1", "RayService")
 REPLICA_NAME = "ray.io/worker-group-replica-name"
 REPLICA_INDEX = "ray.io/worker-group-replica-index"
 HOST_INDEX = "ray.io/replica-host-index"
+# A finalizer the harness puts on a RayService's RayCluster to hold its deletion (and so the RayService's
+# Suspending phase) until the phase is snapshotted; always taken off again.
+HOLD = "karta.conformance/hold"
 
 
 def _no_ray(cluster_spec: dict[str, Any]) -> None:
@@ -494,6 +497,136 @@ def rayservice_replicas_only(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+def rayservice_suspend(ctx: Context) -> list[Snapshot]:
+    """spec.suspend on a RayService (KubeRay v1.7.0): ready -> suspend requested, the active RayCluster's
+    deletion held by a finalizer (Suspending) -> every RayCluster and Pod of it gone (Suspended) ->
+    resumed -> ready again on a new RayCluster.
+
+    The operator (``handleSuspend``) first sets Suspending=True (SuspendRequested) and empties
+    activeServiceStatus/pendingServiceStatus, then deletes the RayClusters and Services it owns, keeping
+    Suspending=True (SuspendInProgress) while one remains; with none left, Suspending=False and
+    Suspended=True (SuspendComplete), Ready=False (SuspendComplete). Resumed: Suspended=False
+    (RayServiceResumed), Ready=False (Initializing), and a new RayCluster is made. The Suspending phase
+    lasts as long as the RayCluster's deletion: without the harness's finalizer (what a GCS
+    fault-tolerance cleanup finalizer does for real) it is too short to snapshot reliably."""
+    scenario = "rayservice-suspend"
+    manifest = ctx.manifest("RayService")
+    name = manifest["metadata"]["name"]
+    root = (*RAYSERVICE, name)
+    ctx.add_neighbour()
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+
+    def service() -> dict[str, Any] | None:
+        return ctx.get(*RAYSERVICE, name)
+
+    def serving(not_on: str = "") -> Callable[[], dict[str, Any] | None]:
+        def probe() -> dict[str, Any] | None:
+            current = service()
+            active = active_cluster(current)
+            ok = rayservice_ready(current) and active != not_on and ctx.cluster_ready(active)
+            return current if ok and not condition_true(current, "Suspended") else None
+
+        return probe
+
+    ready = ctx.wait(
+        scenario, "ready", "Ready=True, the Serve app RUNNING, the cluster ready", serving(), 300
+    )
+    first = active_cluster(ready)
+    snapshots.append(
+        ctx.snap(scenario, "ready", root, Expectation(statuses=["running"], current_owners=[first]))
+    )
+
+    def held() -> list[str]:
+        return list(((ctx.get(*RAYCLUSTER, first) or {}).get("metadata") or {}).get("finalizers") or [])
+
+    ctx.kube.patch_merge(*RAYCLUSTER, first, ctx.namespace, {"metadata": {"finalizers": [*held(), HOLD]}})
+    try:
+        ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, {"spec": {"suspend": True}})
+
+        def suspending() -> dict[str, Any] | None:
+            current = service()
+            cluster = ctx.get(*RAYCLUSTER, first) or {}
+            deleting = bool((cluster.get("metadata") or {}).get("deletionTimestamp"))
+            return current if condition_true(current, "Suspending") and deleting else None
+
+        ctx.wait(
+            scenario,
+            "suspending",
+            f"Suspending=True and RayCluster {first} being deleted (held by {HOLD})",
+            suspending,
+            120,
+        )
+        snapshots.append(
+            ctx.snap(
+                scenario,
+                "suspending",
+                root,
+                Expectation(
+                    statuses=["suspending"],
+                    stable=False,
+                    current_owners=[first],
+                    made_by=_spec_suspend("suspend"),
+                ),
+            )
+        )
+    finally:
+        if HOLD in held():
+            ctx.kube.patch_merge(
+                *RAYCLUSTER,
+                first,
+                ctx.namespace,
+                {"metadata": {"finalizers": [f for f in held() if f != HOLD]}},
+            )
+
+    mine = f"ray.io/originated-from-cr-name={name},ray.io/originated-from-crd=RayService"
+
+    def suspended() -> dict[str, Any] | None:
+        current = service()
+        clusters = ctx.kube.list_objects(*RAYCLUSTER, ctx.namespace, label_selector=mine)
+        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={first}")
+        return current if condition_true(current, "Suspended") and not clusters and not pods else None
+
+    now = ctx.wait(scenario, "suspended", "Suspended=True, no RayCluster and no Pod of it", suspended, 180)
+    ctx.progress(
+        f"  [{scenario}] suspended: "
+        + ", ".join(
+            f"{t}={(condition(now, t) or {}).get('status')}/{(condition(now, t) or {}).get('reason')}"
+            for t in ("Ready", "Suspending", "Suspended")
+        )
+    )
+    snapshots.append(
+        ctx.snap(
+            scenario,
+            "suspended",
+            root,
+            Expectation(statuses=["suspended"], made_by=_spec_suspend("suspend")),
+        )
+    )
+
+    ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, {"spec": {"suspend": False}})
+    resumed = ctx.wait(
+        scenario,
+        "resumed",
+        f"Ready=True again on a new RayCluster (not {first}), the Serve app RUNNING",
+        serving(not_on=first),
+        300,
+    )
+    snapshots.append(
+        ctx.snap(
+            scenario,
+            "resumed",
+            root,
+            Expectation(
+                statuses=["running"],
+                current_owners=[active_cluster(resumed)],
+                made_by=_spec_suspend("resume"),
+            ),
+        )
+    )
+    return snapshots
+
+
 def rayjob_delete_workers(ctx: Context) -> list[Snapshot]:
     """deletionStrategy onSuccess DeleteWorkers: created -> succeeded -> the operator suspends every worker
     group of the RayJob's RayCluster (its worker Pods deleted, the head kept)."""
@@ -548,6 +681,7 @@ FEATURE_SCENARIOS.update(
         "rayjob-suspend": Scenario(rayjob_suspend, "RayJob"),
         "rayservice-replicas-only": Scenario(rayservice_replicas_only, "RayService", slow=True),
         "rayjob-delete-workers": Scenario(rayjob_delete_workers, "RayJob"),
+        "rayservice-suspend": Scenario(rayservice_suspend, "RayService", slow=True),
     }
 )
 

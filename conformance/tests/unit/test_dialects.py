@@ -51,16 +51,22 @@ def test_shipped_definitions_are_kartas_and_round_trip(path: Path) -> None:
     assert (document["apiVersion"], document["kind"]) == ("run.ai/v1alpha1", "Karta")
     legacy, lost = to_resource_interface(document)
     # What the legacy dialect cannot hold: the suspend/resume actions and the Suspended mapping of
-    # RayCluster and RayJob (both shown live by the raycluster-suspend and rayjob-suspend scenarios).
+    # RayCluster, RayJob and RayService (shown live by the raycluster-suspend, rayjob-suspend and
+    # rayservice-suspend scenarios), and RayService's Suspending mapping.
     mappings = document["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"]
     suspended = "suspended" in mappings
-    assert suspended == (path.name in {"raycluster.yaml", "rayjob.yaml"})
+    assert suspended == (path.name in {"raycluster.yaml", "rayjob.yaml", "rayservice.yaml"})
+    assert ("suspending" in mappings) == (path.name == "rayservice.yaml")
     assert lost == (
         [
             "rootComponent.suspendDefinition: ResourceInterface (optimization.nvidia.com/v1alpha1) has no "
             "suspend/resume actions (Karta (run.ai/v1alpha1) only)",
-            "rootComponent.statusDefinition.statusMappings.suspended: ResourceInterface "
-            "(optimization.nvidia.com/v1alpha1) has no Suspended status (Karta (run.ai/v1alpha1) only)",
+        ]
+        + [
+            f"rootComponent.statusDefinition.statusMappings.{name}: ResourceInterface "
+            f"(optimization.nvidia.com/v1alpha1) has no {name.capitalize()} status (Karta (run.ai/v1alpha1) only)"
+            for name in mappings
+            if name in ("suspending", "suspended")
         ]
         if suspended
         else []
@@ -68,9 +74,10 @@ def test_shipped_definitions_are_kartas_and_round_trip(path: Path) -> None:
     assert (legacy["apiVersion"], legacy["kind"]) == ("optimization.nvidia.com/v1alpha1", "ResourceInterface")
     back, lost_back = to_karta(legacy)
     kept = copy.deepcopy(document)
-    kept["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"].pop(
-        "suspended", None
-    )
+    for name in ("suspending", "suspended"):
+        kept["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"].pop(
+            name, None
+        )
     kept["spec"]["structureDefinition"]["rootComponent"].pop("suspendDefinition", None)
     assert lost_back == [] and back == kept
     [as_karta] = load_text(yaml.safe_dump(kept), "a.yaml")
@@ -107,13 +114,11 @@ def test_convert_to_resource_interface_names_each_lost_field() -> None:
 
 def test_convert_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "ri.yaml"
-    assert (
-        main(["convert", str(DEFINITIONS / "rayservice.yaml"), "--to", "resource-interface", "-o", str(out)])
-        == 0
-    )
+    variant = DEFINITIONS / "variants" / "rayservice-pods-under-root.yaml"
+    assert main(["convert", str(variant), "--to", "resource-interface", "-o", str(out)]) == 0
     assert _document(out)["kind"] == "ResourceInterface"
     assert main(["convert", str(out), "--to", "karta"]) == 0
-    assert yaml.safe_load(capsys.readouterr().out) == shipped("rayservice")
+    assert yaml.safe_load(capsys.readouterr().out) == _document(variant)
     # The RayJob's suspend actions and Suspended mapping have no place in a ResourceInterface: said, exit 1.
     assert (
         main(["convert", str(DEFINITIONS / "rayjob.yaml"), "--to", "resource-interface", "-o", str(out)]) == 1

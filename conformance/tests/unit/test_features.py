@@ -119,7 +119,11 @@ def test_all_runs_the_default_set_first_then_every_feature_scenario() -> None:
     chosen = selection("all", "v1.6.2")
     assert chosen.scenarios is not None
     assert chosen.scenarios[: len(SCENARIOS)] == list(SCENARIOS)
-    assert set(FEATURE_SCENARIOS) <= set(chosen.scenarios)
+    active = {f.scenario for f in features.load() if f.scenario and f.active_in("v1.6.2")}
+    assert set(FEATURE_SCENARIOS) & active <= set(chosen.scenarios)
+    # rayservice-suspend exists in v1.7.0 only: not run on v1.6.2, run on v1.7.0
+    assert "rayservice-suspend" not in chosen.scenarios
+    assert "rayservice-suspend" in (selection("all", "v1.7.0").scenarios or [])
 
 
 def test_a_feature_the_version_lacks_is_na_and_not_run() -> None:
@@ -128,6 +132,12 @@ def test_a_feature_the_version_lacks_is_na_and_not_run() -> None:
     outcome, message = chosen.state(features.by_name()["rayservice-suspend"])
     assert outcome is Outcome.NOT_APPLICABLE
     assert message == "KubeRay v1.6.2 does not have spec.suspend (it exists in v1.7.0)"
+    on = selection("rayservice-suspend", "v1.7.0")
+    assert on.scenarios == ["rayservice-suspend"]
+    assert on.state(features.by_name()["rayservice-suspend"]) == (
+        None,
+        "driven by scenario rayservice-suspend",
+    )
 
 
 def test_a_gated_feature_is_na_where_the_gate_is_off_by_default() -> None:
