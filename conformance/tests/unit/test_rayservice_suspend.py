@@ -100,7 +100,14 @@ def test_suspend_actions_cannot_say_they_exist_in_v1_7_0_only(tmp_path: Path) ->
     the older versions (the field is pruned, the action does nothing); a misspelt path FAILs everywhere."""
     schemas = schema_sources(["v1.6.2", "v1.7.0"])
     assert all(s.crds is not None for s in schemas), [s.unavailable for s in schemas]
-    [definition] = load_path(DEFINITIONS / "rayservice.yaml")
+
+    def with_actions(document: dict[str, Any]) -> None:  # the shipped one leaves them out for this reason
+        document["spec"]["structureDefinition"]["rootComponent"]["suspendDefinition"] = {
+            "suspendActions": [{"path": ".spec.suspend", "value": True}],
+            "resumeActions": [{"path": ".spec.suspend", "value": False}],
+        }
+
+    [definition] = load_path(broken(tmp_path, "rayservice", with_actions))
     schema = [v for v in check_definition(definition, [], schemas) if v.claim == "schema"]
     by_phase = {(v.phase, v.subject, v.outcome) for v in schema}
     assert ("static:kuberay-v1.7.0", "", Outcome.PASS) in by_phase
@@ -111,13 +118,24 @@ def test_suspend_actions_cannot_say_they_exist_in_v1_7_0_only(tmp_path: Path) ->
     }
 
     def misspelt(document: dict[str, Any]) -> None:
+        with_actions(document)
         root = document["spec"]["structureDefinition"]["rootComponent"]
         root["suspendDefinition"]["suspendActions"] = [{"path": ".spec.suspnd", "value": True}]
 
-    [wrong] = load_path(broken(tmp_path, "rayservice", misspelt))
+    [wrong] = load_path(broken(tmp_path, "rayservice", misspelt, filename="misspelt.yaml"))
     failed = {
         v.phase
         for v in check_definition(wrong, [], schemas)
         if v.claim == "schema" and v.outcome is Outcome.FAIL
     }
     assert failed == {"static:kuberay-v1.6.2", "static:kuberay-v1.7.0"}
+
+
+@pytest.mark.static
+def test_the_shipped_rayservice_has_no_suspend_actions_and_strict_static_passes() -> None:
+    """A suspend action that does nothing on four of the five pinned versions is worse than none."""
+    [definition] = load_path(DEFINITIONS / "rayservice.yaml")
+    assert definition.root.suspend is None
+    schemas = schema_sources(["v1.6.2", "v1.7.0"])
+    outcomes = {v.outcome for v in check_definition(definition, [], schemas) if v.claim == "schema"}
+    assert outcomes == {Outcome.PASS}
