@@ -19,12 +19,13 @@ from conformance.fixtures import default_dir
 
 NUDGE_ATTEMPTS = 3
 
-# Why kind and ``existing`` do not offer Capability.SERVE_UNREADY (the phase is UNVERIFIED with it).
+# Why ``existing`` does not offer Capability.SERVE_UNREADY (the phase is UNVERIFIED with it).
 NO_SERVE_SWITCH = (
     "real kubelets run KubeRay's own readiness probes in the Ray containers, and no switch of the "
-    "fixtures' Serve app takes Ray Serve's proxies down: a head's proxy answers its health check while "
-    "it has routes, and failing the app's replicas makes the app UNHEALTHY too (the app-unhealthy "
-    "phase); the harness does not fake a probe or the operator's view"
+    "fixtures' Serve app takes Ray Serve's proxies down (a head's proxy answers its health check while "
+    "it has routes; failing the app's replicas makes the app UNHEALTHY, the app-unhealthy phase); kind "
+    "closes the serving port inside each Ray Pod's network namespace from its node, and the harness has "
+    "no way into an existing cluster's nodes"
 )
 
 

@@ -46,6 +46,21 @@ RAY_PODS = fixture_app.RAY_PODS
 # the machine's memory, the requests fit, and what the containers really use is what it is.
 CPU_REQUEST_DIVISOR = 4
 
+# Ray Serve's HTTP port (KubeRay's default serving port; the fixtures do not change it), closed by the
+# serve-unready fault: REJECT with a TCP reset, so each probe fails at once rather than timing out.
+SERVE_PORT = 8000
+SERVE_PORT_RULE = (
+    "INPUT",
+    "-p",
+    "tcp",
+    "--dport",
+    str(SERVE_PORT),
+    "-j",
+    "REJECT",
+    "--reject-with",
+    "tcp-reset",
+)
+
 # A Ray container's PID 1 is ``ray start --block`` (KubeRay's ``bash -lc "ulimit ...; ray start ..."``
 # execs it), which catches only SIGINT: as PID 1 it ignores the kubelet's SIGTERM, so every Ray Pod
 # deleted (scale-down, suspend, an upgrade's old cluster, a namespace at the end) takes the whole
@@ -151,6 +166,20 @@ class KindPlan:
         """Pull into one node's containerd before the scenarios start (Ray images are large; a pull
         inside a scenario would eat its deadline)."""
         return [docker, "exec", node, "crictl", "pull", image]
+
+    @staticmethod
+    def container_tasks(docker: str, node: str) -> list[str]:
+        """The node's running containers and their PIDs (containerd's ``ctr``; the node has no crictl)."""
+        return [docker, "exec", node, "ctr", "--namespace", "k8s.io", "task", "ls"]
+
+    @staticmethod
+    def serve_port_rule(docker: str, node: str, pid: int, on: bool) -> list[str]:
+        """Fault (Capability.SERVE_UNREADY): inside the network namespace of the container with ``pid``,
+        connections to Ray Serve's port are refused (``on``) or the rule removed. The operator's proxy
+        health check of a head and the readiness probe of a worker (which asks that proxy, from inside the
+        Pod) both fail; Ray, the dashboard and every other port are untouched."""
+        return [docker, "exec", node, "nsenter", f"--target={pid}", "--net", "iptables",
+                "-I" if on else "-D", *SERVE_PORT_RULE]  # fmt: skip
 
     @staticmethod
     def schedulable(node: str) -> bool:
@@ -389,3 +418,29 @@ def resolve_chart_source(source: str | None, kuberay_version: str) -> str | None
     if not source:
         return None
     return source.replace("{version}", kuberay_version)
+
+
+def task_pids(listing: str) -> dict[str, int]:
+    """``ctr task ls`` output -> {container id: pid} (the header and malformed rows skipped)."""
+    pids = {}
+    for row in listing.splitlines()[1:]:
+        fields = row.split()
+        if len(fields) >= 2 and fields[1].isdigit():
+            pids[fields[0]] = int(fields[1])
+    return pids
+
+
+def ray_containers(pods: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(Pod name, node, container id) of each running Ray container (KubeRay's index 0) of ``pods``."""
+    found = []
+    for pod in pods:
+        spec, status = pod.get("spec") or {}, pod.get("status") or {}
+        containers = spec.get("containers") or []
+        if not containers or pod["metadata"].get("deletionTimestamp"):
+            continue
+        name = containers[0].get("name")
+        for state in status.get("containerStatuses") or []:
+            cid = str(state.get("containerID") or "")
+            if state.get("name") == name and "://" in cid and "running" in (state.get("state") or {}):
+                found.append((pod["metadata"]["name"], str(spec.get("nodeName")), cid.split("://", 1)[1]))
+    return found

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import yaml
 
 from conformance import versions
-from conformance.backends.base import Capability, Unsupported
+from conformance.backends.base import Capability
 from conformance.backends.docker import docker_answers
 from conformance.backends.inuse import ClusterClaim
 from conformance.backends.kind import images as offline
@@ -30,8 +30,10 @@ from conformance.backends.kind.plan import (
     KindPlan,
     fit_fixture,
     inert_neighbour,
+    ray_containers,
+    task_pids,
 )
-from conformance.backends.switches import NO_SERVE_SWITCH, ApiSwitches
+from conformance.backends.switches import ApiSwitches
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.progress import say, step
 from conformance.toolchain import cache, tools
@@ -71,11 +73,11 @@ class KindProvider:
     # Scenarios side by side: the default set's Pods (CPU requests fitted) fit two kind workers three
     # scenarios at a time; most of a scenario's time is waiting for Ray to start in a container.
     parallel = 3
-    # the switches through the API, the operator's Deployment; not the Serve proxies (NO_SERVE_SWITCH)
-    capabilities = frozenset(Capability) - {Capability.SERVE_UNREADY}
+    # the switches through the API, the operator's Deployment, the nodes' containers (docker exec)
+    capabilities = frozenset(Capability)
 
     def lacks(self, capability: Capability) -> str:
-        return "" if capability in self.capabilities else NO_SERVE_SWITCH
+        return ""
 
     def __init__(
         self,
@@ -116,6 +118,8 @@ class KindProvider:
         )
         self._cluster: Any = None
         self.switches = ApiSwitches(self.kubectl)
+        self._docker: str | None = None
+        self._serve_closed: dict[str, list[tuple[str, int]]] = {}  # namespace -> (node, pid) closed
 
     # -- Provider ------------------------------------------------------------------
 
@@ -187,6 +191,7 @@ class KindProvider:
             ) from None
 
     def _start(self, binaries: dict[str, str]) -> None:
+        self._docker = binaries["docker"]
         self.state.mkdir(parents=True, exist_ok=True)
         config = self.state / "kind-config.yaml"
         config.write_text(yaml.safe_dump(self.plan.cluster_config(), sort_keys=False))
@@ -253,7 +258,29 @@ class KindProvider:
         self.switches.set_app_unhealthy(namespace, value)
 
     def set_serve_unready(self, namespace: str, value: bool = True) -> None:
-        raise Unsupported(self.name, Capability.SERVE_UNREADY, NO_SERVE_SWITCH)
+        """Close (``value``) or reopen Ray Serve's port in every Ray Pod of ``namespace``, from its node
+        (``plan.serve_port_rule``); reopening removes exactly the rules this closed."""
+        docker = self._docker or "docker"
+        if not value:
+            for node, pid in self._serve_closed.pop(namespace, []):
+                self.run(self.plan.serve_port_rule(docker, node, pid, on=False))  # gone with its Pod: fine
+            return
+        listed = json.loads(
+            self.kubectl("-n", namespace, "get", "pods", "-l", "ray.io/is-ray-node=yes", "-o", "json")
+        )
+        targets = ray_containers(listed.get("items") or [])
+        if not targets:
+            raise EnvironmentProblem(f"no running Ray container in {namespace} to close Ray Serve's port in")
+        tasks: dict[str, dict[str, int]] = {}
+        closed = self._serve_closed.setdefault(namespace, [])
+        for pod, node, container in targets:
+            if node not in tasks:
+                tasks[node] = task_pids(self.run(self.plan.container_tasks(docker, node)).stdout)
+            task = tasks[node].get(container)
+            if task is None:
+                raise EnvironmentProblem(f"Pod {namespace}/{pod}: its Ray container is not running on {node}")
+            self._checked(self.plan.serve_port_rule(docker, node, task, on=True))
+            closed.append((node, task))
 
     def restart_operator(self) -> None:
         for command in self.plan.restart_operator():

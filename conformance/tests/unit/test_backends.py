@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +42,8 @@ def _existing(
     return provider, calls
 
 
-def test_local_declares_every_capability_and_kind_all_but_the_serve_proxies() -> None:
-    assert LocalProvider.capabilities == frozenset(Capability)
-    assert KindProvider.capabilities == frozenset(Capability) - {Capability.SERVE_UNREADY}
+def test_local_and_kind_declare_every_capability() -> None:
+    assert LocalProvider.capabilities == frozenset(Capability) == KindProvider.capabilities
     assert {str(c) for c in Capability} == {
         "hold-new-heads",
         "restart-operator",
@@ -50,11 +51,68 @@ def test_local_declares_every_capability_and_kind_all_but_the_serve_proxies() ->
         "drop-serve-endpoints",
     }
     kind = KindProvider("v1.6.2")
-    assert kind.lacks(Capability.GATE) == ""
-    assert kind.lacks(Capability.SERVE_UNREADY) == NO_SERVE_SWITCH
-    with pytest.raises(Unsupported) as raised:
-        kind.set_serve_unready("ns1")
-    assert str(raised.value).startswith("the kind backend cannot drop-serve-endpoints: real kubelets")
+    assert kind.lacks(Capability.GATE) == kind.lacks(Capability.SERVE_UNREADY) == ""
+
+
+def _ray_pod(name: str, node: str, cid: str, running: bool = True) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "spec": {"nodeName": node, "containers": [{"name": "ray-head"}, {"name": "sidecar"}]},
+        "status": {
+            "containerStatuses": [
+                {"name": "sidecar", "containerID": "containerd://side", "state": {"running": {}}},
+                {"name": "ray-head", "containerID": f"containerd://{cid}",
+                 "state": {"running": {}} if running else {"waiting": {}}},
+            ]
+        },
+    }  # fmt: skip
+
+
+class _Run:
+    """Records kind's docker commands; ``ctr task ls`` answers from ``tasks``."""
+
+    def __init__(self, tasks: dict[str, str]) -> None:
+        self.tasks = tasks
+        self.commands: list[list[str]] = []
+
+    def __call__(self, command: Sequence[str], input: str | None = None) -> subprocess.CompletedProcess[str]:
+        self.commands.append(list(command))
+        listing = self.tasks.get(command[2], "") if "ctr" in command else ""
+        return subprocess.CompletedProcess(list(command), 0, listing, "")
+
+
+def test_kind_closes_ray_serves_port_in_each_ray_pod_and_reopens_exactly_those() -> None:
+    run = _Run(
+        {
+            "n1": "TASK  PID  STATUS\naaa  101  RUNNING\nside  7  RUNNING\n",
+            "n2": "TASK  PID  STATUS\nbbb  202  RUNNING\n",
+        }
+    )
+    kind = KindProvider("v1.6.2", runner=run)
+    kind._docker = "/t/docker"
+    pods = {"items": [_ray_pod("head", "n1", "aaa"), _ray_pod("worker", "n2", "bbb")]}
+    kind.kubectl = lambda *args, input=None: json.dumps(pods)  # type: ignore[method-assign]
+    kind.set_serve_unready("ns1", True)
+    rule = ["INPUT", "-p", "tcp", "--dport", "8000", "-j", "REJECT", "--reject-with", "tcp-reset"]
+    assert [c for c in run.commands if "nsenter" in c] == [
+        ["/t/docker", "exec", "n1", "nsenter", "--target=101", "--net", "iptables", "-I", *rule],
+        ["/t/docker", "exec", "n2", "nsenter", "--target=202", "--net", "iptables", "-I", *rule],
+    ]
+    run.commands.clear()
+    kind.set_serve_unready("ns1", False)
+    assert run.commands == [
+        ["/t/docker", "exec", "n1", "nsenter", "--target=101", "--net", "iptables", "-D", *rule],
+        ["/t/docker", "exec", "n2", "nsenter", "--target=202", "--net", "iptables", "-D", *rule],
+    ]
+    run.commands.clear()
+    kind.set_serve_unready("ns1", False)  # nothing closed any more: nothing to reopen
+    assert run.commands == []
+    pods["items"] = [_ray_pod("head", "n1", "zzz", running=False)]
+    with pytest.raises(EnvironmentProblem, match="no running Ray container in ns1"):
+        kind.set_serve_unready("ns1", True)
+    pods["items"] = [_ray_pod("head", "n1", "gone")]
+    with pytest.raises(EnvironmentProblem, match="head: its Ray container is not running on n1"):
+        kind.set_serve_unready("ns1", True)
 
 
 def test_existing_drives_the_gate_through_the_api_and_restarts_the_operators_deployment(
@@ -65,6 +123,7 @@ def test_existing_drives_the_gate_through_the_api_and_restarts_the_operators_dep
     provider.start()
     assert provider.capabilities == frozenset(Capability) - {Capability.SERVE_UNREADY}
     assert provider.lacks(Capability.SERVE_UNREADY) == NO_SERVE_SWITCH
+    assert "no way into an existing cluster's nodes" in NO_SERVE_SWITCH
     provider.hold_new_heads("ns1")  # no longer refused: the ConfigMap switch, as on kind
     assert calls[-1][:5] == ("-n", "ns1", "patch", "configmap", "karta-fixture-app")
     assert json.loads(calls[-1][-1]) == {"data": {GATE_KEY: "on"}}
