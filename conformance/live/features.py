@@ -438,12 +438,7 @@ def rayservice_replicas_only(ctx: Context) -> list[Snapshot]:
     RayCluster by a hash without replicas, so a replicas-only change makes no new cluster and does not
     reach the RayCluster either (replicas belong to the autoscaler); the scenario records which it was."""
     scenario = "rayservice-replicas-only"
-    manifest = ctx.manifest("RayService")
-    name = manifest["metadata"]["name"]
-    root = (*RAYSERVICE, name)
-    ctx.add_neighbour()
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    name, root, snapshots = ctx.start_rayservice(scenario)
 
     def serving() -> dict[str, Any] | None:
         current = ctx.get(*RAYSERVICE, name)
@@ -510,12 +505,7 @@ def rayservice_suspend(ctx: Context) -> list[Snapshot]:
     lasts as long as the RayCluster's deletion: without the harness's finalizer (what a GCS
     fault-tolerance cleanup finalizer does for real) it is too short to snapshot reliably."""
     scenario = "rayservice-suspend"
-    manifest = ctx.manifest("RayService")
-    name = manifest["metadata"]["name"]
-    root = (*RAYSERVICE, name)
-    ctx.add_neighbour()
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    name, root, snapshots = ctx.start_rayservice(scenario)
 
     def service() -> dict[str, Any] | None:
         return ctx.get(*RAYSERVICE, name)

@@ -163,21 +163,44 @@ class Context:
         status = (cluster or {}).get("status") or {}
         if status.get("state") == "ready":
             return True
+        heads, workers = self.ray_pods(name)
+        head_ready = len(heads) == 1 and pod_ready(heads[0])
+        running = all((p.get("status") or {}).get("phase") == "Running" for p in [*heads, *workers])
+        return head_ready and running and len(workers) == status.get("desiredWorkerReplicas", -1)
+
+    def ray_pods(self, cluster: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The head and the worker Pods of RayCluster ``cluster`` not being deleted."""
         pods = [
             p
             for p in self.kube.list_objects(
-                "v1", "Pod", self.namespace, label_selector=f"ray.io/cluster={name}"
+                "v1", "Pod", self.namespace, label_selector=f"ray.io/cluster={cluster}"
             )
             if not p["metadata"].get("deletionTimestamp")
         ]
         heads = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "head"]
         workers = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "worker"]
-        head_ready = len(heads) == 1 and any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in (heads[0].get("status") or {}).get("conditions") or []
+        return heads, workers
+
+    def start_rayservice(self, scenario: str) -> tuple[str, tuple[str, str, str], list[Snapshot]]:
+        """The RayService fixture created beside a neighbour: its name, its root ref and the ``created``
+        snapshot (every RayService scenario starts so)."""
+        manifest = self.manifest("RayService")
+        name = manifest["metadata"]["name"]
+        root = ("ray.io/v1", "RayService", name)
+        self.add_neighbour()
+        self.kube.create(manifest, self.namespace)
+        return (
+            name,
+            root,
+            [self.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))],
         )
-        running = all((p.get("status") or {}).get("phase") == "Running" for p in pods)
-        return head_ready and running and len(workers) == status.get("desiredWorkerReplicas", -1)
+
+
+def pod_ready(pod: dict[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -192,12 +215,7 @@ def rayservice(ctx: Context) -> list[Snapshot]:
     gate the upgrade runs straight to promotion."""
     scenario = "rayservice"
     kind = ("ray.io/v1", "RayService")
-    manifest = ctx.manifest("RayService")
-    name = manifest["metadata"]["name"]
-    root = (*kind, name)
-    ctx.add_neighbour()
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    name, root, snapshots = ctx.start_rayservice(scenario)
 
     def service() -> dict[str, Any] | None:
         return ctx.get(*kind, name)
@@ -291,24 +309,6 @@ def _serve_endpoints_dropped(
     if not ctx.able(Capability.SERVE_UNREADY, scenario, *SERVE_DROPPED_PHASES):
         return
 
-    def serve_pods() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        pods = [
-            p
-            for p in ctx.kube.list_objects(
-                "v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={active}"
-            )
-            if not p["metadata"].get("deletionTimestamp")
-        ]
-        heads = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "head"]
-        workers = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "worker"]
-        return heads, workers
-
-    def pod_ready(pod: dict[str, Any]) -> bool:
-        return any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in (pod.get("status") or {}).get("conditions") or []
-        )
-
     ctx.provider.set_serve_unready(ctx.namespace, True)
     try:
 
@@ -336,7 +336,7 @@ def _serve_endpoints_dropped(
 
     def restored() -> dict[str, Any] | None:
         current = ctx.get(*root)
-        heads, workers = serve_pods()
+        heads, workers = ctx.ray_pods(active)
         serving = (
             len(heads) == 1
             and heads[0]["metadata"]["labels"].get("ray.io/serve") == "true"
