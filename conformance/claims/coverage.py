@@ -24,13 +24,21 @@ def not_checked(
     phase: str,
     shown: Collection[str] | None = None,
     acted: Collection[str] = (),
+    version: str | None = None,
 ) -> list[Verdict]:
     """``shown``: the statuses live Snapshots of this definition's kind expected (live runs); static runs
     pass None and take the statuses a feature scenario of the inventory shows for the root kind
-    (``check --live --features NAME``), since a claim then exists for them."""
+    (``check --live --features NAME``), since a claim then exists for them. ``version``: the KubeRay
+    version of a live run; a status that only features this version lacks can show is N/A there."""
     verdicts = []
     kind = definition.root.kind.kind if definition.root.kind else ""
-    driven = {s: f.name for f in features.load() if kind in f.kinds and f.scenario for s in f.statuses}
+    scenarios = [f for f in features.load() if kind in f.kinds and f.scenario]
+    driven = {s: f.name for f in scenarios for s in f.statuses}
+    lacking = {
+        s: [f for f in scenarios if s in f.statuses]
+        for s in driven
+        if version is not None and not any(f.exists_in(version) for f in scenarios if s in f.statuses)
+    }
     covered = driven if shown is None else {s: f for s, f in driven.items() if s in shown}
     if shown is None:  # static: the actions a feature scenario of this kind takes are checked live
         acted = {a for f in features.load() if kind in f.kinds and f.scenario for a in f.actions}
@@ -61,6 +69,20 @@ def not_checked(
             continue
         for name in ONLY_HERE_STATUSES:
             if name in status.mappings and not (component is definition.root and name in covered):
+                if component is definition.root and name in lacking:
+                    versions = sorted({v for f in lacking[name] for v in f.versions})
+                    verdicts.append(
+                        verdict_for(
+                            definition,
+                            CLAIM,
+                            f"{component.where}.statusDefinition.statusMappings.{name}",
+                            phase,
+                            Outcome.NOT_APPLICABLE,
+                            f"n/a: KubeRay {version} has nothing that makes a {kind} {name.capitalize()} "
+                            f"({', '.join(f.name for f in lacking[name])}: {', '.join(versions)} only)",
+                        )
+                    )
+                    continue
                 verdicts.append(
                     verdict_for(
                         definition,

@@ -64,7 +64,11 @@ def applies(definition: Definition, snapshot: Snapshot) -> bool:
     )
 
 
-def check(definitions: Iterable[Definition], snapshots: Iterable[Snapshot]) -> list[Verdict]:
+def check(
+    definitions: Iterable[Definition], snapshots: Iterable[Snapshot], kuberay_version: str | None = None
+) -> list[Verdict]:
+    """Every claim of every definition on the Snapshots of its root kind (taken on ``kuberay_version``,
+    when known: a status only a feature that version lacks can show is then N/A, not unverified)."""
     verdicts: list[Verdict] = []
     snapshots = list(snapshots)
     for definition in definitions:
@@ -92,7 +96,7 @@ def check(definitions: Iterable[Definition], snapshots: Iterable[Snapshot]) -> l
         if mine:  # without snapshots the ERROR above already says the definition was not checked live
             shown = {status for s in mine for status in s.expect.statuses}
             acted = {str(m.get("action")) for s in mine for m in s.expect.made_by}
-            verdicts.extend(not_checked(definition, "live", shown, acted))
+            verdicts.extend(not_checked(definition, "live", shown, acted, kuberay_version))
     return verdicts
 
 

@@ -159,6 +159,9 @@ def raycluster_suspend(ctx: Context) -> list[Snapshot]:
     scenario = "raycluster-suspend"
     manifest, root = _raycluster(ctx, "suspend-raycluster")
     first = manifest["spec"]["workerGroupSpecs"][0]
+    # one worker per group is enough to show a group's and the cluster's suspension (on real kubelets each
+    # Ray worker started, and started again on resume, costs a Ray start on a 2-core machine)
+    first.update({"replicas": 1, "minReplicas": 1})
     second = copy.deepcopy(first)
     second.update({"groupName": "extra", "replicas": 1, "minReplicas": 1, "maxReplicas": 2})
     manifest["spec"]["workerGroupSpecs"].append(second)

@@ -60,6 +60,7 @@ class LiveResult:
     unverified: list[PhaseUnverified] = field(default_factory=list)  # phases this backend cannot drive
     diagnostics: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    kuberay_version: str | None = None  # of the cluster the snapshots were taken on
 
     def add(self, other: LiveResult) -> None:
         self.snapshots.extend(other.snapshots)
@@ -227,7 +228,7 @@ class LiveSession:
             gate,
             interrupted,
         )
-        result = LiveResult()
+        result = LiveResult(kuberay_version=self.provider.kuberay_version)
         for name in chosen:
             result.add(parts[name])
         return result
@@ -377,4 +378,6 @@ def scenario_verdicts(result: LiveResult, definitions: Sequence[Definition]) -> 
 
 
 def evaluate(definitions: Sequence[Definition], result: LiveResult) -> list[Verdict]:
-    return live.check(definitions, result.snapshots) + scenario_verdicts(result, definitions)
+    return live.check(definitions, result.snapshots, result.kuberay_version) + scenario_verdicts(
+        result, definitions
+    )

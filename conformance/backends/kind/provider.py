@@ -70,9 +70,9 @@ def shared_chart(kuberay_version: str) -> str | None:
 class KindProvider:
     name = "kind"
     timeout_scale = 2.0  # real containers start Ray in tens of seconds, not kwok's instant
-    # Scenarios side by side: the default set's Pods (CPU requests fitted) fit two kind workers three
-    # scenarios at a time; most of a scenario's time is waiting for Ray to start in a container.
-    parallel = 3
+    # Scenarios side by side: the default set's Pods (CPU requests fitted, neighbours without Ray) fit
+    # two kind workers four scenarios at a time; most of a scenario's time is waiting for Ray to start.
+    parallel = 4
     # the switches through the API, the operator's Deployment, the nodes' containers (docker exec)
     capabilities = frozenset(Capability)
 

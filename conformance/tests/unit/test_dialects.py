@@ -265,6 +265,25 @@ def test_fields_no_claim_covers_are_unverified_by_name() -> None:
     }
 
 
+def test_a_status_only_a_feature_the_version_lacks_can_show_is_na_live_not_unverified() -> None:
+    """RayService Suspending/Suspended exist in v1.7.0 only (rayservice-suspend): a default live run on
+    v1.6.2 cannot show them, and says n/a naming why; on v1.7.0 (or version unknown) they stay unverified."""
+    [definition] = load_path(DEFINITIONS / "rayservice.yaml")
+    subjects = {f"rootComponent.statusDefinition.statusMappings.{s}" for s in ("suspending", "suspended")}
+
+    def outcomes(version: str | None) -> dict[str, tuple[Outcome, str]]:
+        found = not_checked(definition, "live", shown={"running", "degraded"}, version=version)
+        return {v.subject: (v.outcome, v.message) for v in found if v.subject in subjects}
+
+    older = outcomes("v1.6.2")
+    assert {o for o, _ in older.values()} == {Outcome.NOT_APPLICABLE} and set(older) == subjects
+    assert older["rootComponent.statusDefinition.statusMappings.suspended"][1] == (
+        "n/a: KubeRay v1.6.2 has nothing that makes a RayService Suspended (rayservice-suspend: v1.7.0 only)"
+    )
+    for version in ("v1.7.0", None):
+        assert {o for o, _ in outcomes(version).values()} == {Outcome.UNVERIFIED}, version
+
+
 def test_upstream_replicas_default_misaligns_when_a_group_omits_replicas() -> None:
     """``.replicas // 1`` over several groups: jq's ``//`` drops the null outputs as soon as one group
     sets replicas, so Karta's padded reading gives the first instance another group's value."""
