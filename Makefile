@@ -15,7 +15,7 @@ CHART ?=
 KEEP_CLUSTER ?=
 PYTEST_ARGS ?=
 # Live scenarios side by side, each in its own namespace (PARALLEL=1: one at a time; default: the
-# backend's, kind 4, local 2, existing 1): `check --parallel` and pytest's `--parallel`.
+# backend's, kind 3, local 2, existing 1): `check --parallel` and pytest's `--parallel`.
 PARALLEL ?=
 # The live tests' backends in `make test`, comma-separated. The first runs the whole suite (unit,
 # static, live) into artifacts/junit.xml; each further one runs the live tests only, into

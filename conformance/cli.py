@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="with --live: run up to N scenarios side by side, each in its own namespace (1 to 8; default: "
-        "the backend's, kind 4, local 2, existing 1); an operator restart still runs while the others wait",
+        "the backend's, kind 3, local 2, existing 1); an operator restart still runs while the others wait",
     )
     check.add_argument(
         "--cluster-name",

@@ -186,14 +186,17 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
         "--name=karta",
         f"--kubeconfig={kubeconfig}",
     ]
+    assert not state(tmp_path).exists()  # nothing of a deleted cluster is left in the cache folder
+    assert not state(tmp_path).with_name("kind-karta.claim").exists()
 
 
-def test_keep_cluster_skips_the_delete(recorder: Recorder) -> None:
+def test_keep_cluster_skips_the_delete(recorder: Recorder, tmp_path: Path) -> None:
     provider = KindProvider("v1.6.2", keep=True, runner=recorder)
     provider.start()
     count = len(recorder.commands)
     provider.stop()
     assert len(recorder.commands) == count
+    assert (state(tmp_path) / "kubeconfig").parent.is_dir()  # the kept cluster's folder stays
 
 
 def test_a_kind_run_refused_for_a_busy_name_never_deletes_the_other_runs_cluster(
