@@ -25,18 +25,39 @@ def _raycluster(provider: Provider) -> dict[str, Any]:
     return adapt(rendered) if adapt is not None else rendered
 
 
-# The Ray nodes the head's GCS knows alive, by IP (a driver on the head, through `kubectl exec`).
+# The Ray nodes the head's GCS knows alive, by IP (a driver on the head, through `kubectl exec`), on a
+# line of its own: the driver also prints what Ray's processes log (seen: a raylet's "There are tasks
+# with infeasible resource requests ..." as the last line).
+NODES_MARK = "karta-conformance-alive-nodes: "
 ALIVE_NODES = (
-    "import json, ray; ray.init(address='auto', logging_level='ERROR'); "
-    "print(json.dumps(sorted(n['NodeManagerAddress'] for n in ray.nodes() if n['Alive'])))"
+    "import json, ray; ray.init(address='auto', logging_level='ERROR', log_to_driver=False); "
+    f"print({NODES_MARK!r} + json.dumps(sorted(n['NodeManagerAddress'] for n in ray.nodes() if n['Alive'])))"
 )
+
+
+def alive_nodes_line(output: str) -> list[str]:
+    """The node list from the driver's output (the marked line; anything else Ray printed is ignored)."""
+    marked = [line for line in output.splitlines() if line.startswith(NODES_MARK)]
+    if not marked:
+        raise AssertionError(f"the driver on the head printed no node list: {output.strip()[-300:]!r}")
+    return list(json.loads(marked[-1].removeprefix(NODES_MARK)))
 
 
 def _alive_ray_nodes(provider: Provider, namespace: str, head: str) -> list[str]:
     output = provider.kubectl(  # type: ignore[attr-defined]
         "-n", namespace, "exec", head, "-c", "ray-head", "--", "python", "-c", ALIVE_NODES
     )
-    return list(json.loads(output.strip().splitlines()[-1]))
+    return alive_nodes_line(output)
+
+
+@pytest.mark.unit
+def test_the_node_list_is_read_from_its_marked_line_whatever_ray_prints_around_it() -> None:
+    raylet = (
+        "\x1b[33m(raylet)\x1b[0m There are tasks with infeasible resource requests that cannot be scheduled."
+    )
+    assert alive_nodes_line(f'{NODES_MARK}["10.0.0.1", "10.0.0.2"]\n{raylet}\n') == ["10.0.0.1", "10.0.0.2"]
+    with pytest.raises(AssertionError, match="printed no node list"):
+        alive_nodes_line(raylet)
 
 
 def test_raycluster_lifecycle_and_garbage_collection(kube: Kube, provider: Provider, namespace: str) -> None:
