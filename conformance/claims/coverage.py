@@ -68,31 +68,22 @@ def not_checked(
         if status is None:
             continue
         for name in ONLY_HERE_STATUSES:
-            if name in status.mappings and not (component is definition.root and name in covered):
-                if component is definition.root and name in lacking:
-                    versions = sorted({v for f in lacking[name] for v in f.versions})
-                    verdicts.append(
-                        verdict_for(
-                            definition,
-                            CLAIM,
-                            f"{component.where}.statusDefinition.statusMappings.{name}",
-                            phase,
-                            Outcome.NOT_APPLICABLE,
-                            f"n/a: KubeRay {version} has nothing that makes a {kind} {name.capitalize()} "
-                            f"({', '.join(f.name for f in lacking[name])}: {', '.join(versions)} only)",
-                        )
-                    )
-                    continue
-                verdicts.append(
-                    verdict_for(
-                        definition,
-                        CLAIM,
-                        f"{component.where}.statusDefinition.statusMappings.{name}",
-                        phase,
-                        Outcome.UNVERIFIED,
-                        f"not checked: no scenario phase of this run is {name.capitalize()}, so the mapping is "
-                        "never shown to match (live, the status claim only requires it not to match elsewhere)"
-                        + (f"; `--features {driven[name]}` shows it" if name in driven else ""),
-                    )
+            if name not in status.mappings or (component is definition.root and name in covered):
+                continue
+            if component is definition.root and name in lacking:
+                versions = sorted({v for f in lacking[name] for v in f.versions})
+                outcome, message = (
+                    Outcome.NOT_APPLICABLE,
+                    f"n/a: KubeRay {version} has nothing that makes a {kind} {name.capitalize()} "
+                    f"({', '.join(f.name for f in lacking[name])}: {', '.join(versions)} only)",
                 )
+            else:
+                outcome, message = (
+                    Outcome.UNVERIFIED,
+                    f"not checked: no scenario phase of this run is {name.capitalize()}, so the mapping is "
+                    "never shown to match (live, the status claim only requires it not to match elsewhere)"
+                    + (f"; `--features {driven[name]}` shows it" if name in driven else ""),
+                )
+            subject = f"{component.where}.statusDefinition.statusMappings.{name}"
+            verdicts.append(verdict_for(definition, CLAIM, subject, phase, outcome, message))
     return verdicts
