@@ -88,6 +88,8 @@ class LocalProvider:
                 self.cluster.down(quiet=True)
         finally:
             self.claim.release()
+            if not self.cluster.home.exists():  # gone with its cluster (a run per name must leave nothing)
+                self.claim.path.unlink(missing_ok=True)
 
     def logs(self) -> list[Path]:
         return [self.cluster.logs, self.cluster.control_plane_logs]

@@ -18,6 +18,7 @@ class _Cluster:
     """Stands in for LocalCluster (the watchdog's bookkeeping is under test): its operator exits once."""
 
     name = "fake"
+    home = Path("/nonexistent/karta-conformance-test-cluster")  # a cluster whose folder is gone
 
     def __init__(self) -> None:
         self.exited = True
@@ -80,3 +81,4 @@ def test_a_run_refused_for_a_busy_name_leaves_the_other_runs_cluster_up(
     finally:
         running.stop()
     assert cluster.downs == 1
+    assert not running.claim.path.exists()  # the claim file goes with the cluster
