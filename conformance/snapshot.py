@@ -41,6 +41,10 @@ class Snapshot:
     taken_at: float = 0.0
     # "apiVersion/Kind" -> why it could not be listed: its objects are missing from tree and namespace_pods
     unlisted: dict[str, str] = field(default_factory=dict)
+    # The node addresses the head's GCS listed alive when taken, sorted: where every Pod runs real Ray
+    # (backends with the list-ray-nodes capability), at the settled phases of the raycluster scenario;
+    # None where not looked at.
+    ray_nodes: list[str] | None = None
 
     @property
     def uid(self) -> str:

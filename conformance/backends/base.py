@@ -18,6 +18,8 @@ class Capability(StrEnum):
     # set_serve_unready: no Ray Pod of a namespace is a ready endpoint of its serve Service (the Serve
     # proxies stop answering: the operator's health check of each head fails, worker Pods turn NotReady)
     SERVE_UNREADY = "drop-serve-endpoints"
+    # ray_nodes: the nodes a head's GCS lists alive (every Pod runs real Ray, workers included)
+    RAY_NODES = "list-ray-nodes"
 
 
 class Unsupported(EnvironmentProblem):
@@ -76,6 +78,11 @@ class Provider(Protocol):
 
     def release_heads(self, namespace: str) -> None:
         """Open the gate for ``namespace``."""
+        ...
+
+    def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
+        """The node addresses (Pod IPs) the GCS of head Pod ``pod`` lists alive, sorted
+        (:class:`conformance.backends.raynodes.NoNodeList` while it cannot say)."""
         ...
 
     def restart_operator(self) -> None:

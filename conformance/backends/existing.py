@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import versions
+from conformance.backends import raynodes
 from conformance.backends.base import Capability, Unsupported
 from conformance.backends.kind.plan import FITTED, fit_fixture, inert_neighbour
 from conformance.backends.switches import NO_SERVE_SWITCH, ApiSwitches
@@ -56,7 +57,7 @@ class ExistingProvider:
 
     @property
     def capabilities(self) -> frozenset[Capability]:
-        found = {Capability.GATE, Capability.APP_UNHEALTHY}
+        found = {Capability.GATE, Capability.APP_UNHEALTHY, Capability.RAY_NODES}
         return frozenset(found | ({Capability.RESTART_OPERATOR} if self._operator else set()))
 
     def lacks(self, capability: Capability) -> str:
@@ -117,6 +118,9 @@ class ExistingProvider:
 
     def set_app_unhealthy(self, namespace: str, pod: str, value: bool = True) -> None:
         self.switches.set_app_unhealthy(namespace, value)
+
+    def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
+        return raynodes.alive_ray_nodes(self.kubectl, namespace, pod, container)
 
     def set_serve_unready(self, namespace: str, value: bool = True) -> None:
         raise Unsupported(self.name, Capability.SERVE_UNREADY, NO_SERVE_SWITCH)

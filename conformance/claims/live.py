@@ -290,6 +290,9 @@ def _instances_and_replicas(
                 wanted = instance.scale.get("replicas")
                 if (
                     component.instance_id_path is not None
+                    # Pods still being made (an unsettled phase, e.g. just created) may lack an
+                    # instance for now; a settled phase owes every declared one
+                    and snapshot.expect.stable
                     and isinstance(wanted, int)
                     and wanted > 0
                     and instance.id not in by_id

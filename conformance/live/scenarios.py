@@ -16,6 +16,7 @@ from typing import Any
 from conformance import features as inventory
 from conformance import fixtures, versions
 from conformance.backends.base import Capability, Provider
+from conformance.errors import EnvironmentProblem
 from conformance.k8s.client import Kube, WaitTimeout
 from conformance.kuberay import (
     active_cluster,
@@ -38,6 +39,7 @@ class ScenarioFailed(Exception):
         self.phase = phase
         known = SCENARIOS.get(scenario) or FEATURE_SCENARIOS.get(scenario)
         self.root_kind = known.root_kind if known else ""
+        self.message = message
         super().__init__(f"scenario {scenario}, phase {phase}: {message}")
 
 
@@ -127,6 +129,48 @@ class Context:
             template["metadata"].setdefault("labels", {})[NO_RAY_LABEL] = "true"
         inert = getattr(self.provider, "adapt_neighbour", None)  # real kubelets: no Ray in it at all
         self.kube.create(inert(neighbour) if inert is not None else neighbour, self.namespace)
+
+    def ray_joined(self, scenario: str, phase: str, cluster: str) -> list[str] | None:
+        """Where every Pod runs real Ray (the list-ray-nodes capability): wait until the head's GCS
+        lists every Pod of RayCluster ``cluster`` alive, and return that list (sorted Pod IPs). None
+        where the backend cannot look (local: kwok's worker Pods run no Ray; not UNVERIFIED, as no
+        claim rests on it)."""
+        if Capability.RAY_NODES not in self.provider.capabilities:
+            return None
+        seen: list[Any] = []
+
+        def listed() -> list[str] | None:
+            pods = [
+                p
+                for p in self.kube.list_objects(
+                    "v1", "Pod", self.namespace, label_selector=f"ray.io/cluster={cluster}"
+                )
+                if not p["metadata"].get("deletionTimestamp")
+            ]
+            want = sorted(str((p.get("status") or {}).get("podIP") or "") for p in pods)
+            heads = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "head"]
+            if len(heads) != 1:
+                seen.append(f"{len(heads)} head Pod(s)")
+                return None
+            head = heads[0]
+            container = head["spec"]["containers"][0]["name"]  # KubeRay's Ray container: index 0
+            try:
+                got = self.provider.ray_nodes(self.namespace, head["metadata"]["name"], container)
+            except (ValueError, EnvironmentProblem) as error:  # Ray not answering yet: poll again
+                seen.append(str(error))
+                return None
+            seen.append(f"alive {got}, the cluster's Pod IPs {want}")
+            return got if got == want else None
+
+        try:
+            found: list[str] = self.wait(
+                scenario, phase, f"the head's GCS to list every Pod of {cluster} alive", listed, 60
+            )
+        except ScenarioFailed as error:
+            raise ScenarioFailed(
+                scenario, phase, f"{error.message}; last seen: {seen[-1] if seen else 'nothing'}"
+            ) from None
+        return found
 
     def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
         return self.kube.get(api_version, kind, name, self.namespace)
@@ -469,10 +513,30 @@ def raycluster(ctx: Context) -> list[Snapshot]:
         ctx.wait(
             scenario, phase, f"{replicas} Running worker Pod(s) in group {group}", settled(replicas), 180
         )
-        snapshots.append(
-            ctx.snap(scenario, phase, root, Expectation(statuses=["running"], current_owners=[name]))
-        )
+        # real Ray in every Pod: each worker's raylet joined its head (Running and Ready say less);
+        # not after the scale-down, where the GCS notices a killed raylet only after its health checks
+        joined = ctx.ray_joined(scenario, phase, name) if phase != "scaled-down" else None
+        snapshot = ctx.snap(scenario, phase, root, Expectation(statuses=["running"], current_owners=[name]))
+        snapshot.ray_nodes = joined
+        snapshots.append(snapshot)
+    _garbage_collected(ctx, scenario, kind, name)
     return snapshots
+
+
+def _garbage_collected(ctx: Context, scenario: str, kind: tuple[str, str], name: str) -> None:
+    """The root deleted: its Pods and Services go with it (the garbage collector, through KubeRay's
+    ownerReferences)."""
+    ctx.kube.delete(*kind, name, ctx.namespace)
+    selector = f"ray.io/cluster={name}"
+
+    def collected() -> bool:
+        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=selector)
+        services = ctx.kube.list_objects("v1", "Service", ctx.namespace, label_selector=selector)
+        return not pods and not services
+
+    ctx.wait(
+        scenario, "deleted", f"the Pods and Services of {selector} to be garbage-collected", collected, 120
+    )
 
 
 def rayjob(ctx: Context, submission_mode: str = "K8sJobMode") -> list[Snapshot]:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import yaml
 
 from conformance import versions
+from conformance.backends import raynodes
 from conformance.backends.base import Capability
 from conformance.backends.docker import docker_answers
 from conformance.backends.inuse import ClusterClaim
@@ -287,6 +288,9 @@ class KindProvider:
                 raise EnvironmentProblem(f"Pod {namespace}/{pod}: its Ray container is not running on {node}")
             self._checked(self.plan.serve_port_rule(docker, node, task, on=True))
             closed.append((node, task))
+
+    def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
+        return raynodes.alive_ray_nodes(self.kubectl, namespace, pod, container)
 
     def restart_operator(self) -> None:
         for command in self.plan.restart_operator():

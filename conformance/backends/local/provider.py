@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from conformance import versions
-from conformance.backends.base import Capability
+from conformance.backends.base import Capability, Unsupported
 from conformance.backends.inuse import ClusterClaim
 from conformance.backends.local.cluster import LocalCluster
 from conformance.backends.local.control import RuntimeControl
@@ -14,16 +14,19 @@ from conformance.errors import EnvironmentProblem
 from conformance.progress import say
 
 OPERATOR_CHECK_SECONDS = 2.0
+NO_RAY_WORKERS = "its worker Pods are kwok's (simulated) and run no Ray; only the heads do"
 
 
 class LocalProvider:
     name = "local"
     timeout_scale = 1.0
     parallel = 2  # scenarios side by side: each running Ray head is a real Ray process on this machine
-    capabilities = frozenset(Capability)  # the Ray runtime's control API and the operator as a process
+    # the Ray runtime's control API and the operator as a process; no Ray node list: worker Pods are
+    # kwok's and run no Ray, so a head's GCS only ever lists itself
+    capabilities = frozenset(Capability) - {Capability.RAY_NODES}
 
     def lacks(self, capability: Capability) -> str:
-        return ""
+        return NO_RAY_WORKERS if capability is Capability.RAY_NODES else ""
 
     def __init__(self, kuberay_version: str, name: str = "karta") -> None:
         self._version = kuberay_version
@@ -116,6 +119,9 @@ class LocalProvider:
         their serving port) and the worker Pods turn NotReady, as a kubelet reports a failing readiness
         probe (kwok never probes): the operator's health check and the EndpointSlice controller do the rest."""
         self.control.serve_unready(namespace, value)
+
+    def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
+        raise Unsupported(self.name, Capability.RAY_NODES, NO_RAY_WORKERS)
 
     def restart_operator(self) -> None:
         with self._operator_lock:

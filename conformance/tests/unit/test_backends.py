@@ -42,16 +42,37 @@ def _existing(
     return provider, calls
 
 
-def test_local_and_kind_declare_every_capability() -> None:
-    assert LocalProvider.capabilities == frozenset(Capability) == KindProvider.capabilities
+def test_kind_declares_every_capability_and_local_all_but_the_ray_node_list() -> None:
+    assert KindProvider.capabilities == frozenset(Capability)
+    assert LocalProvider.capabilities == frozenset(Capability) - {Capability.RAY_NODES}
     assert {str(c) for c in Capability} == {
         "hold-new-heads",
         "restart-operator",
         "set-app-unhealthy",
         "drop-serve-endpoints",
+        "list-ray-nodes",
     }
     kind = KindProvider("v1.6.2")
     assert kind.lacks(Capability.GATE) == kind.lacks(Capability.SERVE_UNREADY) == ""
+    local = LocalProvider("v1.6.2", name="capabilities-test")
+    assert "kwok" in local.lacks(Capability.RAY_NODES) and local.lacks(Capability.GATE) == ""
+    with pytest.raises(Unsupported, match="cannot list-ray-nodes"):
+        local.ray_nodes("ns", "head", "ray-head")
+
+
+def test_kind_and_existing_list_ray_nodes_by_a_driver_on_the_head(tmp_path: Path) -> None:
+    from conformance.backends.raynodes import NODES_MARK
+
+    provider, calls = _existing(tmp_path, [])
+
+    def kubectl(*args: str, input: str | None = None) -> str:
+        calls.append(args)
+        return f'noise\n{NODES_MARK}["10.0.0.9", "10.0.0.3"]\n'
+
+    provider.kubectl = kubectl  # type: ignore[method-assign]
+    assert Capability.RAY_NODES in provider.capabilities
+    assert provider.ray_nodes("ns", "rc-head-x", "ray-head") == ["10.0.0.3", "10.0.0.9"]
+    assert calls[-1][:8] == ("-n", "ns", "exec", "rc-head-x", "-c", "ray-head", "--", "python")
 
 
 def _ray_pod(name: str, node: str, cid: str, running: bool = True) -> dict[str, Any]:
@@ -135,7 +156,9 @@ def test_existing_without_an_operator_deployment_lacks_only_the_restart(tmp_path
     provider, calls = _existing(tmp_path, [])
     provider.start()
     assert calls == [("get", "deployments", "-A", "-l", OPERATOR_SELECTOR, "-o", "json")]
-    assert provider.capabilities == frozenset({Capability.GATE, Capability.APP_UNHEALTHY})
+    assert provider.capabilities == frozenset(
+        {Capability.GATE, Capability.APP_UNHEALTHY, Capability.RAY_NODES}
+    )
     assert provider.lacks(Capability.GATE) == ""
     assert "the cluster has 0" in provider.lacks(Capability.RESTART_OPERATOR)
     with pytest.raises(Unsupported) as raised:

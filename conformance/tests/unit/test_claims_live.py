@@ -149,6 +149,20 @@ def test_a_declared_instance_without_pods_is_reported() -> None:
     ]
 
 
+def test_a_declared_instance_without_pods_is_no_failure_while_pods_are_being_made() -> None:
+    # Seen on kind: the rayjob/created snapshot caught the RayCluster's head Pod before its worker.
+    snapshot = _snapshot(["active-rc"], phase="ready")
+    snapshot.expect.stable = False
+    snapshot.tree = [o for o in snapshot.tree if o["metadata"]["name"] != "active-rc-gpu"]
+    assert "instance-ids" not in _failing("rayservice", snapshot)
+    # an id the spec does not declare still fails, settled or not
+    snapshot = _snapshot(["active-rc"], phase="ready")
+    snapshot.expect.stable = False
+    pod = next(o for o in snapshot.tree if o["metadata"]["name"] == "active-rc-gpu")
+    pod["metadata"]["labels"]["ray.io/group"] = "no-such-group"
+    assert "does not declare" in _failing("rayservice", snapshot)["instance-ids"][0]
+
+
 def test_status_expectation_is_compared() -> None:
     snapshot = _snapshot(["active-rc"], phase="ready")
     snapshot.expect.statuses = ["initializing"]
