@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from conformance import features as inventory
+from conformance import fixtures
 from conformance.definition.model import Definition
 from conformance.kuberay import active_cluster, condition, condition_true, pending_cluster, rayservice_ready
 from conformance.live.scenarios import (
@@ -664,6 +665,116 @@ def rayjob_delete_workers(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+def rayjob_shutdown_after_finishes(ctx: Context) -> list[Snapshot]:
+    """shutdownAfterJobFinishes with ttlSecondsAfterFinished 0: created -> the job succeeds -> the
+    operator deletes the RayJob's RayCluster (and so its Pods); the RayJob stays, Complete, with only
+    its submitter Job (K8sJobMode) below it."""
+    scenario = "rayjob-shutdown-after-finishes"
+    manifest = ctx.manifest("RayJob")
+    manifest["metadata"]["name"] = "shutdown-rayjob"
+    manifest["spec"].update({"shutdownAfterJobFinishes": True, "ttlSecondsAfterFinished": 0})
+    name = manifest["metadata"]["name"]
+    root = (*RAYJOB, name)
+    ctx.add_neighbour()
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+
+    final = ctx.job_succeeded(scenario, name)
+    cluster = str(final.get("rayClusterName", ""))
+
+    def cluster_gone() -> dict[str, Any] | None:
+        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={cluster}")
+        job = ctx.get(*RAYJOB, name) or {}
+        done = (job.get("status") or {}).get("jobDeploymentStatus") == "Complete"
+        return job if done and ctx.get(*RAYCLUSTER, cluster) is None and not pods else None
+
+    ctx.wait(scenario, "cluster-deleted", f"RayCluster {cluster} and its Pods deleted", cluster_gone, 180)
+    snapshots.append(ctx.snap(scenario, "cluster-deleted", root, Expectation(statuses=["completed"])))
+    return snapshots
+
+
+SELECTED = "karta.conformance/selected-by"
+
+
+def rayjob_cluster_selector(ctx: Context) -> list[Snapshot]:
+    """A RayJob on an existing RayCluster (spec.clusterSelector, no rayClusterSpec): the standalone
+    RayCluster ready -> the RayJob created -> the job succeeds on that cluster. The RayJob owns no
+    RayCluster and no Ray Pods (K8sJobMode: only the submitter Job and its Pod)."""
+    scenario = "rayjob-cluster-selector"
+    cluster = ctx.manifest("RayCluster")
+    cluster_name = "selected-raycluster"
+    cluster["metadata"]["name"] = cluster_name
+    cluster["metadata"].setdefault("labels", {})[SELECTED] = "selector-rayjob"
+    ctx.kube.create(cluster, ctx.namespace)  # a real head (the job runs on it); on local, kwok workers
+    ctx.wait(
+        scenario,
+        "created",
+        f"the standalone RayCluster {cluster_name} ready",
+        lambda: ctx.cluster_ready(cluster_name) or None,
+        240,
+    )
+    manifest = ctx.manifest("RayJob")
+    manifest["metadata"]["name"] = "selector-rayjob"
+    del manifest["spec"]["rayClusterSpec"]
+    manifest["spec"]["clusterSelector"] = {SELECTED: "selector-rayjob"}
+    name = manifest["metadata"]["name"]
+    root = (*RAYJOB, name)
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+
+    final = ctx.job_succeeded(scenario, name)
+    if final.get("rayClusterName") != cluster_name:
+        raise ScenarioFailed(
+            scenario, "succeeded", f"the job ran on {final.get('rayClusterName')!r}, not on {cluster_name!r}"
+        )
+    if ctx.get(*RAYCLUSTER, cluster_name) is None:
+        raise ScenarioFailed(scenario, "succeeded", f"the selected RayCluster {cluster_name} is gone")
+    snapshots.append(ctx.snap(scenario, "succeeded", root, Expectation(statuses=["completed"])))
+    return snapshots
+
+
+def upgrade_none(ctx: Context) -> list[Snapshot]:
+    """upgradeStrategy type None: ready -> the cluster-level change that upgrades the default scenario
+    (a head-template label) -> the operator has seen the new generation and made no new cluster: the
+    same active RayCluster, no pending one, its Pods still from the old spec."""
+    scenario = "upgrade-none"
+
+    def no_upgrades(manifest: dict[str, Any]) -> None:
+        manifest["spec"]["upgradeStrategy"] = {"type": "None"}
+
+    name, root, snapshots = ctx.start_rayservice(scenario, no_upgrades)
+
+    def serving() -> dict[str, Any] | None:
+        current = ctx.get(*RAYSERVICE, name)
+        return current if rayservice_ready(current) and ctx.cluster_ready(active_cluster(current)) else None
+
+    ready = ctx.wait(scenario, "ready", "Ready=True, the Serve app RUNNING, the cluster ready", serving, 300)
+    first = active_cluster(ready)
+    snapshots.append(
+        ctx.snap(scenario, "ready", root, Expectation(statuses=["running"], current_owners=[first]))
+    )
+    ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, fixtures.load_patch("rayservice-upgrade"))
+
+    def reconciled() -> dict[str, Any] | None:
+        current = serving()
+        if current is None or pending_cluster(current):
+            return None
+        if (current.get("status") or {}).get("observedGeneration") != current["metadata"].get("generation"):
+            return None
+        return current
+
+    after = ctx.wait(
+        scenario, "spec-changed", "the new generation observed, the cluster serving", reconciled, 180
+    )
+    if active_cluster(after) != first:
+        raise ScenarioFailed(
+            scenario, "spec-changed", f"upgradeStrategy None made a new cluster: {active_cluster(after)!r}"
+        )
+    # the active cluster's Pods were made from the old spec: no owner is current
+    snapshots.append(ctx.snap(scenario, "spec-changed", root, Expectation(statuses=["running"])))
+    return snapshots
+
+
 FEATURE_SCENARIOS.update(
     {
         "multi-host": Scenario(multi_host, "RayCluster"),
@@ -675,6 +786,9 @@ FEATURE_SCENARIOS.update(
         "rayservice-replicas-only": Scenario(rayservice_replicas_only, "RayService", slow=True),
         "rayjob-delete-workers": Scenario(rayjob_delete_workers, "RayJob"),
         "rayservice-suspend": Scenario(rayservice_suspend, "RayService", slow=True),
+        "rayjob-shutdown-after-finishes": Scenario(rayjob_shutdown_after_finishes, "RayJob"),
+        "rayjob-cluster-selector": Scenario(rayjob_cluster_selector, "RayJob"),
+        "upgrade-none": Scenario(upgrade_none, "RayService", slow=True),
     }
 )
 

@@ -225,10 +225,14 @@ class Context:
         workers = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "worker"]
         return heads, workers
 
-    def start_rayservice(self, scenario: str) -> tuple[str, tuple[str, str, str], list[Snapshot]]:
-        """The RayService fixture created beside a neighbour: its name, its root ref and the ``created``
-        snapshot (every RayService scenario starts so)."""
+    def start_rayservice(
+        self, scenario: str, change: Callable[[dict[str, Any]], None] | None = None
+    ) -> tuple[str, tuple[str, str, str], list[Snapshot]]:
+        """The RayService fixture (``change`` applied to it first) created beside a neighbour: its name,
+        its root ref and the ``created`` snapshot (every RayService scenario starts so)."""
         manifest = self.manifest("RayService")
+        if change is not None:
+            change(manifest)
         name = manifest["metadata"]["name"]
         root = ("ray.io/v1", "RayService", name)
         self.add_neighbour()

@@ -209,8 +209,10 @@ class KindProvider:
                     self._checked(self.plan.load_image(binaries["kind"], image, targets))
             elif image == self.plan.kuberay.ray_image:
                 self.pull_on_workers(binaries, image)
+        # the fake GPUs first: each kubelet copies the patched capacity to allocatable while Helm installs
+        self.patch_gpus()
         self.install_operator(binaries["helm"])
-        self.fake_gpus()
+        self.kubectl(*self.plan.wait_gpus())  # every node's allocatable shows them
 
     def stop(self) -> None:
         if not self.claim.held:  # refused at start: the cluster of that name is another run's
@@ -343,11 +345,10 @@ class KindProvider:
         for command in [*self.plan.helm_repo(helm), self.plan.helm_install(helm, kubeconfig)]:
             self._checked(command)
 
-    def fake_gpus(self) -> None:
-        nodes = self.kubectl(*self.plan.list_nodes()).split()
-        for node in nodes:
+    def patch_gpus(self) -> None:
+        """Every node's status patched with the fake GPUs (their kubelets then copy them to allocatable)."""
+        for node in self.kubectl(*self.plan.list_nodes()).split():
             self.kubectl(*self.plan.patch_gpus(node))
-        self.kubectl(*self.plan.wait_gpus())
 
     # -- plumbing ------------------------------------------------------------------------
 

@@ -154,6 +154,10 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
         ["/t/kind", "load", "docker-image", "rayproject/ray:2.52.0", "--name", "karta", "--nodes", "karta-worker,karta-worker2"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "quay.io/kuberay/operator:v1.6.2"],
+        ["/t/kubectl", "get", "nodes", "-o", "name"],
+        ["/t/kubectl", "patch", "node/karta-control-plane", "--subresource=status", "--type=merge", "-p", gpu_patch],
+        ["/t/kubectl", "patch", "node/karta-worker", "--subresource=status", "--type=merge", "-p", gpu_patch],
+        ["/t/kubectl", "patch", "node/karta-worker2", "--subresource=status", "--type=merge", "-p", gpu_patch],
         ["/t/helm", "list", "--namespace", "kuberay-system", "--kubeconfig", kubeconfig, "-o", "json"],
         ["/t/helm", "repo", "add", "kuberay", "https://ray-project.github.io/kuberay-helm/", "--force-update"],
         ["/t/helm", "repo", "update", "kuberay"],
@@ -163,10 +167,6 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
             "--set", "image.repository=quay.io/kuberay/operator", "--set", "image.tag=v1.6.2",
             "--wait", "--timeout", "5m", "--kubeconfig", kubeconfig,
         ],
-        ["/t/kubectl", "get", "nodes", "-o", "name"],
-        ["/t/kubectl", "patch", "node/karta-control-plane", "--subresource=status", "--type=merge", "-p", gpu_patch],
-        ["/t/kubectl", "patch", "node/karta-worker", "--subresource=status", "--type=merge", "-p", gpu_patch],
-        ["/t/kubectl", "patch", "node/karta-worker2", "--subresource=status", "--type=merge", "-p", gpu_patch],
         ["/t/kubectl", "wait", "node", "--all", "--for=jsonpath={.status.allocatable.nvidia\\.com/gpu}=4", "--timeout=120s"],
     ]  # fmt: skip
     # every kubectl call goes to the kind cluster's kubeconfig
