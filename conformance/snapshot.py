@@ -22,6 +22,9 @@ class Expectation:
         default_factory=list
     )  # owners whose Pods were made from the root's current spec
     gang_owner_kind: str = "RayCluster"  # one gang group per object of this kind
+    # owners whose Pods were made from an older spec of the root and stay so, no newer owner to come
+    # (a RayService's cluster-level change under upgradeStrategy None): their templates are not the root's
+    stale_owners: list[str] = field(default_factory=list)
     # The change the scenario made to the root that brought this phase about, for the suspend-actions
     # claim: {"action": "suspend" | "resume", "path": ["spec", "suspend"], "value": true}, one per field.
     made_by: list[dict[str, Any]] = field(default_factory=list)

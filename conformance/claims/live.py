@@ -688,6 +688,8 @@ def _fidelity(
     # Pods of a superseded owner (the old RayCluster during an upgrade) carry the old templates: skip
     # them; Pods owned by other kinds (the submitter Job's Pod) are checked.
     current_kinds = {o.get("kind") for o in snapshot.tree if o["metadata"]["name"] in current}
+    stale = set(snapshot.expect.stale_owners)
+    gaps: dict[str, tuple[str, str | None, str]] = {}  # component -> (where, jq text, what differs)
     ok = True
     checked = 0
     for uid, found in matches.items():
@@ -704,12 +706,34 @@ def _fidelity(
         if component is None or instance is None or not isinstance(instance.pod_template, dict):
             continue
         checked += 1
+        spec = component.spec
+        path = (spec.pod_template_spec_path or spec.pod_spec_path) if spec else None
         for problem in _template_differences(instance.pod_template, pod):
+            if owner is not None and owner["metadata"]["name"] in stale:
+                where = path.where if path else f"{component.where}.specDefinition"
+                gaps.setdefault(
+                    component.name, (where, path.text if path else None, f"Pod {pod_name(pod)}: {problem}")
+                )
+                break
             ok = False
-            spec = component.spec
-            path = (spec.pod_template_spec_path or spec.pod_spec_path) if spec else None
             out.fail_at("template-fidelity", path, component.where, f"Pod {pod_name(pod)}: {problem}")
             break
+    for name, (where, text, problem) in gaps.items():
+        out.items.append(
+            verdict_for(
+                out.definition,
+                "cannot-express",
+                where,
+                out.phase,
+                Outcome.CANNOT_EXPRESS,
+                f"component {name!r}: {problem}. The Pods keep the templates of an older spec of the root, and no "
+                "newer owner is coming (a RayService's cluster-level change under upgradeStrategy None: the operator "
+                "leaves the RayCluster as it was). Karta evaluates template paths on the root only, so no "
+                "definition can read the templates these Pods were made from",
+                text,
+                {"stale_owners": sorted(stale)},
+            )
+        )
     if ok:
         out.check("template-fidelity", "", True, f"{checked} Pod(s) carry their extracted templates")
 

@@ -311,3 +311,36 @@ def test_an_action_path_designating_several_places_fails(tmp_path: Path) -> None
 
 def test_no_suspend_actions_verdict_without_a_live_suspension() -> None:
     assert _suspend_verdicts(DEFINITIONS / "upstream" / "raycluster.yaml", _suspended_raycluster([])) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "drop"),
+    [
+        ("raycluster", lambda spec: spec.pop("workerGroupSpecs")),  # a head-only RayCluster
+        (
+            "rayjob",
+            lambda spec: spec.pop("rayClusterSpec"),
+        ),  # a RayJob on an existing cluster (clusterSelector)
+        ("rayservice", lambda spec: spec["rayClusterConfig"].pop("workerGroupSpecs")),
+    ],
+)
+def test_shipped_definitions_read_a_root_without_worker_groups(name: str, drop: Any) -> None:
+    """Seen live (rayjob-cluster-selector): `.spec.rayClusterSpec.workerGroupSpecs[]` is a jq error on a
+    RayJob without rayClusterSpec, so every consumer of the definition failed on such a RayJob. The
+    shipped paths iterate with `[]?`: no worker group reads as no instance."""
+    (fixture,) = [
+        f
+        for f in load_fixtures()
+        if f.kind == {"raycluster": "RayCluster", "rayjob": "RayJob"}.get(name, "RayService")
+    ]
+    root = {**fixture.object, "metadata": {**fixture.object["metadata"], "uid": "root", "namespace": "ns"}}
+    root["spec"] = dict(root["spec"])
+    if name == "rayservice":
+        root["spec"]["rayClusterConfig"] = dict(root["spec"]["rayClusterConfig"])
+    drop(root["spec"])
+    snapshot = Snapshot(
+        scenario=name, phase="created", namespace="ns", root=root, tree=[], namespace_pods=[], events=[],
+        served=[], expect=Expectation(statuses=["initializing"], stable=False),
+    )  # fmt: skip
+    failing = _failing(name, snapshot)
+    assert not any("jq:" in message for messages in failing.values() for message in messages), failing
