@@ -774,6 +774,77 @@ def upgrade_none(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+def rayjob_backoff_limit(ctx: Context) -> list[Snapshot]:
+    """backoffLimit 1 and an entrypoint that fails (after 20 s, so each attempt is seen Running): created ->
+    retried (the first attempt failed; the operator deleted its RayCluster and runs the job again on a new
+    one) -> failed (the second attempt failed too: jobDeploymentStatus Failed, the last RayCluster kept)."""
+    scenario = "rayjob-backoff-limit"
+    manifest = ctx.manifest("RayJob")
+    manifest["metadata"]["name"] = "backoff-rayjob"
+    manifest["spec"]["entrypoint"] = 'python -c "import sys, time; time.sleep(20); sys.exit(3)"'
+    manifest["spec"]["backoffLimit"] = 1
+    name = manifest["metadata"]["name"]
+    root = (*RAYJOB, name)
+    ctx.add_neighbour()
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+
+    def status() -> dict[str, Any]:
+        return (ctx.get(*RAYJOB, name) or {}).get("status") or {}
+
+    first = ctx.wait(
+        scenario,
+        "retried",
+        "the first attempt running on its RayCluster",
+        lambda: status().get("rayClusterName") if status().get("jobDeploymentStatus") == "Running" else None,
+        300,
+    )
+
+    def again() -> dict[str, Any] | None:
+        current = status()
+        cluster = current.get("rayClusterName")
+        if int(current.get("failed") or 0) < 1 or not cluster or cluster == first:
+            return None
+        if current.get("jobDeploymentStatus") != "Running" or ctx.get(*RAYCLUSTER, first) is not None:
+            return None
+        return current
+
+    retried = ctx.wait(
+        scenario,
+        "retried",
+        f"a failed attempt, {first} deleted, the job Running on a new RayCluster",
+        again,
+        300,
+    )
+    second = str(retried["rayClusterName"])
+    snapshots.append(
+        ctx.snap(
+            scenario,
+            "retried",
+            root,
+            Expectation(statuses=["running"], stable=False, current_owners=[second]),
+        )
+    )
+
+    def failed() -> dict[str, Any] | None:
+        current = status()
+        return current if current.get("jobDeploymentStatus") == "Failed" else None
+
+    final = ctx.wait(scenario, "failed", "jobDeploymentStatus Failed (backoffLimit reached)", failed, 300)
+    if int(final.get("failed") or 0) != 2 or final.get("rayClusterName") != second:
+        raise ScenarioFailed(scenario, "failed", f"expected 2 failed attempts, the last on {second}: {final}")
+    cluster = ctx.get(*RAYCLUSTER, second) or {}
+    groups = {
+        g["groupName"]: int(g.get("replicas") or 0)
+        for g in (cluster.get("spec") or {}).get("workerGroupSpecs") or []
+    }
+    ctx.wait(scenario, "failed", f"RayCluster {second} settled", _settled(ctx, second, groups), 180)
+    snapshots.append(
+        ctx.snap(scenario, "failed", root, Expectation(statuses=["failed"], current_owners=[second]))
+    )
+    return snapshots
+
+
 FEATURE_SCENARIOS.update(
     {
         "multi-host": Scenario(multi_host, "RayCluster"),
@@ -788,6 +859,7 @@ FEATURE_SCENARIOS.update(
         "rayjob-shutdown-after-finishes": Scenario(rayjob_shutdown_after_finishes, "RayJob"),
         "rayjob-cluster-selector": Scenario(rayjob_cluster_selector, "RayJob"),
         "upgrade-none": Scenario(upgrade_none, "RayService", slow=True),
+        "rayjob-backoff-limit": Scenario(rayjob_backoff_limit, "RayJob"),
     }
 )
 
