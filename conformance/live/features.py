@@ -105,6 +105,27 @@ def _patch_group(ctx: Context, cluster: str, group: str, change: dict[str, Any])
     ctx.kube.patch_merge(*RAYCLUSTER, cluster, ctx.namespace, {"spec": {"workerGroupSpecs": groups}})
 
 
+def _serving(
+    ctx: Context, scenario: str, name: str, root: tuple[str, str, str], snapshots: list[Snapshot]
+) -> tuple[Callable[[], dict[str, Any] | None], dict[str, Any]]:
+    """Wait for RayService ``name`` to serve and snapshot its ``ready`` phase: the probe (the RayService
+    when Ready, its app RUNNING and its active cluster ready) and the RayService then."""
+
+    def serving() -> dict[str, Any] | None:
+        current = ctx.get(*RAYSERVICE, name)
+        return current if rayservice_ready(current) and ctx.cluster_ready(active_cluster(current)) else None
+
+    ready: dict[str, Any] = ctx.wait(
+        scenario, "ready", "Ready=True, the Serve app RUNNING, the cluster ready", serving, 300
+    )
+    snapshots.append(
+        ctx.snap(
+            scenario, "ready", root, Expectation(statuses=["running"], current_owners=[active_cluster(ready)])
+        )
+    )
+    return serving, ready
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -332,18 +353,15 @@ def rayjob_suspend(ctx: Context) -> list[Snapshot]:
     """Created suspended (no RayCluster, no submitter) -> resumed -> running -> suspended again
     (its RayCluster and submitter Job deleted)."""
     scenario = "rayjob-suspend"
-    manifest = ctx.manifest("RayJob")
-    manifest["metadata"]["name"] = "suspend-rayjob"
-    manifest["spec"]["suspend"] = True
-    # KubeRay refuses to suspend a RayJob that keeps its cluster (ValidationFailed otherwise).
-    manifest["spec"]["shutdownAfterJobFinishes"] = True
-    # A job that runs long enough to be suspended while Running.
-    manifest["spec"]["entrypoint"] = 'python -c "import time; time.sleep(600)"'
-    name = manifest["metadata"]["name"]
-    root = (*RAYJOB, name)
-    ctx.add_neighbour()
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    name, root, snapshots = ctx.start_rayjob(
+        scenario,
+        "suspend-rayjob",
+        suspend=True,
+        # KubeRay refuses to suspend a RayJob that keeps its cluster (ValidationFailed otherwise).
+        shutdownAfterJobFinishes=True,
+        # A job that runs long enough to be suspended while Running.
+        entrypoint='python -c "import time; time.sleep(600)"',
+    )
 
     def status() -> dict[str, Any]:
         return ((ctx.get(*RAYJOB, name) or {}).get("status")) or {}
@@ -444,15 +462,8 @@ def rayservice_replicas_only(ctx: Context) -> list[Snapshot]:
     scenario = "rayservice-replicas-only"
     name, root, snapshots = ctx.start_rayservice(scenario)
 
-    def serving() -> dict[str, Any] | None:
-        current = ctx.get(*RAYSERVICE, name)
-        return current if rayservice_ready(current) and ctx.cluster_ready(active_cluster(current)) else None
-
-    ready = ctx.wait(scenario, "ready", "Ready=True, the Serve app RUNNING, the cluster ready", serving, 300)
+    serving, ready = _serving(ctx, scenario, name, root, snapshots)
     first = active_cluster(ready)
-    snapshots.append(
-        ctx.snap(scenario, "ready", root, Expectation(statuses=["running"], current_owners=[first]))
-    )
 
     groups = copy.deepcopy(ready["spec"]["rayClusterConfig"]["workerGroupSpecs"])
     group = groups[0]
@@ -625,17 +636,11 @@ def rayjob_delete_workers(ctx: Context) -> list[Snapshot]:
     """deletionStrategy onSuccess DeleteWorkers: created -> succeeded -> the operator suspends every worker
     group of the RayJob's RayCluster (its worker Pods deleted, the head kept)."""
     scenario = "rayjob-delete-workers"
-    manifest = ctx.manifest("RayJob")
-    manifest["metadata"]["name"] = "deleteworkers-rayjob"
-    manifest["spec"]["deletionStrategy"] = {
-        "onSuccess": {"policy": "DeleteWorkers"},
-        "onFailure": {"policy": "DeleteNone"},
-    }
-    name = manifest["metadata"]["name"]
-    root = (*RAYJOB, name)
-    ctx.add_neighbour()
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    name, root, snapshots = ctx.start_rayjob(
+        scenario,
+        "deleteworkers-rayjob",
+        deletionStrategy={"onSuccess": {"policy": "DeleteWorkers"}, "onFailure": {"policy": "DeleteNone"}},
+    )
 
     final = ctx.job_succeeded(scenario, name)
     cluster = str(final.get("rayClusterName", ""))
@@ -670,14 +675,9 @@ def rayjob_shutdown_after_finishes(ctx: Context) -> list[Snapshot]:
     operator deletes the RayJob's RayCluster (and so its Pods); the RayJob stays, Complete, with only
     its submitter Job (K8sJobMode) below it."""
     scenario = "rayjob-shutdown-after-finishes"
-    manifest = ctx.manifest("RayJob")
-    manifest["metadata"]["name"] = "shutdown-rayjob"
-    manifest["spec"].update({"shutdownAfterJobFinishes": True, "ttlSecondsAfterFinished": 0})
-    name = manifest["metadata"]["name"]
-    root = (*RAYJOB, name)
-    ctx.add_neighbour()
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    name, root, snapshots = ctx.start_rayjob(
+        scenario, "shutdown-rayjob", shutdownAfterJobFinishes=True, ttlSecondsAfterFinished=0
+    )
 
     final = ctx.job_succeeded(scenario, name)
     cluster = str(final.get("rayClusterName", ""))
@@ -709,15 +709,14 @@ def rayjob_cluster_selector(ctx: Context) -> list[Snapshot]:
         lambda: ctx.cluster_ready(cluster_name) or None,
         240,
     )
-    manifest = ctx.manifest("RayJob")
-    manifest["metadata"]["name"] = "selector-rayjob"
-    del manifest["spec"]["rayClusterSpec"]
-    # KubeRay takes the cluster's name from this key (an empty or absent one is InvalidRayJobSpec)
-    manifest["spec"]["clusterSelector"] = {"ray.io/cluster": cluster_name}
-    name = manifest["metadata"]["name"]
-    root = (*RAYJOB, name)
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    name, root, snapshots = ctx.start_rayjob(
+        scenario,
+        "selector-rayjob",
+        neighbour=False,  # the standalone RayCluster stands beside it
+        rayClusterSpec=None,
+        # KubeRay takes the cluster's name from this key (an empty or absent one is InvalidRayJobSpec)
+        clusterSelector={"ray.io/cluster": cluster_name},
+    )
 
     final = ctx.job_succeeded(scenario, name)
     if final.get("rayClusterName") != cluster_name:
@@ -741,15 +740,8 @@ def upgrade_none(ctx: Context) -> list[Snapshot]:
 
     name, root, snapshots = ctx.start_rayservice(scenario, no_upgrades)
 
-    def serving() -> dict[str, Any] | None:
-        current = ctx.get(*RAYSERVICE, name)
-        return current if rayservice_ready(current) and ctx.cluster_ready(active_cluster(current)) else None
-
-    ready = ctx.wait(scenario, "ready", "Ready=True, the Serve app RUNNING, the cluster ready", serving, 300)
+    serving, ready = _serving(ctx, scenario, name, root, snapshots)
     first = active_cluster(ready)
-    snapshots.append(
-        ctx.snap(scenario, "ready", root, Expectation(statuses=["running"], current_owners=[first]))
-    )
     ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, fixtures.load_patch("rayservice-upgrade"))
 
     def reconciled() -> dict[str, Any] | None:
@@ -779,15 +771,12 @@ def rayjob_backoff_limit(ctx: Context) -> list[Snapshot]:
     retried (the first attempt failed; the operator deleted its RayCluster and runs the job again on a new
     one) -> failed (the second attempt failed too: jobDeploymentStatus Failed, the last RayCluster kept)."""
     scenario = "rayjob-backoff-limit"
-    manifest = ctx.manifest("RayJob")
-    manifest["metadata"]["name"] = "backoff-rayjob"
-    manifest["spec"]["entrypoint"] = 'python -c "import sys, time; time.sleep(20); sys.exit(3)"'
-    manifest["spec"]["backoffLimit"] = 1
-    name = manifest["metadata"]["name"]
-    root = (*RAYJOB, name)
-    ctx.add_neighbour()
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    name, root, snapshots = ctx.start_rayjob(
+        scenario,
+        "backoff-rayjob",
+        entrypoint='python -c "import sys, time; time.sleep(20); sys.exit(3)"',
+        backoffLimit=1,
+    )
 
     def status() -> dict[str, Any]:
         return (ctx.get(*RAYJOB, name) or {}).get("status") or {}

@@ -225,6 +225,22 @@ class Context:
         workers = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "worker"]
         return heads, workers
 
+    def start_rayjob(
+        self, scenario: str, name: str | None = None, neighbour: bool = True, **spec: Any
+    ) -> tuple[str, tuple[str, str, str], list[Snapshot]]:
+        """The RayJob fixture (renamed to ``name``; ``spec`` merged into its spec, a value of None
+        removing that field) created, beside a neighbour unless ``neighbour`` is False: its name, its
+        root ref and the ``created`` snapshot."""
+        manifest = self.manifest("RayJob")
+        if name is not None:
+            manifest["metadata"]["name"] = name
+        for key, value in spec.items():
+            if value is None:
+                manifest["spec"].pop(key, None)
+            else:
+                manifest["spec"][key] = value
+        return self._create_root(scenario, manifest, neighbour)
+
     def start_rayservice(
         self, scenario: str, change: Callable[[dict[str, Any]], None] | None = None
     ) -> tuple[str, tuple[str, str, str], list[Snapshot]]:
@@ -233,9 +249,15 @@ class Context:
         manifest = self.manifest("RayService")
         if change is not None:
             change(manifest)
-        name = manifest["metadata"]["name"]
-        root = ("ray.io/v1", "RayService", name)
-        self.add_neighbour()
+        return self._create_root(scenario, manifest, neighbour=True)
+
+    def _create_root(
+        self, scenario: str, manifest: dict[str, Any], neighbour: bool
+    ) -> tuple[str, tuple[str, str, str], list[Snapshot]]:
+        name = str(manifest["metadata"]["name"])
+        root = (str(manifest["apiVersion"]), str(manifest["kind"]), name)
+        if neighbour:
+            self.add_neighbour()
         self.kube.create(manifest, self.namespace)
         return (
             name,
@@ -547,13 +569,7 @@ def rayjob(ctx: Context, submission_mode: str = "K8sJobMode") -> list[Snapshot]:
     """create -> running -> succeeded, with a real Ray job on the head (K8sJobMode: the submitter Job runs)."""
     scenario = "rayjob" if submission_mode == "K8sJobMode" else f"rayjob-{submission_mode.lower()}"
     kind = ("ray.io/v1", "RayJob")
-    manifest = ctx.manifest("RayJob")
-    manifest["spec"]["submissionMode"] = submission_mode
-    name = manifest["metadata"]["name"]
-    root = (*kind, name)
-    ctx.add_neighbour()
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    name, root, snapshots = ctx.start_rayjob(scenario, submissionMode=submission_mode)
 
     def status() -> dict[str, Any]:
         return ((ctx.get(*kind, name) or {}).get("status")) or {}
