@@ -822,14 +822,91 @@ def rayjob_backoff_limit(ctx: Context) -> list[Snapshot]:
     final = ctx.wait(scenario, "failed", "jobDeploymentStatus Failed (backoffLimit reached)", failed, 300)
     if int(final.get("failed") or 0) != 2 or final.get("rayClusterName") != second:
         raise ScenarioFailed(scenario, "failed", f"expected 2 failed attempts, the last on {second}: {final}")
-    cluster = ctx.get(*RAYCLUSTER, second) or {}
-    groups = {
-        g["groupName"]: int(g.get("replicas") or 0)
-        for g in (cluster.get("spec") or {}).get("workerGroupSpecs") or []
-    }
-    ctx.wait(scenario, "failed", f"RayCluster {second} settled", _settled(ctx, second, groups), 180)
+    _final_cluster_settled(ctx, scenario, "failed", second)
     snapshots.append(
         ctx.snap(scenario, "failed", root, Expectation(statuses=["failed"], current_owners=[second]))
+    )
+    return snapshots
+
+
+def _final_cluster_settled(ctx: Context, scenario: str, phase: str, cluster: str) -> None:
+    """Wait (bounded) until RayCluster ``cluster`` is ready with every worker group at its own replicas."""
+    found = ctx.get(*RAYCLUSTER, cluster) or {}
+    groups = {
+        g["groupName"]: int(g.get("replicas") or 0)
+        for g in (found.get("spec") or {}).get("workerGroupSpecs") or []
+    }
+    ctx.wait(scenario, phase, f"RayCluster {cluster} settled", _settled(ctx, cluster, groups), 180)
+
+
+def rayjob_active_deadline(ctx: Context) -> list[Snapshot]:
+    """activeDeadlineSeconds 45 and a job that would run for 10 minutes: created -> deadline-exceeded
+    (jobDeploymentStatus Failed, reason DeadlineExceeded; the RayCluster kept, as shutdownAfterJobFinishes
+    is false)."""
+    scenario = "rayjob-active-deadline"
+    name, root, snapshots = ctx.start_rayjob(
+        scenario,
+        "deadline-rayjob",
+        entrypoint='python -c "import time; time.sleep(600)"',
+        activeDeadlineSeconds=45,
+    )
+
+    def exceeded() -> dict[str, Any] | None:
+        current = (ctx.get(*RAYJOB, name) or {}).get("status") or {}
+        return current if current.get("jobDeploymentStatus") == "Failed" else None
+
+    final = ctx.wait(scenario, "deadline-exceeded", "jobDeploymentStatus Failed", exceeded, 240)
+    if final.get("reason") != "DeadlineExceeded":
+        raise ScenarioFailed(scenario, "deadline-exceeded", f"failed, but not for the deadline: {final}")
+    cluster = str(final.get("rayClusterName", ""))
+    _final_cluster_settled(ctx, scenario, "deadline-exceeded", cluster)
+    snapshots.append(
+        ctx.snap(
+            scenario, "deadline-exceeded", root, Expectation(statuses=["failed"], current_owners=[cluster])
+        )
+    )
+    return snapshots
+
+
+def rayservice_cluster_deletion_delay(ctx: Context) -> list[Snapshot]:
+    """rayClusterDeletionDelaySeconds 30: ready -> the default scenario's upgrade, run straight through ->
+    promoted-old-kept (the new cluster active and serving, the old RayCluster and its Pods still there) ->
+    old-deleted (the delay over: only the new cluster)."""
+    scenario = "rayservice-cluster-deletion-delay"
+
+    def delayed(manifest: dict[str, Any]) -> None:
+        manifest["spec"]["rayClusterDeletionDelaySeconds"] = 30
+
+    name, root, snapshots = ctx.start_rayservice(scenario, delayed)
+    serving, ready = _serving(ctx, scenario, name, root, snapshots)
+    first = active_cluster(ready)
+    ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, fixtures.load_patch("rayservice-upgrade"))
+
+    def promoted_old_kept() -> dict[str, Any] | None:
+        current = serving()
+        if current is None or active_cluster(current) in ("", first) or pending_cluster(current):
+            return None
+        return current if ctx.get(*RAYCLUSTER, first) is not None else None
+
+    after = ctx.wait(
+        scenario,
+        "promoted-old-kept",
+        f"the new cluster promoted, {first} not yet deleted",
+        promoted_old_kept,
+        300,
+    )
+    new = active_cluster(after)
+    snapshots.append(
+        ctx.snap(scenario, "promoted-old-kept", root, Expectation(statuses=["running"], current_owners=[new]))
+    )
+
+    def old_gone() -> bool:
+        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={first}")
+        return ctx.get(*RAYCLUSTER, first) is None and not pods and serving() is not None
+
+    ctx.wait(scenario, "old-deleted", f"{first} and its Pods deleted after the delay", old_gone, 180)
+    snapshots.append(
+        ctx.snap(scenario, "old-deleted", root, Expectation(statuses=["running"], current_owners=[new]))
     )
     return snapshots
 
@@ -849,6 +926,10 @@ FEATURE_SCENARIOS.update(
         "rayjob-cluster-selector": Scenario(rayjob_cluster_selector, "RayJob"),
         "upgrade-none": Scenario(upgrade_none, "RayService", slow=True),
         "rayjob-backoff-limit": Scenario(rayjob_backoff_limit, "RayJob"),
+        "rayjob-active-deadline": Scenario(rayjob_active_deadline, "RayJob"),
+        "rayservice-cluster-deletion-delay": Scenario(
+            rayservice_cluster_deletion_delay, "RayService", slow=True
+        ),
     }
 )
 
