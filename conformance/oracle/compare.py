@@ -197,8 +197,11 @@ def karta_component(read: dict[str, Any]) -> dict[str, Any]:
     templates = _karta(read["pod_templates"])
     if isinstance(templates, dict):
         templates = {i: template_summary(t) for i, t in templates.items()}
+    ids = _karta(read["instance_ids"])
+    # Go's nil slice: GetInstanceIds of a path with no output (a RayJob without rayClusterSpec, say) is
+    # nil, which every use in Karta treats as the empty list (len 0, nothing to range over); JSON says null
     return {
-        "instance_ids": _karta(read["instance_ids"]),
+        "instance_ids": [] if ids is None else ids,
         "scales": _karta(read["scales"]),
         "pod_templates": templates,
     }

@@ -236,3 +236,17 @@ def test_objects_inside_a_workload_are_read_as_snapshots_of_their_own() -> None:
     assert all(s.expect.statuses == [] for s in nested)
     (rayservice,) = load_path(DEFINITIONS / "rayservice.yaml")
     assert nested_snapshots([rayservice], [snapshot]) == []
+
+
+def test_a_nil_instance_list_from_karta_reads_as_no_instance() -> None:
+    """Seen on the rayjob-cluster-selector snapshots: Karta's GetInstanceIds of a path with no output is a Go
+    nil slice (JSON null), the harness's is []: the same reading (no instance), not a disagreement."""
+    from conformance.oracle.compare import karta_component
+
+    read = {"instance_ids": {"value": None}, "scales": {"value": None}, "pod_templates": {"value": None}}
+    assert karta_component(read)["instance_ids"] == []
+    assert karta_component({**read, "instance_ids": {"value": ["a"]}})["instance_ids"] == ["a"]
+    assert (
+        karta_component({**read, "instance_ids": {"error": "boom"}})["instance_ids"].__class__.__name__
+        == "Failed"
+    )
