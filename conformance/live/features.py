@@ -126,6 +126,23 @@ def _serving(
     return serving, ready
 
 
+def _ready_then_upgraded(
+    ctx: Context, scenario: str, **spec: Any
+) -> tuple[tuple[str, str, str], list[Snapshot], Callable[[], dict[str, Any] | None], str]:
+    """The RayService fixture with ``spec`` merged into its spec, created -> ready (snapshotted), then the
+    default scenario's upgrade patch applied: its root, snapshots, serving probe and the cluster
+    that was active before the patch."""
+
+    def change(manifest: dict[str, Any]) -> None:
+        manifest["spec"].update(spec)
+
+    name, root, snapshots = ctx.start_rayservice(scenario, change)
+    serving, ready = _serving(ctx, scenario, name, root, snapshots)
+    first = active_cluster(ready)
+    ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, fixtures.load_patch("rayservice-upgrade"))
+    return root, snapshots, serving, first
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -735,14 +752,7 @@ def upgrade_none(ctx: Context) -> list[Snapshot]:
     same active RayCluster, no pending one, its Pods still from the old spec."""
     scenario = "upgrade-none"
 
-    def no_upgrades(manifest: dict[str, Any]) -> None:
-        manifest["spec"]["upgradeStrategy"] = {"type": "None"}
-
-    name, root, snapshots = ctx.start_rayservice(scenario, no_upgrades)
-
-    serving, ready = _serving(ctx, scenario, name, root, snapshots)
-    first = active_cluster(ready)
-    ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, fixtures.load_patch("rayservice-upgrade"))
+    root, snapshots, serving, first = _ready_then_upgraded(ctx, scenario, upgradeStrategy={"type": "None"})
 
     def reconciled() -> dict[str, Any] | None:
         current = serving()
@@ -874,13 +884,7 @@ def rayservice_cluster_deletion_delay(ctx: Context) -> list[Snapshot]:
     old-deleted (the delay over: only the new cluster)."""
     scenario = "rayservice-cluster-deletion-delay"
 
-    def delayed(manifest: dict[str, Any]) -> None:
-        manifest["spec"]["rayClusterDeletionDelaySeconds"] = 30
-
-    name, root, snapshots = ctx.start_rayservice(scenario, delayed)
-    serving, ready = _serving(ctx, scenario, name, root, snapshots)
-    first = active_cluster(ready)
-    ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, fixtures.load_patch("rayservice-upgrade"))
+    root, snapshots, serving, first = _ready_then_upgraded(ctx, scenario, rayClusterDeletionDelaySeconds=30)
 
     def promoted_old_kept() -> dict[str, Any] | None:
         current = serving()
