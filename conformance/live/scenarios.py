@@ -8,6 +8,7 @@ phase and what was seen last (the caller writes the diagnostics bundle).
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class Context:
     # waits stop when the run is cancelled, settled snapshots are phase boundaries, and the operator
     # restart is exclusive. None: a scenario driven alone (no other scenario to coordinate with).
     lane: Lane | None = None
+    started: float = field(default_factory=time.monotonic)  # the scenario's start, for progress lines
 
     def able(self, capability: Capability, scenario: str, *phases: str) -> bool:
         """Whether the backend offers ``capability``; if not, ``phases`` (which need it) are UNVERIFIED."""
@@ -99,7 +101,7 @@ class Context:
             raise ScenarioFailed(scenario, phase, str(error)) from None
 
     def snap(self, scenario: str, phase: str, root: tuple[str, str, str], expect: Expectation) -> Snapshot:
-        self.progress(f"  [{scenario}] snapshot: {phase}")
+        self.progress(f"  [{scenario}] snapshot: {phase} (+{time.monotonic() - self.started:.0f} s)")
         snapshot = self.snapshotter.take(scenario, phase, self.namespace, root, expect)
         self.snapshots.append(snapshot)
         if expect.stable and self.lane is not None:

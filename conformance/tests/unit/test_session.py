@@ -277,7 +277,7 @@ def test_results_merge_in_the_order_given_not_the_order_scenarios_finish(tmp_pat
     assert lines[0] == "3 scenarios, 3 at a time (--parallel)"
     for line in lines[1:]:
         assert re.match(r"\[[abc]\] ", line), line
-    assert "[c] snapshot: first" in lines
+    assert any(re.fullmatch(r"\[c\] snapshot: first \(\+\d+ s\)", line) for line in lines), lines
 
 
 def test_a_failing_scenario_keeps_its_snapshots_and_the_others_theirs(tmp_path: Path) -> None:
