@@ -286,10 +286,24 @@ class KindProvider:
             if node not in tasks:
                 tasks[node] = task_pids(self.run(self.plan.container_tasks(docker, node)).stdout)
             task = tasks[node].get(container)
-            if task is None:
+            rule = self.plan.serve_port_rule(docker, node, task, on=True) if task is not None else None
+            completed = self.run(rule) if rule is not None else None
+            if completed is not None and completed.returncode == 0:
+                closed.append((node, task))
+            elif self._leaving(namespace, pod):
+                continue  # deleted since it was listed (a superseded RayCluster's Pod): nothing to close
+            elif completed is None:
                 raise EnvironmentProblem(f"Pod {namespace}/{pod}: its Ray container is not running on {node}")
-            self._checked(self.plan.serve_port_rule(docker, node, task, on=True))
-            closed.append((node, task))
+            else:
+                raise EnvironmentProblem(
+                    f"closing Ray Serve's port in Pod {namespace}/{pod} failed (exit {completed.returncode}):"
+                    f" {completed.stderr.strip()[-300:]}"
+                )
+
+    def _leaving(self, namespace: str, pod: str) -> bool:
+        """Whether Pod ``pod`` is gone or being deleted."""
+        text = self.kubectl("-n", namespace, "get", "pod", pod, "-o", "json", "--ignore-not-found").strip()
+        return not text or bool(json.loads(text)["metadata"].get("deletionTimestamp"))
 
     def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
         return raynodes.alive_ray_nodes(self.kubectl, namespace, pod, container)

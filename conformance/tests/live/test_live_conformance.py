@@ -46,6 +46,7 @@ def test_scenarios_complete(live: LiveResult) -> None:
         ("rayservice", "upgrade-pending"),
         ("rayservice", "upgrade-pending-recovered"),
         ("rayservice", "promoted"),
+        ("rayservice", "old-deleted"),
         ("rayservice", "app-unhealthy"),
         ("raycluster", "scaled-up"),
         ("raycluster", "scaled-down"),
@@ -72,6 +73,18 @@ def test_pending_phase_holds_two_clusters_and_the_pending_pods(live: LiveResult)
         assert [r["name"] for r in pod["metadata"]["ownerReferences"] if r["kind"] == "RayCluster"] == [
             pending
         ]
+
+
+def test_the_pending_cluster_is_promoted_and_the_old_one_deleted_with_its_pods(live: LiveResult) -> None:
+    during = _phase(live, "rayservice", "upgrade-pending")
+    old = during.root["status"]["activeServiceStatus"]["rayClusterName"]
+    pending = during.root["status"]["pendingServiceStatus"]["rayClusterName"]
+    promoted = _phase(live, "rayservice", "promoted")
+    assert promoted.root["status"]["activeServiceStatus"]["rayClusterName"] == pending
+    assert not (promoted.root["status"].get("pendingServiceStatus") or {}).get("rayClusterName")
+    after = _phase(live, "rayservice", "old-deleted")
+    assert {o["metadata"]["name"] for o in after.tree if o["kind"] == "RayCluster"} == {pending}
+    assert not [p for p in after.namespace_pods if p["metadata"]["labels"].get("ray.io/cluster") == old]
 
 
 @pytest.mark.parametrize("name", ["raycluster", "rayjob", "rayservice"])

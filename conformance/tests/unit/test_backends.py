@@ -112,7 +112,14 @@ def test_kind_closes_ray_serves_port_in_each_ray_pod_and_reopens_exactly_those()
     kind = KindProvider("v1.6.2", runner=run)
     kind._docker = "/t/docker"
     pods = {"items": [_ray_pod("head", "n1", "aaa"), _ray_pod("worker", "n2", "bbb")]}
-    kind.kubectl = lambda *args, input=None: json.dumps(pods)  # type: ignore[method-assign]
+    now: dict[str, dict[str, Any]] = {}  # a Pod as read again by name (gone when absent)
+
+    def kubectl(*args: str, input: str | None = None) -> str:
+        if args[2:4] == ("get", "pod"):
+            return json.dumps(now[args[4]]) if args[4] in now else ""
+        return json.dumps(pods)
+
+    kind.kubectl = kubectl  # type: ignore[method-assign]
     kind.set_serve_unready("ns1", True)
     rule = ["INPUT", "-p", "tcp", "--dport", "8000", "-j", "REJECT", "--reject-with", "tcp-reset"]
     assert [c for c in run.commands if "nsenter" in c] == [
@@ -132,8 +139,38 @@ def test_kind_closes_ray_serves_port_in_each_ray_pod_and_reopens_exactly_those()
     with pytest.raises(EnvironmentProblem, match="no running Ray container in ns1"):
         kind.set_serve_unready("ns1", True)
     pods["items"] = [_ray_pod("head", "n1", "gone")]
+    now["head"] = pods["items"][0]  # still there, not being deleted: its container should have run
     with pytest.raises(EnvironmentProblem, match="head: its Ray container is not running on n1"):
         kind.set_serve_unready("ns1", True)
+    # A Pod deleted between the listing and the rule (the superseded RayCluster's, during KubeRay's
+    # deletion delay) is passed over; the others are still closed.
+    pods["items"] = [_ray_pod("old-head", "n1", "gone"), _ray_pod("head", "n1", "aaa")]
+    now["old-head"] = {**pods["items"][0], "metadata": {"name": "old-head", "deletionTimestamp": "t"}}
+    run.commands.clear()
+    kind.set_serve_unready("ns1", True)
+    assert [c for c in run.commands if "nsenter" in c] == [
+        ["/t/docker", "exec", "n1", "nsenter", "--target=101", "--net", "iptables", "-I", *rule]
+    ]
+    del now["old-head"]  # gone altogether: the same
+    kind.set_serve_unready("ns1", False)
+    kind.set_serve_unready("ns1", True)
+    assert kind._serve_closed["ns1"] == [("n1", 101)]
+    # A rule that fails on a Pod that is still there is an error, with iptables' words.
+    failing = _Run({"n1": "TASK  PID  STATUS\naaa  101  RUNNING\n"})
+    failing_kind = KindProvider(
+        "v1.6.2",
+        runner=lambda c, input=None: (
+            failing(c) if "ctr" in c else subprocess.CompletedProcess(list(c), 1, "", "iptables: no chain")
+        ),
+    )
+    failing_kind._docker = "/t/docker"
+    failing_kind.kubectl = kubectl  # type: ignore[method-assign]
+    pods["items"] = [_ray_pod("head", "n1", "aaa")]
+    with pytest.raises(
+        EnvironmentProblem,
+        match="closing Ray Serve's port in Pod ns1/head failed \\(exit 1\\): iptables: no chain",
+    ):
+        failing_kind.set_serve_unready("ns1", True)
 
 
 def test_existing_drives_the_gate_through_the_api_and_restarts_the_operators_deployment(
