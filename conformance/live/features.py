@@ -915,6 +915,131 @@ def rayservice_cluster_deletion_delay(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+RECREATE_HASH = "ray.io/upgrade-strategy-recreate-hash"
+REVISION = "karta.conformance/revision"
+
+
+def raycluster_upgrade_recreate(ctx: Context) -> list[Snapshot]:
+    """upgradeStrategy Recreate (v1.6.2+): ready -> scaled-up (a replicas-only change: KubeRay's spec hash
+    leaves replicas out, so no Pod is recreated, one worker is added) -> template-changed (a label added
+    to every pod template: every Pod deleted and made again from the new templates, the head's hash
+    annotation changed)."""
+    scenario = "raycluster-upgrade-recreate"
+    manifest, root = _raycluster(ctx, "recreate-raycluster")
+    manifest["spec"]["upgradeStrategy"] = {"type": "Recreate"}
+    group = manifest["spec"]["workerGroupSpecs"][0]
+    group.update({"replicas": 1, "minReplicas": 1})
+    name, gname = manifest["metadata"]["name"], group["groupName"]
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    owners = Expectation(statuses=["running"], current_owners=[name])
+    ctx.wait(scenario, "ready", "head and 1 worker Running", _settled(ctx, name, {gname: 1}), 180)
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+
+    def pods_now() -> dict[str, dict[str, Any]]:
+        return {p["metadata"]["uid"]: p for p in _live_pods(ctx, f"ray.io/cluster={name}")}
+
+    before = pods_now()
+    heads = [p for p in before.values() if p["metadata"]["labels"].get("ray.io/node-type") == "head"]
+    old_hash = (heads[0]["metadata"].get("annotations") or {}).get(RECREATE_HASH) if heads else None
+    if not old_hash:
+        raise ScenarioFailed(scenario, "ready", f"the head Pod carries no {RECREATE_HASH} annotation")
+
+    _patch_group(ctx, name, gname, {"replicas": 2})
+    settled = _settled(ctx, name, {gname: 2})
+
+    def scaled_in_place() -> dict[str, Any] | None:
+        found = settled()
+        return found if found and set(before) <= set(pods_now()) else None
+
+    ctx.wait(
+        scenario,
+        "scaled-up",
+        "2 workers, the Pods before all kept (replicas are not in the hash)",
+        scaled_in_place,
+        180,
+    )
+    snapshots.append(ctx.snap(scenario, "scaled-up", root, owners))
+
+    kept = pods_now()
+    current = ctx.get(*RAYCLUSTER, name) or {}
+    spec = copy.deepcopy(current.get("spec") or {})
+    for template in [spec["headGroupSpec"]["template"]] + [g["template"] for g in spec["workerGroupSpecs"]]:
+        template.setdefault("metadata", {}).setdefault("labels", {})[REVISION] = "2"
+    ctx.kube.patch_merge(
+        *RAYCLUSTER,
+        name,
+        ctx.namespace,
+        {"spec": {"headGroupSpec": spec["headGroupSpec"], "workerGroupSpecs": spec["workerGroupSpecs"]}},
+    )
+
+    def recreated() -> dict[str, Any] | None:
+        found = settled()
+        if not found:
+            return None
+        now = pods_now()
+        fresh = not set(kept) & set(now) and all(
+            p["metadata"]["labels"].get(REVISION) == "2" for p in now.values()
+        )
+        head = [p for p in now.values() if p["metadata"]["labels"].get("ray.io/node-type") == "head"]
+        changed = bool(head) and (head[0]["metadata"].get("annotations") or {}).get(RECREATE_HASH) not in (
+            None,
+            old_hash,
+        )
+        return found if fresh and changed else None
+
+    ctx.wait(
+        scenario,
+        "template-changed",
+        f"every Pod made again with label {REVISION}=2 and a new {RECREATE_HASH} on the head",
+        recreated,
+        240,
+    )
+    snapshots.append(ctx.snap(scenario, "template-changed", root, owners))
+    return snapshots
+
+
+EXTENDED = (
+    "rdma/hca"  # advertised on every node by the backends (kind: a node status patch; local: kwok's nodes)
+)
+
+
+def extended_resources(ctx: Context) -> list[Snapshot]:
+    """A worker group asking for an extended resource other than GPUs (one rdma/hca per worker): ready
+    (both workers placed on nodes that advertise it) -> scaled-down (1 worker). KubeRay hands Ray only
+    the accelerators it knows (GPUs, TPUs, Neuron cores): the progress line says whether rdma/hca
+    reached the workers' ray start."""
+    scenario = "extended-resources"
+    manifest, root = _raycluster(ctx, "rdma-raycluster")
+    group = manifest["spec"]["workerGroupSpecs"][0]
+    group.update({"replicas": 2, "minReplicas": 1})
+    (container,) = group["template"]["spec"]["containers"]
+    for side in ("requests", "limits"):
+        container.setdefault("resources", {}).setdefault(side, {})[EXTENDED] = "1"
+    name, gname = manifest["metadata"]["name"], group["groupName"]
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    owners = Expectation(statuses=["running"], current_owners=[name])
+    ctx.wait(scenario, "ready", f"2 workers with {EXTENDED} Running", _settled(ctx, name, {gname: 2}), 180)
+    workers = _live_pods(ctx, f"ray.io/cluster={name},ray.io/group={gname}")
+    for pod in workers:
+        limits = ((pod["spec"]["containers"][0].get("resources") or {}).get("limits")) or {}
+        if limits.get(EXTENDED) != "1":
+            raise ScenarioFailed(
+                scenario, "ready", f"Pod {pod['metadata']['name']} lacks {EXTENDED}: {limits}"
+            )
+    started = " ".join(str(a) for a in workers[0]["spec"]["containers"][0].get("args") or [])
+    ctx.progress(
+        f"  [{scenario}] {EXTENDED} in the workers' ray start: {'yes' if EXTENDED in started else 'no'}"
+    )
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+
+    _patch_group(ctx, name, gname, {"replicas": 1})
+    ctx.wait(scenario, "scaled-down", "1 worker Running", _settled(ctx, name, {gname: 1}), 180)
+    snapshots.append(ctx.snap(scenario, "scaled-down", root, owners))
+    return snapshots
+
+
 FEATURE_SCENARIOS.update(
     {
         "multi-host": Scenario(multi_host, "RayCluster"),
@@ -931,6 +1056,8 @@ FEATURE_SCENARIOS.update(
         "upgrade-none": Scenario(upgrade_none, "RayService", slow=True),
         "rayjob-backoff-limit": Scenario(rayjob_backoff_limit, "RayJob"),
         "rayjob-active-deadline": Scenario(rayjob_active_deadline, "RayJob"),
+        "raycluster-upgrade-recreate": Scenario(raycluster_upgrade_recreate, "RayCluster"),
+        "extended-resources": Scenario(extended_resources, "RayCluster"),
         "rayservice-cluster-deletion-delay": Scenario(
             rayservice_cluster_deletion_delay, "RayService", slow=True
         ),

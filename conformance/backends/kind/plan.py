@@ -25,6 +25,9 @@ RELEASE = "kuberay-operator"
 REPO_NAME = "kuberay"
 CHART = f"{REPO_NAME}/kuberay-operator"
 GPU = "nvidia.com/gpu"
+# An extended resource beyond GPUs (an RDMA HCA, as an RDMA device plugin advertises it), simulated like
+# the GPUs, for the feature scenario extended-resources.
+RDMA = "rdma/hca"
 
 # The fixtures' Serve app and its two switches travel in one ConfigMap per namespace (named in
 # backends/fixture_app.py, shared with the local runtime); the RayService fixture mounts it in every
@@ -255,9 +258,10 @@ class KindPlan:
         return ["get", "nodes", "-o", "name"]
 
     def gpu_patch(self) -> dict[str, Any]:
-        """Merge patch for a Node's status: extended-resource capacity the kubelet then keeps and
-        copies to allocatable (Kubernetes' "advertise extended resources for a node")."""
-        return {"status": {"capacity": {GPU: str(self.gpus_per_node)}}}
+        """Merge patch for a Node's status: extended-resource capacity (GPUs, and as many RDMA HCAs)
+        the kubelet then keeps and copies to allocatable (Kubernetes' "advertise extended resources
+        for a node")."""
+        return {"status": {"capacity": {GPU: str(self.gpus_per_node), RDMA: str(self.gpus_per_node)}}}
 
     def patch_gpus(self, node: str) -> list[str]:
         return ["patch", node, "--subresource=status", "--type=merge", "-p", json.dumps(self.gpu_patch())]

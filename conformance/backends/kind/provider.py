@@ -154,7 +154,7 @@ class KindProvider:
             f"{plan.kuberay.chart} from {plan.chart_origin()}; {plan.operator_image}, {origin(plan.operator_image)}), "
             f"Ray {plan.kuberay.ray_version} ({plan.kuberay.ray_image}, {origin(plan.kuberay.ray_image)}) "
             f"in every Ray Pod; {FITTED}; "
-            f"simulated: {plan.gpus_per_node} nvidia.com/gpu per node (node status patch, no devices)"
+            f"simulated: {plan.gpus_per_node} nvidia.com/gpu and {plan.gpus_per_node} rdma/hca per node (node status patch, no devices)"
         )
 
     def adapt_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:

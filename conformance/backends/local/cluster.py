@@ -32,7 +32,7 @@ from conformance.toolchain.build import Binaries, build_all
 NODES = 3
 NO_PROXY = "127.0.0.1,localhost"
 RUNTIME_READY_TIMEOUT = 30.0
-NODE_CAPACITY = {"cpu": "32", "memory": "128Gi", "pods": "110", "nvidia.com/gpu": "8"}
+NODE_CAPACITY = {"cpu": "32", "memory": "128Gi", "pods": "110", "nvidia.com/gpu": "8", "rdma/hca": "8"}
 
 
 @dataclass
@@ -387,7 +387,7 @@ def kwok_stages(binaries: Binaries) -> list[dict[str, Any]]:
 
 
 def kwok_node(name: str) -> dict[str, Any]:
-    """A fake node that kwok manages, with CPU, memory and nvidia.com/gpu capacity."""
+    """A fake node that kwok manages, with CPU, memory, nvidia.com/gpu and rdma/hca capacity."""
     return {
         "apiVersion": "v1",
         "kind": "Node",

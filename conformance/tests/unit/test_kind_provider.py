@@ -142,7 +142,7 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
     provider.start()
     kubeconfig = str(state(tmp_path) / "kubeconfig")
     config = str(state(tmp_path) / "kind-config.yaml")
-    gpu_patch = '{"status": {"capacity": {"nvidia.com/gpu": "4"}}}'
+    gpu_patch = '{"status": {"capacity": {"nvidia.com/gpu": "4", "rdma/hca": "4"}}}'
     assert recorder.commands == [
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/kind-node:v1.34.4"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2"],
@@ -373,7 +373,7 @@ def test_describe_names_backend_versions_and_what_is_simulated(monkeypatch: pyte
         "fixtures fitted to real kubelets on one machine: CPU requests / 4, Serve replicas ask 0.1 CPU "
         "(so they run on workers)" in line
     )
-    assert "simulated: 4 nvidia.com/gpu per node" in line
+    assert "simulated: 4 nvidia.com/gpu and 4 rdma/hca per node" in line
 
 
 def test_the_shared_chart_next_to_the_repository_is_the_default(

@@ -56,6 +56,7 @@ def test_kwok_nodes_have_gpu_capacity() -> None:
     node = kwok_node("n")
     assert node["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"
     assert node["status"]["capacity"]["nvidia.com/gpu"] == "8"
+    assert node["status"]["allocatable"]["rdma/hca"] == "8"
 
 
 def test_a_kwokctl_that_does_not_finish_is_one_line_naming_its_log(
