@@ -286,9 +286,10 @@ class KindProvider:
             if node not in tasks:
                 tasks[node] = task_pids(self.run(self.plan.container_tasks(docker, node)).stdout)
             task = tasks[node].get(container)
-            rule = self.plan.serve_port_rule(docker, node, task, on=True) if task is not None else None
-            completed = self.run(rule) if rule is not None else None
-            if completed is not None and completed.returncode == 0:
+            completed = (
+                None if task is None else self.run(self.plan.serve_port_rule(docker, node, task, on=True))
+            )
+            if task is not None and completed is not None and completed.returncode == 0:
                 closed.append((node, task))
             elif self._leaving(namespace, pod):
                 continue  # deleted since it was listed (a superseded RayCluster's Pod): nothing to close
