@@ -92,6 +92,14 @@ def _parser() -> argparse.ArgumentParser:
         "--keep-cluster", action="store_true", help="with --cluster kind: keep the kind cluster afterwards"
     )
     check.add_argument(
+        "--batch-scheduler",
+        default=None,
+        metavar="NAME",
+        help="with --live --cluster local: run the KubeRay operator with --batch-scheduler=NAME (volcano): "
+        "every RayCluster or RayJob then gets a PodGroup it owns, and its Pods are handed to that scheduler "
+        "(a kube-scheduler profile of that name binds them here; no gang semantics)",
+    )
+    check.add_argument(
         "--features",
         default=None,
         metavar="all|NAME,...",
@@ -292,6 +300,7 @@ def _check(args: argparse.Namespace) -> int:
             keep=args.keep_cluster,
             chart_source=args.chart,
             parallel=args.parallel,
+            batch_scheduler=args.batch_scheduler,
         )
         selected = session.select(args.features)
         say(session.header)

@@ -20,9 +20,15 @@ def make_provider(
     keep: bool = False,
     announce: Callable[[str], None] = say,
     chart_source: str | None = None,
+    batch_scheduler: str | None = None,
 ) -> Provider:
-    """The provider for ``--cluster`` (auto: kind when a Docker daemon answers, local otherwise)."""
+    """The provider for ``--cluster`` (auto: kind when a Docker daemon answers, local otherwise).
+    ``batch_scheduler``: the KubeRay operator runs with ``--batch-scheduler`` (local backend only)."""
     from conformance import versions
+    from conformance.backends import batch_schedulers
+
+    if batch_scheduler:
+        batch_schedulers.known(batch_scheduler)  # exit 2 on an unknown name, before any backend work
 
     pins = versions.load()
     version = pins.kuberay_version(kuberay_version).version
@@ -36,7 +42,13 @@ def make_provider(
     if cluster == "local":
         from conformance.backends.local.provider import LocalProvider
 
-        return LocalProvider(version, name=name)
+        return LocalProvider(version, name=name, batch_scheduler=batch_scheduler or "")
+    if batch_scheduler:
+        raise UserError(
+            f"--batch-scheduler runs on the local backend only (--cluster local), not {cluster}: the kind "
+            "backend would need a kube-scheduler profile for it in its node image, an existing cluster its "
+            "own operator configuration"
+        )
     if cluster == "existing":
         from conformance.backends.existing import ExistingProvider
 

@@ -143,6 +143,7 @@ class LiveSession:
         chart_source: str | None = None,
         progress: Callable[[str], None] = say,
         parallel: int | None = None,
+        batch_scheduler: str | None = None,
     ) -> LiveSession:
         check_parallel(parallel)  # exit 2 before any backend work
         provider = make_provider(
@@ -154,6 +155,7 @@ class LiveSession:
             keep=keep,
             chart_source=chart_source,
             announce=progress,
+            batch_scheduler=batch_scheduler,
         )
         return cls(provider, artifacts, progress, parallel)
 

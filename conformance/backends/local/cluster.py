@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from conformance import versions
+from conformance.backends import batch_schedulers
 from conformance.backends.local import operator, processes
 from conformance.backends.local.rayheads import remove_namespace
 from conformance.errors import EnvironmentProblem
@@ -45,6 +46,7 @@ class ClusterState:
     operator_metrics_port: int
     ray_proxy_port: int
     created: float
+    batch_scheduler: str = ""  # the operator's --batch-scheduler ("": none, as the chart's default)
 
 
 class LocalCluster:
@@ -89,11 +91,19 @@ class LocalCluster:
 
     # -- up ------------------------------------------------------------------
 
-    def up(self, kuberay_version: str | None = None) -> ClusterState:
+    def up(self, kuberay_version: str | None = None, batch_scheduler: str = "") -> ClusterState:
+        """Start the cluster (or reuse one of this name already up with the same KubeRay version and
+        batch scheduler). ``batch_scheduler`` (e.g. ``volcano``): the operator runs with
+        ``--batch-scheduler``, the scheduler's PodGroup CRD is installed first, and kube-scheduler gets
+        a profile of that name (it binds the Pods KubeRay hands to that scheduler; no gang semantics)."""
         pins = versions.load()
         kuberay = pins.kuberay_version(kuberay_version)
         current = self.state()
-        if current is not None and current.kuberay_version == kuberay.version and self.healthy():
+        if (
+            current is not None
+            and (current.kuberay_version, current.batch_scheduler) == (kuberay.version, batch_scheduler)
+            and self.healthy()
+        ):
             say(f"cluster {self.name!r} is already up (KubeRay {current.kuberay_version})")
             return current
         if current is not None or self.home.exists():
@@ -103,11 +113,14 @@ class LocalCluster:
         self.home.mkdir(parents=True, exist_ok=True)
         try:
             with step(f"Starting the control plane (Kubernetes {pins.kubernetes}, kwok {pins.kwok})"):
-                self._create_control_plane(binaries)
+                self._create_control_plane(binaries, batch_scheduler)
             # The API server needs a few seconds to establish the large KubeRay CRDs: create them first,
             # add the nodes and start the Ray runtime meanwhile, and wait for them only before the operator.
             with step(f"Creating the KubeRay {kuberay.version} CRDs"):
                 self.kubectl(binaries, "create", "--validate=false", "-f", str(binaries.crds))
+            if batch_scheduler:
+                with step(f"Creating the {batch_scheduler} PodGroup CRD (the operator watches PodGroups)"):
+                    self.kubectl(binaries, "create", "-f", str(batch_schedulers.crd(batch_scheduler)))
             with step(f"Adding {NODES} kwok nodes"):
                 self._add_nodes(binaries)
             proxy_port = processes.free_port()
@@ -117,7 +130,9 @@ class LocalCluster:
                 self.kubectl(binaries, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
             probe_port, metrics_port = processes.free_port(), processes.free_port()
             with step(f"Starting the KubeRay operator {kuberay.version}"):
-                self._start_operator(binaries, kuberay.version, probe_port, metrics_port, proxy_port)
+                self._start_operator(
+                    binaries, kuberay.version, probe_port, metrics_port, proxy_port, batch_scheduler
+                )
             state = ClusterState(
                 name=self.name,
                 kuberay_version=kuberay.version,
@@ -127,6 +142,7 @@ class LocalCluster:
                 operator_metrics_port=metrics_port,
                 ray_proxy_port=proxy_port,
                 created=time.time(),
+                batch_scheduler=batch_scheduler,
             )
             self.state_file.write_text(json.dumps(asdict(state), indent=2) + "\n")
             return state
@@ -166,11 +182,14 @@ class LocalCluster:
                 f"kwokctl {args[0]} {args[1] if len(args) > 1 else ''} failed (log: {log}): {tail}"
             )
 
-    def _create_control_plane(self, binaries: Binaries) -> None:
+    def _create_control_plane(self, binaries: Binaries, batch_scheduler: str = "") -> None:
         config = self.home / "kwokctl.yaml"
-        config.write_text(
-            yaml.safe_dump_all([kwokctl_configuration(binaries), *kwok_stages(binaries)], sort_keys=False)
-        )
+        configuration = kwokctl_configuration(binaries)
+        if batch_scheduler:
+            scheduler = self.home / "kube-scheduler.yaml"
+            scheduler.write_text(yaml.safe_dump(batch_schedulers.scheduler_configuration(batch_scheduler)))
+            configuration["options"]["kubeSchedulerConfig"] = str(scheduler)
+        config.write_text(yaml.safe_dump_all([configuration, *kwok_stages(binaries)], sort_keys=False))
         self._kwokctl(
             binaries,
             "create",
@@ -243,12 +262,19 @@ class LocalCluster:
             shutil.copytree(self.control_plane_logs, target)
 
     def _start_operator(
-        self, binaries: Binaries, version: str, probe_port: int, metrics_port: int, proxy_port: int
+        self,
+        binaries: Binaries,
+        version: str,
+        probe_port: int,
+        metrics_port: int,
+        proxy_port: int,
+        batch_scheduler: str = "",
     ) -> None:
         proxy = f"http://127.0.0.1:{proxy_port}"
         operator.start(
             binaries.ray_operator,
             version,
+            batch_scheduler=batch_scheduler,
             kubeconfig=self.kubeconfig,
             log=self.logs / "kuberay-operator.log",
             pid_dir=self.pids,
@@ -278,6 +304,7 @@ class LocalCluster:
             state.operator_probe_port,
             state.operator_metrics_port,
             state.ray_proxy_port,
+            state.batch_scheduler,
         )
 
     # -- down ----------------------------------------------------------------

@@ -56,8 +56,11 @@ CHART_DEFAULT_ARGS: dict[str, list[str]] = {
 CHART_DEFAULT_ENV: dict[str, dict[str, str]] = {}
 
 
-def arguments(version: str, probe_port: int, metrics_port: int) -> list[str]:
+def arguments(version: str, probe_port: int, metrics_port: int, batch_scheduler: str = "") -> list[str]:
+    """The chart's default flags for ``version``, this machine's addresses, and with ``batch_scheduler``
+    what the chart's ``batchScheduler.name`` value adds (``--batch-scheduler=NAME``)."""
     return [
+        *([f"--batch-scheduler={batch_scheduler}"] if batch_scheduler else []),  # first, as the chart has it
         *CHART_DEFAULT_ARGS.get(version, []),
         "--leader-election-namespace=default",
         f"--metrics-addr=127.0.0.1:{metrics_port}",
@@ -75,6 +78,7 @@ def start(
     probe_port: int,
     metrics_port: int,
     extra_env: dict[str, str] | None = None,
+    batch_scheduler: str = "",
 ) -> int:
     """Start the operator and wait until its readiness probe answers; return its pid."""
     env = dict(os.environ)
@@ -82,7 +86,11 @@ def start(
     env.update({"KUBECONFIG": str(kubeconfig)})
     env.update(extra_env or {})
     process = processes.start(
-        "kuberay-operator", [str(binary), *arguments(version, probe_port, metrics_port)], env, log, pid_dir
+        "kuberay-operator",
+        [str(binary), *arguments(version, probe_port, metrics_port, batch_scheduler)],
+        env,
+        log,
+        pid_dir,
     )
     if not processes.wait_http_ok(f"http://127.0.0.1:{probe_port}/readyz", READY_TIMEOUT):
         alive = process.poll() is None

@@ -28,8 +28,9 @@ class LocalProvider:
     def lacks(self, capability: Capability) -> str:
         return NO_RAY_WORKERS if capability is Capability.RAY_NODES else ""
 
-    def __init__(self, kuberay_version: str, name: str = "karta") -> None:
+    def __init__(self, kuberay_version: str, name: str = "karta", batch_scheduler: str = "") -> None:
         self._version = kuberay_version
+        self.batch_scheduler = batch_scheduler  # the operator's --batch-scheduler ("": none)
         self.cluster = LocalCluster(name)
         self.claim = ClusterClaim(
             self.cluster.home.with_name(f"{name}.claim"),
@@ -75,7 +76,7 @@ class LocalProvider:
 
     def start(self) -> None:
         self.claim.acquire()  # before anything touches the cluster of that name
-        self.cluster.up(self._version)
+        self.cluster.up(self._version, self.batch_scheduler)
         self._stopping.clear()
         self._watchdog = threading.Thread(
             target=self._keep_operator_running, name="operator-watchdog", daemon=True
@@ -133,4 +134,11 @@ class LocalProvider:
             f"backend local: Kubernetes {pins.kubernetes} (real etcd, API server, controller manager, scheduler), "
             f"KubeRay operator {self._version} and Ray {pins.ray} heads (real); "
             f"simulated by kwok {pins.kwok}: nodes, kubelets, containers (worker Pods run no Ray)"
+            + (
+                f"; operator flag --batch-scheduler={self.batch_scheduler}, its PodGroup CRD installed, no "
+                f"{self.batch_scheduler} scheduler: a kube-scheduler profile of that name binds its Pods "
+                "(no gang semantics)"
+                if self.batch_scheduler
+                else ""
+            )
         )
