@@ -40,6 +40,9 @@ class Feature:
     gate: Gate | None = None
     statuses: tuple[str, ...] = ()  # Karta statuses a phase of the scenario expects beyond the default ones
     actions: tuple[str, ...] = ()  # root suspend/resume actions the scenario's phases are reached by
+    # the operator's --batch-scheduler the scenario needs (a flag for the whole cluster: a run's
+    # --batch-scheduler, not one scenario's)
+    batch_scheduler: str | None = None
 
     def exists_in(self, version: str) -> bool:
         return version in self.versions
@@ -74,6 +77,7 @@ def parse(raw: Any) -> tuple[Feature, ...]:
             "reason",
             "statuses",
             "actions",
+            "batch_scheduler",
         }
         if unknown:
             raise InventoryError(f"{where}: unknown keys {sorted(unknown)}")
@@ -94,6 +98,7 @@ def parse(raw: Any) -> tuple[Feature, ...]:
                 else None,
                 statuses=tuple(str(v) for v in entry.get("statuses") or ()),
                 actions=tuple(str(v) for v in entry.get("actions") or ()),
+                batch_scheduler=str(entry["batch_scheduler"]) if entry.get("batch_scheduler") else None,
             )
         )
     return tuple(found)

@@ -35,6 +35,7 @@ class Provider(Protocol):
     name: str  # "local", "kind", "existing"
     timeout_scale: float  # scenario deadlines are multiplied by this (real containers are slower than kwok)
     parallel: int  # scenarios run side by side by default (each in its own namespace; --parallel overrides)
+    batch_scheduler: str  # the operator's --batch-scheduler for the whole run ("": none, the chart's default)
 
     @property
     def capabilities(self) -> frozenset[Capability]:

@@ -43,6 +43,7 @@ def kubectl_binary() -> str:
 
 class ExistingProvider:
     name = "existing"
+    batch_scheduler = ""  # the cluster's own operator, as its owner configured it
     timeout_scale = 2.0  # unknown nodes and images: be patient
     parallel = 1  # a cluster of unknown size: one scenario at a time unless --parallel says more
 

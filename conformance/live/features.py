@@ -14,6 +14,7 @@ from typing import Any
 
 from conformance import features as inventory
 from conformance import fixtures
+from conformance.backends import batch_schedulers
 from conformance.definition.model import Definition
 from conformance.kuberay import active_cluster, condition, condition_true, pending_cluster, rayservice_ready
 from conformance.live.scenarios import (
@@ -1040,6 +1041,70 @@ def extended_resources(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+def batch_scheduler_volcano(ctx: Context) -> list[Snapshot]:
+    """On a run whose operator has --batch-scheduler=volcano: ready (a PodGroup ray-<cluster>-pg owned by
+    the RayCluster, minMember = head + desired workers as KubeRay sizes it without autoscaling, every Pod
+    handed to scheduler volcano and annotated with the group) -> scaled-up (the PodGroup resized)."""
+    scenario = "batch-scheduler-volcano"
+    scheduler = batch_schedulers.known("volcano")
+    if ctx.provider.batch_scheduler != scheduler.name:
+        raise ScenarioFailed(
+            scenario, "created", f"the run's operator has no --batch-scheduler={scheduler.name}"
+        )
+    manifest, root = _raycluster(ctx, "volcano-raycluster")
+    group = manifest["spec"]["workerGroupSpecs"][0]
+    group.update({"replicas": 1, "minReplicas": 1})
+    name, gname = manifest["metadata"]["name"], group["groupName"]
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    owners = Expectation(statuses=["running"], current_owners=[name])
+    pod_group = f"ray-{name}-pg"
+
+    def grouped(workers: int) -> Callable[[], dict[str, Any] | None]:
+        settled = _settled(ctx, name, {gname: workers})
+
+        def probe() -> dict[str, Any] | None:
+            found = ctx.get(*scheduler.pod_group, pod_group)
+            if not found or not settled():
+                return None
+            size = (found.get("spec") or {}).get("minMember")
+            return found if size == workers + 1 else None
+
+        return probe
+
+    for phase, workers in (("ready", 1), ("scaled-up", 2)):
+        if phase == "scaled-up":
+            _patch_group(ctx, name, gname, {"replicas": workers, "maxReplicas": 4})
+        found = ctx.wait(
+            scenario,
+            phase,
+            f"{workers} worker(s) Running and PodGroup {pod_group} with minMember {workers + 1}",
+            grouped(workers),
+            180,
+        )
+        owned = [(r.get("kind"), r.get("name")) for r in found["metadata"].get("ownerReferences") or []]
+        if owned != [("RayCluster", name)]:
+            raise ScenarioFailed(
+                scenario, phase, f"PodGroup {pod_group} is owned by {owned}, not RayCluster {name}"
+            )
+        for pod in _live_pods(ctx, f"ray.io/cluster={name}"):
+            got = (
+                pod["spec"].get("schedulerName"),
+                (pod["metadata"].get("annotations") or {}).get(scheduler.group_annotation),
+            )
+            if got != (scheduler.scheduler_name, pod_group):
+                raise ScenarioFailed(
+                    scenario,
+                    phase,
+                    f"Pod {pod['metadata']['name']}: scheduler and group {got}, not {(scheduler.scheduler_name, pod_group)}",
+                )
+        ctx.progress(
+            f"  [{scenario}] PodGroup {pod_group}: minMember {found['spec']['minMember']}, minResources {found['spec'].get('minResources')}"
+        )
+        snapshots.append(ctx.snap(scenario, phase, root, owners))
+    return snapshots
+
+
 FEATURE_SCENARIOS.update(
     {
         "multi-host": Scenario(multi_host, "RayCluster"),
@@ -1058,6 +1123,7 @@ FEATURE_SCENARIOS.update(
         "rayjob-active-deadline": Scenario(rayjob_active_deadline, "RayJob"),
         "raycluster-upgrade-recreate": Scenario(raycluster_upgrade_recreate, "RayCluster"),
         "extended-resources": Scenario(extended_resources, "RayCluster"),
+        "batch-scheduler-volcano": Scenario(batch_scheduler_volcano, "RayCluster"),
         "rayservice-cluster-deletion-delay": Scenario(
             rayservice_cluster_deletion_delay, "RayService", slow=True
         ),
@@ -1077,13 +1143,18 @@ class Selection:
     version: str
     features: tuple[inventory.Feature, ...] = ()
     everything: bool = False  # `all`: the default scenarios too
+    batch_scheduler: str = ""  # the run's --batch-scheduler (the operator's, for every scenario)
 
     @property
     def selected(self) -> bool:
         return bool(self.features)
 
     def runnable(self, feature: inventory.Feature) -> bool:
-        return feature.scenario is not None and feature.active_in(self.version)
+        return (
+            feature.scenario is not None
+            and feature.active_in(self.version)
+            and (feature.batch_scheduler or "") in ("", self.batch_scheduler)
+        )
 
     @property
     def scenarios(self) -> list[str] | None:
@@ -1107,6 +1178,11 @@ class Selection:
             )
         if feature.scenario is None:
             return Outcome.UNVERIFIED, f"no scenario drives {feature.what} yet: {feature.reason}"
+        if feature.batch_scheduler and feature.batch_scheduler != self.batch_scheduler:
+            return Outcome.UNVERIFIED, (
+                f"needs a run with --batch-scheduler {feature.batch_scheduler} (the operator's flag acts on "
+                "every workload of the cluster, so it is a run's, not a scenario's)"
+            )
         return None, f"driven by scenario {feature.scenario}"
 
     def verdicts(self, definitions: Sequence[Definition], verdicts: list[Verdict]) -> list[Verdict]:
@@ -1160,7 +1236,10 @@ def _kind_of(definitions: Sequence[Definition], name: str) -> str | None:
     return None
 
 
-def selection(spec: str | None, version: str) -> Selection:
-    """``--features`` for KubeRay ``version``; unknown names exit 2 (before any cluster work)."""
+def selection(spec: str | None, version: str, batch_scheduler: str = "") -> Selection:
+    """``--features`` for KubeRay ``version`` on a run whose operator has ``batch_scheduler``; unknown
+    names exit 2 (before any cluster work)."""
     chosen = inventory.select(spec)
-    return Selection(version, chosen, everything=(spec or "").strip() == "all")
+    return Selection(
+        version, chosen, everything=(spec or "").strip() == "all", batch_scheduler=batch_scheduler
+    )

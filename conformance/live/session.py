@@ -300,7 +300,7 @@ class LiveSession:
 
     def select(self, features: str | None) -> Selection:
         """The scenarios for ``--features`` (unknown names exit 2 here, before the backend starts)."""
-        return selection(features, self.provider.kuberay_version)
+        return selection(features, self.provider.kuberay_version, self.provider.batch_scheduler)
 
     def run(
         self,

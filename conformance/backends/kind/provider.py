@@ -70,6 +70,7 @@ def shared_chart(kuberay_version: str) -> str | None:
 
 class KindProvider:
     name = "kind"
+    batch_scheduler = ""  # not offered here (registry.make_provider says why)
     timeout_scale = 2.0  # real containers start Ray in tens of seconds, not kwok's instant
     # Scenarios side by side: the default set's Pods (CPU requests fitted, neighbours without Ray) fit two
     # kind workers three scenarios at a time; most of a scenario's time is Ray starting in a container,

@@ -119,11 +119,28 @@ def test_all_runs_the_default_set_first_then_every_feature_scenario() -> None:
     chosen = selection("all", "v1.6.2")
     assert chosen.scenarios is not None
     assert chosen.scenarios[: len(SCENARIOS)] == list(SCENARIOS)
-    active = {f.scenario for f in features.load() if f.scenario and f.active_in("v1.6.2")}
+    active = {
+        f.scenario for f in features.load() if f.scenario and f.active_in("v1.6.2") and not f.batch_scheduler
+    }
     assert set(FEATURE_SCENARIOS) & active <= set(chosen.scenarios)
     # rayservice-suspend exists in v1.7.0 only: not run on v1.6.2, run on v1.7.0
     assert "rayservice-suspend" not in chosen.scenarios
     assert "rayservice-suspend" in (selection("all", "v1.7.0").scenarios or [])
+
+
+def test_a_feature_of_a_batch_scheduler_runs_only_on_a_run_with_that_batch_scheduler() -> None:
+    plain = selection("all", "v1.6.2")
+    assert "batch-scheduler-volcano" not in (plain.scenarios or [])
+    outcome, message = plain.state(features.by_name()["batch-scheduler-volcano"])
+    assert outcome is Outcome.UNVERIFIED
+    assert message.startswith("needs a run with --batch-scheduler volcano")
+    volcano = selection("all", "v1.6.2", batch_scheduler="volcano")
+    assert "batch-scheduler-volcano" in (volcano.scenarios or [])
+    assert (volcano.scenarios or [])[: len(SCENARIOS)] == list(SCENARIOS)  # the default set runs under it too
+    assert volcano.state(features.by_name()["batch-scheduler-volcano"]) == (
+        None,
+        "driven by scenario batch-scheduler-volcano",
+    )
 
 
 def test_a_feature_the_version_lacks_is_na_and_not_run() -> None:

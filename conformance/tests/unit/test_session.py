@@ -212,6 +212,7 @@ class _Kube:
 class _Provider:
     name = "fake"
     timeout_scale = 1.0
+    batch_scheduler = ""
     parallel = 3
     capabilities = frozenset(Capability)
     kuberay_version = "v1.6.2"
