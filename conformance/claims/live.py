@@ -623,6 +623,27 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
                 f"(effective component {group.effective_component!r}); a consumer sizes the group by each Pod",
                 **evidence,
             )
+        elif group.minimum != need and group.minimum == (declared := _root_cluster_need(snapshot, owner)):
+            # Karta's minimum is right for the cluster the root describes; the operator changed the
+            # RayCluster and not the root (DeleteWorkers suspends its worker groups; an upgrade leaves the
+            # active cluster on the older spec), and Karta evaluates scale paths on the root only.
+            out.items.append(
+                verdict_for(
+                    definition,
+                    "gang-minimum",
+                    subject,
+                    out.phase,
+                    Outcome.CANNOT_EXPRESS,
+                    f"group {group.label}: minimum {group.minimum}, what the root's cluster spec needs, but "
+                    f"{owner_kind} {owner['metadata']['name']} needs {need} Pods together by its own spec, which "
+                    "the operator changed and not the root's (RayJob deletionStrategy DeleteWorkers suspends its "
+                    "worker groups; during an upgrade the active cluster keeps the older spec). Karta evaluates scale "
+                    "paths on the root only, so no definition can size this group: a gang scheduler would hold it "
+                    f"to {group.minimum}",
+                    None,
+                    evidence | {"root_spec_needs": declared},
+                )
+            )
         elif group.minimum != need:
             out.check(
                 "gang-minimum",
@@ -641,6 +662,17 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
                 f"group {group.label}: minimum {group.minimum} = what {owner_kind} {owner['metadata']['name']} needs",
                 **evidence,
             )
+
+
+def _root_cluster_need(snapshot: Snapshot, owner: dict[str, Any]) -> int | None:
+    """What the RayCluster spec embedded in the root (a RayJob's rayClusterSpec, a RayService's
+    rayClusterConfig) needs together, for ``owner`` made from it; None when the owner is the root or
+    the root embeds no cluster spec."""
+    if owner["metadata"].get("uid") == snapshot.root["metadata"].get("uid"):
+        return None
+    spec = snapshot.root.get("spec") or {}
+    embedded = spec.get("rayClusterSpec") or spec.get("rayClusterConfig")
+    return workloads.raycluster_gang_size({"spec": embedded}) if isinstance(embedded, dict) else None
 
 
 def _status(out: Verdicts, snapshot: Snapshot) -> None:

@@ -248,3 +248,48 @@ def test_a_replicas_only_rayservice_change_the_cluster_never_sees_cannot_be_expr
             "evaluates scale paths on the root only",
         )
     ]
+
+
+def test_a_rayjob_whose_workers_were_deleted_keeps_a_minimum_no_definition_can_lower() -> None:
+    """deletionStrategy DeleteWorkers: KubeRay suspends the worker groups of the RayJob's RayCluster, not
+    of the RayJob's rayClusterSpec. Karta's minimum (head + the root's minReplicas) is right for the spec
+    the root says and wrong for the lone head: CANNOT-EXPRESS on gang-minimum and replicas, not FAIL."""
+    root = copy.deepcopy(next(f.object for f in load_fixtures() if f.kind == "RayJob"))
+    root["metadata"].update({"uid": "rj", "namespace": "ns"})
+    root["status"] = {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED", "rayClusterName": "rc"}
+    cluster_spec = copy.deepcopy(root["spec"]["rayClusterSpec"])
+    for group in cluster_spec["workerGroupSpecs"]:
+        group["suspend"] = True
+    cluster = {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayCluster",
+        "metadata": {
+            "name": "rc",
+            "namespace": "ns",
+            "uid": "rc",
+            "ownerReferences": [{"kind": "RayJob", "name": root["metadata"]["name"], "uid": "rj"}],
+        },
+        "spec": cluster_spec,
+    }
+    head = _pod(cluster, "head", "head", "headgroup")
+    snapshot = Snapshot(
+        scenario="rayjob-delete-workers",
+        phase="workers-deleted",
+        namespace="ns",
+        root=root,
+        tree=[cluster, head],
+        namespace_pods=[head],
+        events=[],
+        served=["ray.io/v1/RayJob", "ray.io/v1/RayCluster", "v1/Pod"],
+        expect=Expectation(statuses=["completed"], current_owners=["rc"]),
+    )
+    [definition] = [d for d in load_path(DEFINITIONS) if d.name == "rayjob"]
+    found = _by_claim(definition, snapshot)
+    assert set(found) == {"gang-minimum", "cannot-express"}
+    (gang,) = found["gang-minimum"]
+    assert gang[0] is Outcome.CANNOT_EXPRESS
+    assert gang[1].startswith(
+        "group raycluster[rc]: minimum 2, what the root's cluster spec needs, but RayCluster rc needs 1 Pods "
+        "together by its own spec"
+    )
+    assert all(outcome is Outcome.CANNOT_EXPRESS for outcome, _ in found["cannot-express"])
