@@ -33,7 +33,9 @@ endif
 # ("$$DEFINITIONS"), never spliced into a recipe's text, and make tests them with $(value ...):
 # a value cannot inject shell syntax. Given in the environment (as CI does), a value is not even
 # expanded by make, so `$(shell ...)` in it stays text.
-export DEFINITIONS UPSTREAM ARTIFACTS KUBERAY_VERSION KIND_IMAGE CHART FEATURES KEEP_CLUSTER KUBECONFIG CLUSTER TEST_CLUSTER PARALLEL
+# local: the KubeRay operator's --batch-scheduler for the whole run (BATCH_SCHEDULER=volcano).
+BATCH_SCHEDULER ?=
+export DEFINITIONS UPSTREAM ARTIFACTS KUBERAY_VERSION KIND_IMAGE CHART FEATURES KEEP_CLUSTER KUBECONFIG CLUSTER TEST_CLUSTER PARALLEL BATCH_SCHEDULER
 
 .DEFAULT_GOAL := help
 .PHONY: help venv tools actionlint test lint typecheck unit static live conformance check-static oracle cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
@@ -87,7 +89,7 @@ conformance: venv ## the main job: static and live conformance of $(DEFINITIONS)
 	$(KC) check --static "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION") \
 		--json "$$ARTIFACTS/static-report.json" --junit "$$ARTIFACTS/static-junit.xml" --markdown "$$ARTIFACTS/static-summary.md"
 	$(KC) check --live "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") --cluster "$$CLUSTER" $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION") \
-		$(if $(value KIND_IMAGE),--kind-image "$$KIND_IMAGE") $(if $(value CHART),--chart "$$CHART") $(if $(value FEATURES),--features "$$FEATURES") $(if $(value KEEP_CLUSTER),--keep-cluster) \
+		$(if $(value KIND_IMAGE),--kind-image "$$KIND_IMAGE") $(if $(value CHART),--chart "$$CHART") $(if $(value FEATURES),--features "$$FEATURES") $(if $(value BATCH_SCHEDULER),--batch-scheduler "$$BATCH_SCHEDULER") $(if $(value KEEP_CLUSTER),--keep-cluster) \
 		$(if $(value PARALLEL),--parallel "$$PARALLEL") $(if $(filter existing,$(value CLUSTER)),--kubeconfig "$$KUBECONFIG") --artifacts "$$ARTIFACTS" \
 		--json "$$ARTIFACTS/live-report.json" --junit "$$ARTIFACTS/live-junit.xml" --markdown "$$ARTIFACTS/live-summary.md"
 	@echo "== summary: $$ARTIFACTS/live-summary.md and $$ARTIFACTS/static-summary.md (JSON and JUnit beside them)"
