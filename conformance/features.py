@@ -43,6 +43,8 @@ class Feature:
     # the operator's --batch-scheduler the scenario needs (a flag for the whole cluster: a run's
     # --batch-scheduler, not one scenario's)
     batch_scheduler: str | None = None
+    # a batch scheduler with which the feature does not work at all (n/a on such a run), where and why
+    not_with_batch_scheduler: Conflict | None = None
 
     def exists_in(self, version: str) -> bool:
         return version in self.versions
@@ -50,6 +52,28 @@ class Feature:
     def active_in(self, version: str) -> bool:
         """Exists in ``version`` and, when gated, the gate is on with the chart's default flags."""
         return self.exists_in(version) and (self.gate is None or version in self.gate.default_on)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """The operator's --batch-scheduler ``scheduler`` stops the feature in these versions, for ``why``."""
+
+    scheduler: str
+    versions: tuple[str, ...]
+    why: str
+
+    def applies(self, scheduler: str, version: str) -> bool:
+        return scheduler == self.scheduler and version in self.versions
+
+
+def _conflict(raw: Any) -> Conflict | None:
+    if not isinstance(raw, dict):
+        return None
+    return Conflict(
+        str(raw.get("scheduler", "")),
+        tuple(str(v) for v in raw.get("versions") or ()),
+        " ".join(str(raw.get("why", "")).split()),
+    )
 
 
 class InventoryError(ValueError):
@@ -78,6 +102,7 @@ def parse(raw: Any) -> tuple[Feature, ...]:
             "statuses",
             "actions",
             "batch_scheduler",
+            "not_with_batch_scheduler",
         }
         if unknown:
             raise InventoryError(f"{where}: unknown keys {sorted(unknown)}")
@@ -99,6 +124,7 @@ def parse(raw: Any) -> tuple[Feature, ...]:
                 statuses=tuple(str(v) for v in entry.get("statuses") or ()),
                 actions=tuple(str(v) for v in entry.get("actions") or ()),
                 batch_scheduler=str(entry["batch_scheduler"]) if entry.get("batch_scheduler") else None,
+                not_with_batch_scheduler=_conflict(entry.get("not_with_batch_scheduler")),
             )
         )
     return tuple(found)

@@ -28,6 +28,9 @@ class Expectation:
     # The change the scenario made to the root that brought this phase about, for the suspend-actions
     # claim: {"action": "suspend" | "resume", "path": ["spec", "suspend"], "value": true}, one per field.
     made_by: list[dict[str, Any]] = field(default_factory=list)
+    # The schedulerName the operator puts on every Ray Pod of this run, over the templates' (its
+    # --batch-scheduler: "volcano"); "" when it leaves the templates' scheduler alone.
+    scheduler_override: str = ""
 
 
 @dataclass

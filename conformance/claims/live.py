@@ -722,6 +722,7 @@ def _fidelity(
     current_kinds = {o.get("kind") for o in snapshot.tree if o["metadata"]["name"] in current}
     stale = set(snapshot.expect.stale_owners)
     gaps: dict[str, tuple[str, str | None, str]] = {}  # component -> (where, jq text, what differs)
+    handed: dict[str, tuple[str, str | None, str]] = {}  # component -> (where, jq text, template's scheduler)
     ok = True
     checked = 0
     for uid, found in matches.items():
@@ -740,7 +741,21 @@ def _fidelity(
         checked += 1
         spec = component.spec
         path = (spec.pod_template_spec_path or spec.pod_spec_path) if spec else None
-        for problem in _template_differences(instance.pod_template, pod):
+        template = instance.pod_template
+        override = snapshot.expect.scheduler_override
+        wanted = (template.get("spec") or {}).get("schedulerName")
+        if (
+            override
+            and wanted
+            and wanted != override
+            and (pod.get("spec") or {}).get("schedulerName") == override
+        ):
+            # The operator's --batch-scheduler hands every Pod to that scheduler over the template's: a
+            # flag of the operator, which no path of the root reads. Compared on, the rest must still hold.
+            where = path.where if path else f"{component.where}.specDefinition"
+            handed.setdefault(component.name, (where, path.text if path else None, wanted))
+            template = {**template, "spec": {**(template.get("spec") or {}), "schedulerName": override}}
+        for problem in _template_differences(template, pod):
             if owner is not None and owner["metadata"]["name"] in stale:
                 where = path.where if path else f"{component.where}.specDefinition"
                 gaps.setdefault(
@@ -764,6 +779,21 @@ def _fidelity(
                 "definition can read the templates these Pods were made from",
                 text,
                 {"stale_owners": sorted(stale)},
+            )
+        )
+    for name, (where, text, wanted) in handed.items():
+        out.items.append(
+            verdict_for(
+                out.definition,
+                "cannot-express",
+                where,
+                out.phase,
+                Outcome.CANNOT_EXPRESS,
+                f"component {name!r}: the operator's --batch-scheduler hands its Pods to scheduler "
+                f"{snapshot.expect.scheduler_override!r}, over the template's schedulerName {wanted!r}. The flag is "
+                "the operator's, not the root's: no definition can say which scheduler the Pods will have",
+                text,
+                {"template_scheduler": wanted, "pod_scheduler": snapshot.expect.scheduler_override},
             )
         )
     if ok:

@@ -1154,7 +1154,12 @@ class Selection:
             feature.scenario is not None
             and feature.active_in(self.version)
             and (feature.batch_scheduler or "") in ("", self.batch_scheduler)
+            and not self._refused(feature)
         )
+
+    def _refused(self, feature: inventory.Feature) -> bool:
+        conflict = feature.not_with_batch_scheduler
+        return conflict is not None and conflict.applies(self.batch_scheduler, self.version)
 
     @property
     def scenarios(self) -> list[str] | None:
@@ -1175,6 +1180,11 @@ class Selection:
         if feature.gate is not None and self.version not in feature.gate.default_on:
             return Outcome.NOT_APPLICABLE, (
                 f"needs feature gate {feature.gate.name}, off in KubeRay {self.version}'s default flags"
+            )
+        if feature.not_with_batch_scheduler is not None and self._refused(feature):
+            return Outcome.NOT_APPLICABLE, (
+                f"not with --batch-scheduler {self.batch_scheduler} in KubeRay {self.version}: "
+                f"{feature.not_with_batch_scheduler.why}"
             )
         if feature.scenario is None:
             return Outcome.UNVERIFIED, f"no scenario drives {feature.what} yet: {feature.reason}"

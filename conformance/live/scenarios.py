@@ -11,11 +11,12 @@ import copy
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conformance import features as inventory
 from conformance import fixtures, versions
+from conformance.backends import batch_schedulers
 from conformance.backends.base import Capability, Provider
 from conformance.errors import EnvironmentProblem
 from conformance.k8s.client import Kube, WaitTimeout
@@ -102,6 +103,11 @@ class Context:
 
     def snap(self, scenario: str, phase: str, root: tuple[str, str, str], expect: Expectation) -> Snapshot:
         self.progress(f"  [{scenario}] snapshot: {phase} (+{time.monotonic() - self.started:.0f} s)")
+        if self.provider.batch_scheduler:
+            expect = replace(
+                expect,
+                scheduler_override=batch_schedulers.known(self.provider.batch_scheduler).scheduler_name,
+            )
         snapshot = self.snapshotter.take(scenario, phase, self.namespace, root, expect)
         self.snapshots.append(snapshot)
         if expect.stable and self.lane is not None:

@@ -351,3 +351,57 @@ def test_shipped_definitions_read_a_root_without_worker_groups(name: str, drop: 
     )  # fmt: skip
     failing = _failing(name, snapshot)
     assert not any("jq:" in message for messages in failing.values() for message in messages), failing
+
+
+def test_a_volcano_podgroup_owned_by_a_raycluster_is_a_kind_the_definitions_list(tmp_path: Path) -> None:
+    """--batch-scheduler=volcano: KubeRay makes a PodGroup per RayCluster (owned by it). A definition that
+    does not list the kind in additionalChildKinds fails ownership on every such snapshot."""
+    snapshot = _snapshot(["active-rc"], "ready")
+    snapshot.tree.append(
+        {
+            "apiVersion": "scheduling.volcano.sh/v1beta1",
+            "kind": "PodGroup",
+            "metadata": {
+                "name": "ray-active-rc-pg",
+                "namespace": "ns",
+                "uid": "uid-pg",
+                "ownerReferences": [{"kind": "RayCluster", "name": "active-rc", "uid": "uid-active-rc"}],
+            },
+            "spec": {"minMember": 2},
+        }
+    )
+    (shipped,) = load_path(DEFINITIONS / "rayservice.yaml")
+    assert [v.outcome for v in check_snapshot(shipped, snapshot) if v.claim == "ownership"] == [Outcome.PASS]
+
+    def without(d: dict[str, Any]) -> None:
+        kinds = d["spec"]["structureDefinition"]["additionalChildKinds"]
+        d["spec"]["structureDefinition"]["additionalChildKinds"] = [
+            k for k in kinds if k["kind"] != "PodGroup"
+        ]
+
+    (before,) = load_path(broken(tmp_path, "rayservice", without))
+    failing = [v for v in check_snapshot(before, snapshot) if v.claim == "ownership" and not v.ok]
+    assert failing and "PodGroup" in failing[0].message
+
+
+def test_a_scheduler_the_operator_puts_over_the_templates_is_a_gap_not_a_failure() -> None:
+    """--batch-scheduler=volcano: KubeRay sets schedulerName volcano on every Pod, whatever the template says."""
+    snapshot = _snapshot(["active-rc"], "ready")
+    for pod in snapshot.pods():
+        pod["spec"] = {**pod["spec"], "schedulerName": "volcano"}  # the Pod's own copy, not the template's
+    (definition,) = load_path(DEFINITIONS / "rayservice.yaml")
+    fidelity = [v for v in check_snapshot(definition, snapshot) if v.claim == "template-fidelity"]
+    assert fidelity and {v.outcome for v in fidelity} == {Outcome.FAIL}  # unexplained: not the template's
+    assert all("schedulerName 'default-scheduler' is 'volcano'" in v.message for v in fidelity)
+    snapshot.expect.scheduler_override = "volcano"  # the run's operator has --batch-scheduler=volcano
+    verdicts = check_snapshot(definition, snapshot)
+    assert [v.outcome for v in verdicts if v.claim == "template-fidelity"] == [Outcome.PASS]
+    gaps = [v for v in verdicts if v.claim == "cannot-express"]
+    assert sorted(v.message.split("'")[1] for v in gaps) == ["head", "worker"]
+    assert all(
+        v.evidence == {"template_scheduler": "default-scheduler", "pod_scheduler": "volcano"} for v in gaps
+    )
+    # anything else that differs still fails
+    snapshot.pods()[0]["metadata"]["labels"].pop("karta.conformance/role", None)
+    (failed,) = [v for v in check_snapshot(definition, snapshot) if v.claim == "template-fidelity"]
+    assert failed.outcome is Outcome.FAIL and "karta.conformance/role" in failed.message

@@ -217,3 +217,15 @@ def test_na_never_fails_and_cannot_express_fails_only_when_strict() -> None:
     assert exit_code([verdict(Outcome.NOT_APPLICABLE)], strict=True) == 0
     assert exit_code([verdict(Outcome.CANNOT_EXPRESS)]) == 0
     assert exit_code([verdict(Outcome.CANNOT_EXPRESS)], strict=True) == 1
+
+
+def test_a_feature_a_batch_scheduler_stops_is_na_on_such_a_run_where_it_does() -> None:
+    """KubeRay v1.5.1+ with --batch-scheduler=volcano never runs a RayJob on an existing cluster."""
+    feature = features.by_name()["rayjob-cluster-selector"]
+    volcano = selection("all", "v1.6.2", batch_scheduler="volcano")
+    assert "rayjob-cluster-selector" not in (volcano.scenarios or [])
+    outcome, message = volcano.state(feature)
+    assert outcome is Outcome.NOT_APPLICABLE
+    assert message.startswith("not with --batch-scheduler volcano in KubeRay v1.6.2: KubeRay's Volcano")
+    assert "rayjob-cluster-selector" in (selection("all", "v1.6.2").scenarios or [])  # no batch scheduler
+    assert "rayjob-cluster-selector" in (selection("all", "v1.4.2", batch_scheduler="volcano").scenarios or [])
