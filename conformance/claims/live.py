@@ -765,23 +765,27 @@ def _fidelity(
             ok = False
             out.fail_at("template-fidelity", path, component.where, f"Pod {pod_name(pod)}: {problem}")
             break
-    for name, (where, text, problem) in gaps.items():
-        out.items.append(
-            verdict_for(
-                out.definition,
-                "cannot-express",
-                where,
-                out.phase,
-                Outcome.CANNOT_EXPRESS,
-                f"component {name!r}: {problem}. The Pods keep the templates of an older spec of the root, and no "
-                "newer owner is coming (a RayService's cluster-level change under upgradeStrategy None: the operator "
-                "leaves the RayCluster as it was). Karta evaluates template paths on the root only, so no "
-                "definition can read the templates these Pods were made from",
-                text,
-                {"stale_owners": sorted(stale)},
-            )
+    stale_why = (
+        "The Pods keep the templates of an older spec of the root, and no newer owner is coming (a RayService's "
+        "cluster-level change under upgradeStrategy None: the operator leaves the RayCluster as it was). Karta "
+        "evaluates template paths on the root only, so no definition can read the templates these Pods were made from"
+    )
+    gap_verdicts: list[tuple[str, str, str | None, str, dict[str, Any]]] = [
+        (name, where, text, f"{problem}. {stale_why}", {"stale_owners": sorted(stale)})
+        for name, (where, text, problem) in gaps.items()
+    ] + [
+        (
+            name,
+            where,
+            text,
+            f"the operator's --batch-scheduler hands its Pods to scheduler {snapshot.expect.scheduler_override!r}, "
+            f"over the template's schedulerName {wanted!r}. The flag is the operator's, not the root's: no "
+            "definition can say which scheduler the Pods will have",
+            {"template_scheduler": wanted, "pod_scheduler": snapshot.expect.scheduler_override},
         )
-    for name, (where, text, wanted) in handed.items():
+        for name, (where, text, wanted) in handed.items()
+    ]
+    for name, where, text, message, evidence in gap_verdicts:
         out.items.append(
             verdict_for(
                 out.definition,
@@ -789,11 +793,9 @@ def _fidelity(
                 where,
                 out.phase,
                 Outcome.CANNOT_EXPRESS,
-                f"component {name!r}: the operator's --batch-scheduler hands its Pods to scheduler "
-                f"{snapshot.expect.scheduler_override!r}, over the template's schedulerName {wanted!r}. The flag is "
-                "the operator's, not the root's: no definition can say which scheduler the Pods will have",
+                f"component {name!r}: {message}",
                 text,
-                {"template_scheduler": wanted, "pod_scheduler": snapshot.expect.scheduler_override},
+                evidence,
             )
         )
     if ok:

@@ -94,6 +94,25 @@ def _raycluster(ctx: Context, name: str) -> tuple[dict[str, Any], tuple[str, str
     return manifest, (*RAYCLUSTER, name)
 
 
+def _started_raycluster(
+    ctx: Context, scenario: str, name: str, change: Callable[[dict[str, Any]], None], **group: Any
+) -> tuple[tuple[str, str, str], str, list[Snapshot], Expectation]:
+    """The fixture RayCluster as ``name`` (no Ray on the local backend), its first worker group updated
+    with ``group`` and the manifest with ``change``, created and snapshotted: its root, that group's
+    name, the snapshots and the expectation of its settled phases."""
+    manifest, root = _raycluster(ctx, name)
+    manifest["spec"]["workerGroupSpecs"][0].update(group)
+    change(manifest)
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    return (
+        root,
+        manifest["spec"]["workerGroupSpecs"][0]["groupName"],
+        snapshots,
+        Expectation(statuses=["running"], current_owners=[name]),
+    )
+
+
 def _patch_group(ctx: Context, cluster: str, group: str, change: dict[str, Any]) -> None:
     """Merge ``change`` into one worker group (workerGroupSpecs is a list: patched whole)."""
     current = ctx.get(*RAYCLUSTER, cluster)
@@ -187,10 +206,28 @@ def multi_host(ctx: Context) -> list[Snapshot]:
     ctx.wait(scenario, "worker-deleted-healed", f"Pod {victim} replaced, 4 Running again", healed, 180)
     snapshots.append(ctx.snap(scenario, "worker-deleted-healed", root, owners))
 
-    _patch_group(ctx, name, gname, {"replicas": 1})
-    ctx.wait(scenario, "scaled-down", "1 replica: 2 Running Pods", _settled(ctx, name, {gname: 2}), 180)
-    snapshots.append(ctx.snap(scenario, "scaled-down", root, owners))
+    snapshots.append(
+        _scaled_down(ctx, scenario, root, owners, gname, 1, pods=2, what="1 replica: 2 Running Pods")
+    )
     return snapshots
+
+
+def _scaled_down(
+    ctx: Context,
+    scenario: str,
+    root: tuple[str, str, str],
+    owners: Expectation,
+    group: str,
+    replicas: int,
+    pods: int,
+    what: str,
+) -> Snapshot:
+    """Worker group ``group`` of the RayCluster root patched to ``replicas``; once it has ``pods`` Running
+    Pods, the ``scaled-down`` snapshot."""
+    name = root[2]
+    _patch_group(ctx, name, group, {"replicas": replicas})
+    ctx.wait(scenario, "scaled-down", what, _settled(ctx, name, {group: pods}), 180)
+    return ctx.snap(scenario, "scaled-down", root, owners)
 
 
 def raycluster_suspend(ctx: Context) -> list[Snapshot]:
@@ -926,14 +963,14 @@ def raycluster_upgrade_recreate(ctx: Context) -> list[Snapshot]:
     to every pod template: every Pod deleted and made again from the new templates, the head's hash
     annotation changed)."""
     scenario = "raycluster-upgrade-recreate"
-    manifest, root = _raycluster(ctx, "recreate-raycluster")
-    manifest["spec"]["upgradeStrategy"] = {"type": "Recreate"}
-    group = manifest["spec"]["workerGroupSpecs"][0]
-    group.update({"replicas": 1, "minReplicas": 1})
-    name, gname = manifest["metadata"]["name"], group["groupName"]
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
-    owners = Expectation(statuses=["running"], current_owners=[name])
+    name = "recreate-raycluster"
+
+    def recreate(manifest: dict[str, Any]) -> None:
+        manifest["spec"]["upgradeStrategy"] = {"type": "Recreate"}
+
+    root, gname, snapshots, owners = _started_raycluster(
+        ctx, scenario, name, recreate, replicas=1, minReplicas=1
+    )
     ctx.wait(scenario, "ready", "head and 1 worker Running", _settled(ctx, name, {gname: 1}), 180)
     snapshots.append(ctx.snap(scenario, "ready", root, owners))
 
@@ -1011,16 +1048,14 @@ def extended_resources(ctx: Context) -> list[Snapshot]:
     the accelerators it knows (GPUs, TPUs, Neuron cores): the progress line says whether rdma/hca
     reached the workers' ray start."""
     scenario = "extended-resources"
-    manifest, root = _raycluster(ctx, "rdma-raycluster")
-    group = manifest["spec"]["workerGroupSpecs"][0]
-    group.update({"replicas": 2, "minReplicas": 1})
-    (container,) = group["template"]["spec"]["containers"]
-    for side in ("requests", "limits"):
-        container.setdefault("resources", {}).setdefault(side, {})[EXTENDED] = "1"
-    name, gname = manifest["metadata"]["name"], group["groupName"]
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
-    owners = Expectation(statuses=["running"], current_owners=[name])
+    name = "rdma-raycluster"
+
+    def rdma(manifest: dict[str, Any]) -> None:
+        (container,) = manifest["spec"]["workerGroupSpecs"][0]["template"]["spec"]["containers"]
+        for side in ("requests", "limits"):
+            container.setdefault("resources", {}).setdefault(side, {})[EXTENDED] = "1"
+
+    root, gname, snapshots, owners = _started_raycluster(ctx, scenario, name, rdma, replicas=2, minReplicas=1)
     ctx.wait(scenario, "ready", f"2 workers with {EXTENDED} Running", _settled(ctx, name, {gname: 2}), 180)
     workers = _live_pods(ctx, f"ray.io/cluster={name},ray.io/group={gname}")
     for pod in workers:
@@ -1035,9 +1070,7 @@ def extended_resources(ctx: Context) -> list[Snapshot]:
     )
     snapshots.append(ctx.snap(scenario, "ready", root, owners))
 
-    _patch_group(ctx, name, gname, {"replicas": 1})
-    ctx.wait(scenario, "scaled-down", "1 worker Running", _settled(ctx, name, {gname: 1}), 180)
-    snapshots.append(ctx.snap(scenario, "scaled-down", root, owners))
+    snapshots.append(_scaled_down(ctx, scenario, root, owners, gname, 1, pods=1, what="1 worker Running"))
     return snapshots
 
 
@@ -1051,13 +1084,10 @@ def batch_scheduler_volcano(ctx: Context) -> list[Snapshot]:
         raise ScenarioFailed(
             scenario, "created", f"the run's operator has no --batch-scheduler={scheduler.name}"
         )
-    manifest, root = _raycluster(ctx, "volcano-raycluster")
-    group = manifest["spec"]["workerGroupSpecs"][0]
-    group.update({"replicas": 1, "minReplicas": 1})
-    name, gname = manifest["metadata"]["name"], group["groupName"]
-    ctx.kube.create(manifest, ctx.namespace)
-    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
-    owners = Expectation(statuses=["running"], current_owners=[name])
+    name = "volcano-raycluster"
+    root, gname, snapshots, owners = _started_raycluster(
+        ctx, scenario, name, lambda _: None, replicas=1, minReplicas=1
+    )
     pod_group = f"ray-{name}-pg"
 
     def grouped(workers: int) -> Callable[[], dict[str, Any] | None]:

@@ -228,4 +228,6 @@ def test_a_feature_a_batch_scheduler_stops_is_na_on_such_a_run_where_it_does() -
     assert outcome is Outcome.NOT_APPLICABLE
     assert message.startswith("not with --batch-scheduler volcano in KubeRay v1.6.2: KubeRay's Volcano")
     assert "rayjob-cluster-selector" in (selection("all", "v1.6.2").scenarios or [])  # no batch scheduler
-    assert "rayjob-cluster-selector" in (selection("all", "v1.4.2", batch_scheduler="volcano").scenarios or [])
+    assert "rayjob-cluster-selector" in (
+        selection("all", "v1.4.2", batch_scheduler="volcano").scenarios or []
+    )
