@@ -279,6 +279,7 @@ class LiveSession:
             "header": self.header,
             "kuberay": self.provider.kuberay_version,
             "kubernetes": self.provider.kubernetes_version,
+            "batch_scheduler": self.provider.batch_scheduler,
             "capabilities": sorted(self.provider.capabilities),
             "parallel": self.parallel,
             "scenario_seconds": result.seconds,

@@ -25,10 +25,13 @@ SEVERITY = ("error", "fail", "cannot-express", "unverified", "n/a", "pass")
 class Column:
     kuberay: str
     backend: str
+    batch_scheduler: str = ""  # the run's --batch-scheduler: its own column
 
     @property
     def title(self) -> str:
-        return f"{self.kuberay} {self.backend}"
+        return f"{self.kuberay} {self.backend}" + (
+            f" +{self.batch_scheduler}" if self.batch_scheduler else ""
+        )
 
 
 @dataclass
@@ -65,7 +68,11 @@ def _worst(a: str | None, b: str) -> str:
 
 def column_of(report: Mapping[str, Any]) -> Column:
     meta = report.get("meta") or {}
-    return Column(str(meta.get("kuberay") or "?"), str(meta.get("backend") or "?"))
+    return Column(
+        str(meta.get("kuberay") or "?"),
+        str(meta.get("backend") or "?"),
+        str(meta.get("batch_scheduler") or ""),
+    )
 
 
 def build(

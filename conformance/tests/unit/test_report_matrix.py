@@ -99,3 +99,11 @@ def test_cli_refuses_a_file_that_is_not_a_report(tmp_path: Path, capsys: pytest.
     assert main(["ci", "features", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "not a karta-conformance JSON report" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_with_a_batch_scheduler_is_a_column_of_its_own() -> None:
+    plain = _report("v1.6.2", {}, [])
+    volcano = _report("v1.6.2", {}, [])
+    volcano["meta"]["batch_scheduler"] = "volcano"
+    built = matrix.build([plain, volcano], _entries())
+    assert built["columns"] == ["v1.6.2 local", "v1.6.2 local +volcano"]
