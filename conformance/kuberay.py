@@ -43,6 +43,21 @@ def rayservice_ready(rayservice: dict[str, Any] | None) -> bool:
     return condition_true(rayservice, "Ready") and bool(apps) and all(s == "RUNNING" for s in apps.values())
 
 
+def running_already(root: dict[str, Any] | None) -> bool:
+    """Whether a root just created already runs by KubeRay's own account (a RayCluster's state ready, a
+    RayService serving, a RayJob's deployment Running): on a fast backend a ``created`` snapshot can come
+    after that."""
+    status = (root or {}).get("status") or {}
+    kind = (root or {}).get("kind")
+    if kind == "RayCluster":
+        return status.get("state") == "ready"
+    if kind == "RayService":
+        return rayservice_ready(root)
+    if kind == "RayJob":
+        return status.get("jobDeploymentStatus") == "Running"
+    return False
+
+
 ZERO_SERVE_ENDPOINTS = (
     "ZeroServeEndpoints"  # RayService Ready=False: the serve Service's endpoints dropped to 0
 )

@@ -457,3 +457,36 @@ def test_serve_endpoints_dropped_is_ready_false_with_reason_zero_serve_endpoints
     assert not serve_endpoints_dropped(service("True", "NonZeroServeEndpoints"))
     assert not serve_endpoints_dropped(service("False", "Initializing"))
     assert not serve_endpoints_dropped(None)
+
+
+class _Taker:
+    """A Snapshotter whose root already has the given status."""
+
+    def __init__(self, status: dict[str, Any]) -> None:
+        self.status = status
+
+    def take(self, scenario: str, phase: str, namespace: str, root: Any, expect: Expectation) -> Snapshot:
+        obj = {"kind": "RayCluster", "metadata": {"name": "rc"}, "status": self.status}
+        return Snapshot(scenario, phase, namespace, obj, [], [], [], [], expect)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [({"state": "ready"}, ["running"]), ({}, ["initializing"]), ({"state": "suspended"}, ["initializing"])],
+)
+def test_a_created_snapshot_of_a_root_already_running_expects_running(
+    status: dict[str, Any], expected: list[str]
+) -> None:
+    said: list[str] = []
+    provider = _Provider()
+    ctx = Context(
+        cast(Kube, None), cast(Provider, provider), "ns", cast(Snapshotter, _Taker(status)), said.append
+    )
+    asked = Expectation(statuses=["initializing"], stable=False)
+    snapshot = ctx.snap("rc", "created", ("ray.io/v1", "RayCluster", "rc"), asked)
+    assert snapshot.expect.statuses == expected
+    assert asked.statuses == ["initializing"]  # the caller's expectation is not changed
+    assert any("already running" in line for line in said) == (expected == ["running"])
+    # a settled phase's expectation is the scenario's own, whatever the status
+    settled = ctx.snap("rc", "ready", ("ray.io/v1", "RayCluster", "rc"), Expectation(statuses=["running"]))
+    assert settled.expect.statuses == ["running"]
