@@ -25,7 +25,7 @@ class _Cluster:
         self.restarted = threading.Event()
         self.downs = 0
 
-    def up(self, version: str) -> None:
+    def up(self, version: str, batch_scheduler: str = "") -> None:
         pass
 
     def down(self, quiet: bool = False) -> None:
