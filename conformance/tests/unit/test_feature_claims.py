@@ -199,6 +199,13 @@ def test_a_suspended_cluster_reads_suspended_and_the_legacy_dialect_cannot_say_i
     assert "status" not in _by_claim(upstream, snapshot)
 
 
+def _child_cluster(root: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """RayCluster ``rc`` in namespace ``ns`` with ``spec``, owned by ``root`` (a RayService or RayJob)."""
+    owner = {"kind": root["kind"], "name": root["metadata"]["name"], "uid": root["metadata"]["uid"]}
+    metadata = {"name": "rc", "namespace": "ns", "uid": "rc", "ownerReferences": [owner]}
+    return {"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": metadata, "spec": spec}
+
+
 def test_a_replicas_only_rayservice_change_the_cluster_never_sees_cannot_be_expressed() -> None:
     """KubeRay leaves the RayCluster at its replicas when only the RayService's replicas change; the Pods
     follow the RayCluster, and Karta reads scale paths on the root only."""
@@ -213,17 +220,7 @@ def test_a_replicas_only_rayservice_change_the_cluster_never_sees_cannot_be_expr
     }
     cluster_spec = copy.deepcopy(root["spec"]["rayClusterConfig"])
     root["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["replicas"] = 2  # the change; the cluster keeps 1
-    cluster = {
-        "apiVersion": "ray.io/v1",
-        "kind": "RayCluster",
-        "metadata": {
-            "name": "rc",
-            "namespace": "ns",
-            "uid": "rc",
-            "ownerReferences": [{"kind": "RayService", "name": root["metadata"]["name"], "uid": "rs"}],
-        },
-        "spec": cluster_spec,
-    }
+    cluster = _child_cluster(root, cluster_spec)
     pods = [_pod(cluster, "head", "head", "headgroup"), _pod(cluster, "gpu", "worker", "gpu-workers")]
     snapshot = Snapshot(
         scenario="rayservice-replicas-only",
@@ -260,17 +257,7 @@ def test_a_rayjob_whose_workers_were_deleted_keeps_a_minimum_no_definition_can_l
     cluster_spec = copy.deepcopy(root["spec"]["rayClusterSpec"])
     for group in cluster_spec["workerGroupSpecs"]:
         group["suspend"] = True
-    cluster = {
-        "apiVersion": "ray.io/v1",
-        "kind": "RayCluster",
-        "metadata": {
-            "name": "rc",
-            "namespace": "ns",
-            "uid": "rc",
-            "ownerReferences": [{"kind": "RayJob", "name": root["metadata"]["name"], "uid": "rj"}],
-        },
-        "spec": cluster_spec,
-    }
+    cluster = _child_cluster(root, cluster_spec)
     head = _pod(cluster, "head", "head", "headgroup")
     snapshot = Snapshot(
         scenario="rayjob-delete-workers",
