@@ -24,6 +24,10 @@ CHANGES = ("pods", "labels", "owners", "children", "status")
 class Gate:
     name: str
     default_on: tuple[str, ...]  # versions where the gate is on by default (the chart's default flags)
+    # The harness turns the gate on in the operators it starts (local and kind), wherever the version
+    # has the feature: for gates that only start the controller of a kind of their own (RayCronJob),
+    # so that kind's definition can be proved without changing what the operator does to any other.
+    harness_on: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,11 @@ class Feature:
         return version in self.versions
 
     def active_in(self, version: str) -> bool:
-        """Exists in ``version`` and, when gated, the gate is on with the chart's default flags."""
-        return self.exists_in(version) and (self.gate is None or version in self.gate.default_on)
+        """Exists in ``version`` and, when gated, the gate is on with the chart's default flags or
+        turned on by the harness (``gate.harness_on``)."""
+        return self.exists_in(version) and (
+            self.gate is None or version in self.gate.default_on or self.gate.harness_on
+        )
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,11 @@ def parse(raw: Any) -> tuple[Feature, ...]:
                 effect=" ".join(str(entry.get("effect", "")).split()),
                 scenario=str(entry["scenario"]) if entry.get("scenario") else None,
                 reason=" ".join(str(entry["reason"]).split()) if entry.get("reason") else None,
-                gate=Gate(str(gate["name"]), tuple(str(v) for v in gate.get("default_on") or ()))
+                gate=Gate(
+                    str(gate["name"]),
+                    tuple(str(v) for v in gate.get("default_on") or ()),
+                    harness_on=gate.get("harness_on") is True,
+                )
                 if isinstance(gate, dict) and gate.get("name")
                 else None,
                 statuses=tuple(str(v) for v in entry.get("statuses") or ()),
@@ -184,6 +195,31 @@ def load() -> tuple[Feature, ...]:
 
 def by_name() -> dict[str, Feature]:
     return {f.name: f for f in load()}
+
+
+def kind_feature(kind: str) -> Feature | None:
+    """The entry that brings root kind ``kind`` itself (a gated kind of its own: RayCronJob), if any."""
+    for feature in load():
+        if feature.type == "feature-gate" and feature.kinds == (kind,):
+            return feature
+    return None
+
+
+def harness_gates(version: str) -> tuple[str, ...]:
+    """The feature gates the harness turns on in the KubeRay ``version`` operators it starts, beyond the
+    chart's defaults (each only starts the controller of a kind of its own)."""
+    return tuple(
+        sorted(
+            {
+                f.gate.name
+                for f in load()
+                if f.gate is not None
+                and f.gate.harness_on
+                and f.exists_in(version)
+                and version not in f.gate.default_on
+            }
+        )
+    )
 
 
 def select(spec: str | None) -> tuple[Feature, ...]:

@@ -45,7 +45,7 @@ def rayservice_ready(rayservice: dict[str, Any] | None) -> bool:
 
 def running_already(root: dict[str, Any] | None) -> bool:
     """Whether a root just created already runs by KubeRay's own account (a RayCluster's state ready, a
-    RayService serving, a RayJob's deployment Running): on a fast backend a ``created`` snapshot can come
+    RayService serving, a RayJob's deployment Running, a RayCronJob's first tick taken): on a fast backend a ``created`` snapshot can come
     after that."""
     status = (root or {}).get("status") or {}
     kind = (root or {}).get("kind")
@@ -55,6 +55,8 @@ def running_already(root: dict[str, Any] | None) -> bool:
         return rayservice_ready(root)
     if kind == "RayJob":
         return status.get("jobDeploymentStatus") == "Running"
+    if kind == "RayCronJob":  # its first tick came: a RayJob made
+        return bool(status.get("lastScheduleTime"))
     return False
 
 

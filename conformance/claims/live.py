@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from conformance import features
 from conformance import kuberay as workloads
 from conformance.claims.collect import Verdicts
 from conformance.claims.completeness import unlisted_kinds
@@ -75,14 +76,21 @@ def check(
         mine = [s for s in snapshots if applies(definition, s)]
         if not mine:
             kind = definition.root.kind
+            brought = features.kind_feature(kind.kind) if kind else None
+            lacking = (
+                brought is not None and kuberay_version is not None and not brought.active_in(kuberay_version)
+            )
             verdicts.append(
                 verdict_for(
                     definition,
                     "scenario",
                     "rootComponent.kind",
                     "live",
-                    Outcome.ERROR,
-                    f"no scenario drives a {kind.api_version if kind else '?'} {kind.kind if kind else '?'}; "
+                    Outcome.NOT_APPLICABLE if lacking else Outcome.ERROR,
+                    f"KubeRay {kuberay_version} does not serve {kind.kind if kind else '?'} (feature "
+                    f"{brought.name if brought else '?'}: {', '.join(brought.versions) if brought else '?'} only)"
+                    if lacking
+                    else f"no scenario drives a {kind.api_version if kind else '?'} {kind.kind if kind else '?'}; "
                     "the definition was not checked live",
                 )
             )
@@ -666,12 +674,14 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
 
 def _root_cluster_need(snapshot: Snapshot, owner: dict[str, Any]) -> int | None:
     """What the RayCluster spec embedded in the root (a RayJob's rayClusterSpec, a RayService's
-    rayClusterConfig) needs together, for ``owner`` made from it; None when the owner is the root or
+    rayClusterConfig, a RayCronJob's jobTemplate.rayClusterSpec) needs together, for ``owner`` made from it; None when the owner is the root or
     the root embeds no cluster spec."""
     if owner["metadata"].get("uid") == snapshot.root["metadata"].get("uid"):
         return None
     spec = snapshot.root.get("spec") or {}
-    embedded = spec.get("rayClusterSpec") or spec.get("rayClusterConfig")
+    job = spec.get("jobTemplate")  # a RayCronJob's RayJobs
+    job = job if isinstance(job, dict) else {}
+    embedded = spec.get("rayClusterSpec") or spec.get("rayClusterConfig") or job.get("rayClusterSpec")
     return workloads.raycluster_gang_size({"spec": embedded}) if isinstance(embedded, dict) else None
 
 

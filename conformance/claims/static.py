@@ -312,6 +312,17 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
         return
     crd = find(schema.crds, kind)
     openapi = crd.schema(kind.version) if crd else None
+    brought = features.kind_feature(kind.kind)
+    if crd is None and brought is not None and not brought.exists_in(schema.version):
+        out.add(
+            "schema",
+            "rootComponent.kind",
+            Outcome.NOT_APPLICABLE,
+            f"KubeRay {schema.version} does not serve {kind.kind} (feature {brought.name}: "
+            f"{', '.join(brought.versions)} only)",
+            phase=phase,
+        )
+        return
     if crd is None or openapi is None:
         out.add(
             "schema",

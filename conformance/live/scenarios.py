@@ -653,11 +653,22 @@ SCENARIOS: dict[str, Scenario] = {
 
 # Scenarios of the feature matrix (``--features``); filled by live/features.py.
 FEATURE_SCENARIOS: dict[str, Scenario] = {}
-# Feature scenarios the default run includes too: about 15 s on the local backend, and without them
-# the shipped definitions' Suspended mappings would be reported not-checked on every default run.
-DEFAULT_FEATURE_SCENARIOS = ("raycluster-suspend", "rayjob-suspend")
+# Feature scenarios the default run includes too: the suspensions (about 15 s on the local backend;
+# without them the shipped definitions' Suspended mappings would be reported not-checked on every default
+# run) and the RayCronJob (the only scenario of definitions/raycronjob.yaml), each where the KubeRay version
+# has its feature.
+DEFAULT_FEATURE_SCENARIOS = ("raycluster-suspend", "rayjob-suspend", "raycronjob")
 
 
-def default_scenarios() -> list[str]:
-    """What a run without ``--features`` runs, in order."""
-    return [*SCENARIOS, *DEFAULT_FEATURE_SCENARIOS]
+def default_scenarios(version: str | None = None) -> list[str]:
+    """What a run without ``--features`` runs on KubeRay ``version``, in order (None: every one)."""
+    return [
+        *SCENARIOS,
+        *(name for name in DEFAULT_FEATURE_SCENARIOS if version is None or _in(name, version)),
+    ]
+
+
+def _in(scenario: str, version: str) -> bool:
+    """Whether KubeRay ``version`` has (the gates on, as the harness runs it) the features ``scenario`` drives."""
+    driven = [f for f in inventory.load() if f.scenario == scenario]
+    return all(f.active_in(version) for f in driven)

@@ -210,7 +210,7 @@ class LiveSession:
         phases and seconds in the order of ``names`` (default: the default set), never in the order
         the scenarios finished. ``registry``: the scenarios by name (default: every known one)."""
         scenarios = registry if registry is not None else {**SCENARIOS, **FEATURE_SCENARIOS}
-        chosen = list(default_scenarios() if names is None else names)
+        chosen = list(default_scenarios(self.provider.kuberay_version) if names is None else names)
         snapshotter = Snapshotter(self.kube)  # the Kube client is made here, before any thread
         gate = PhaseGate(lambda event, lane: self.progress(labelled(lane, GATE_LINES[event])))
         workers = min(self.parallel, len(chosen))

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from conformance import versions
-from conformance.backends import fixture_app
+from conformance.backends import fixture_app, gates
 from conformance.backends.kind import images as offline
 from conformance.fixtures import mappings
 
@@ -211,6 +211,38 @@ class KindPlan:
             "json",
         ]
 
+    def helm_get_values(self, helm: str, kubeconfig: Path) -> list[str]:
+        return [
+            helm,
+            "get",
+            "values",
+            RELEASE,
+            "--namespace",
+            OPERATOR_NAMESPACE,
+            "--kubeconfig",
+            str(kubeconfig),
+            "-o",
+            "json",
+        ]
+
+    def helm_upgrade_gates(self, helm: str, kubeconfig: Path) -> list[str]:
+        """The kept release with the harness's feature gates (its other values kept)."""
+        return [
+            helm,
+            "upgrade",
+            RELEASE,
+            *([self.chart_source] if self.chart_source else [CHART, "--version", self.kuberay.chart]),
+            "--namespace",
+            OPERATOR_NAMESPACE,
+            "--reuse-values",
+            *self.feature_gate_values(),
+            "--wait",
+            "--timeout",
+            "5m",
+            "--kubeconfig",
+            str(kubeconfig),
+        ]
+
     def helm_install(self, helm: str, kubeconfig: Path) -> list[str]:
         return [
             helm,
@@ -224,12 +256,19 @@ class KindPlan:
             f"image.repository={self.operator_repository}",
             "--set",
             f"image.tag={self.kuberay.version}",
+            *self.feature_gate_values(),
             "--wait",
             "--timeout",
             "5m",
             "--kubeconfig",
             str(kubeconfig),
         ]
+
+    def feature_gate_values(self) -> list[str]:
+        """The chart's ``featureGates`` list with the harness's gates turned on (``backends/gates.py``);
+        nothing when the harness runs the chart's own."""
+        listed = gates.helm_values(self.kuberay.version)
+        return ["--set-json", f"featureGates={json.dumps(listed, separators=(',', ':'))}"] if listed else []
 
     def chart_origin(self) -> str:
         return (
@@ -355,8 +394,10 @@ FITTED = (
 
 
 def pod_templates(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """The Pod templates of a RayCluster, RayJob or RayService (head, worker groups, submitter)."""
+    """The Pod templates of a RayCluster, RayJob, RayService or RayCronJob (head, worker groups, submitter)."""
     spec = manifest.get("spec") or {}
+    if isinstance(spec.get("jobTemplate"), dict):  # a RayCronJob: its RayJobs' spec
+        spec = spec["jobTemplate"]
     clusters = [spec, spec.get("rayClusterSpec") or {}, spec.get("rayClusterConfig") or {}]
     found = []
     for cluster in clusters:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import yaml
 
 from conformance import versions
-from conformance.backends import raynodes
+from conformance.backends import gates, raynodes
 from conformance.backends.base import Capability
 from conformance.backends.docker import docker_answers
 from conformance.backends.inuse import ClusterClaim
@@ -156,6 +156,7 @@ class KindProvider:
             f"Ray {plan.kuberay.ray_version} ({plan.kuberay.ray_image}, {origin(plan.kuberay.ray_image)}) "
             f"in every Ray Pod; {FITTED}; "
             f"simulated: {plan.gpus_per_node} nvidia.com/gpu and {plan.gpus_per_node} rdma/hca per node (node status patch, no devices)"
+            + gates.header(plan.kuberay.version)
         )
 
     def adapt_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -356,6 +357,13 @@ class KindProvider:
                     f"delete it (kind delete cluster --name {self.plan.cluster}) or pick another cluster name"
                 )
             say(f"reusing {chart} in the kept kind cluster {self.plan.cluster}")
+            wanted = gates.helm_values(self.plan.kuberay.version)
+            got = self.run(self.plan.helm_get_values(helm, kubeconfig))
+            if wanted and json.loads(got.stdout or "{}").get("featureGates") != wanted:
+                say(
+                    f"turning on feature gate(s) {', '.join(gates.changed(self.plan.kuberay.version))} (helm upgrade)"
+                )
+                self._checked(self.plan.helm_upgrade_gates(helm, kubeconfig))
             return
         say(f"helm install {self.plan.chart_label()} from {self.plan.chart_origin()} ...")
         for command in [*self.plan.helm_repo(helm), self.plan.helm_install(helm, kubeconfig)]:

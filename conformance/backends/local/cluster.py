@@ -15,14 +15,14 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from conformance import versions
-from conformance.backends import batch_schedulers
+from conformance.backends import batch_schedulers, gates
 from conformance.backends.local import operator, processes
 from conformance.backends.local.rayheads import remove_namespace
 from conformance.errors import EnvironmentProblem
@@ -47,6 +47,9 @@ class ClusterState:
     ray_proxy_port: int
     created: float
     batch_scheduler: str = ""  # the operator's --batch-scheduler ("": none, as the chart's default)
+    # the feature gates the harness turned on beyond the chart's (backends/gates.py); an older state
+    # file without them: none (a cluster up before this harness turned any on)
+    operator_gates: list[str] = field(default_factory=list)
 
 
 class LocalCluster:
@@ -102,6 +105,7 @@ class LocalCluster:
         if (
             current is not None
             and (current.kuberay_version, current.batch_scheduler) == (kuberay.version, batch_scheduler)
+            and current.operator_gates == list(gates.changed(kuberay.version))
             and self.healthy()
         ):
             say(f"cluster {self.name!r} is already up (KubeRay {current.kuberay_version})")
@@ -143,6 +147,7 @@ class LocalCluster:
                 ray_proxy_port=proxy_port,
                 created=time.time(),
                 batch_scheduler=batch_scheduler,
+                operator_gates=list(gates.changed(kuberay.version)),
             )
             self.state_file.write_text(json.dumps(asdict(state), indent=2) + "\n")
             return state

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from conformance.backends import gates
 from conformance.backends.local import processes
 from conformance.errors import EnvironmentProblem
 
@@ -17,18 +18,17 @@ _LOGS_AND_METRICS = ["--log-stdout-encoder", "json", "--log-file-encoder", "json
 _TUNING = ["--reconcile-concurrency=1", "--qps=100", "--burst=200"]
 CHART_DEFAULT_ARGS: dict[str, list[str]] = {
     "v1.3.2": [
-        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
+        gates.flag(gates.chart_defaults("v1.3.2")),
         "--enable-leader-election=true",
     ],
     "v1.4.2": [
-        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false",
+        gates.flag(gates.chart_defaults("v1.4.2")),
         *_LOGS_AND_METRICS,
         "--enable-leader-election=true",
         "--enable-metrics=true",
     ],
     "v1.5.1": [
-        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false,"
-        "RayMultiHostIndexing=false,RayServiceIncrementalUpgrade=false",
+        gates.flag(gates.chart_defaults("v1.5.1")),
         *_LOGS_AND_METRICS,
         "--enable-leader-election=true",
         "--enable-metrics=true",
@@ -39,17 +39,14 @@ CHART_DEFAULT_ARGS: dict[str, list[str]] = {
         "--enable-leader-election=true",
         "--enable-metrics=true",
         *_TUNING,
-        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=true,RayMultiHostIndexing=true,"
-        "RayServiceIncrementalUpgrade=false,RayCronJob=false",
+        gates.flag(gates.chart_defaults("v1.6.2")),
     ],
     "v1.7.0": [
         *_LOGS_AND_METRICS,
         "--enable-leader-election=true",
         "--enable-metrics=true",
         *_TUNING,
-        "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=true,RayMultiHostIndexing=true,"
-        "RayServiceIncrementalUpgrade=true,RayCronJob=false,RayClusterMTLS=false,RayClusterNetworkPolicy=false,"
-        "RayClusterHistoryServer=false",
+        gates.flag(gates.chart_defaults("v1.7.0")),
     ],
 }
 # The chart sets no environment variables by default (values.yaml `env:` is empty).
@@ -57,11 +54,15 @@ CHART_DEFAULT_ENV: dict[str, dict[str, str]] = {}
 
 
 def arguments(version: str, probe_port: int, metrics_port: int, batch_scheduler: str = "") -> list[str]:
-    """The chart's default flags for ``version``, this machine's addresses, and with ``batch_scheduler``
-    what the chart's ``batchScheduler.name`` value adds (``--batch-scheduler=NAME``)."""
+    """The chart's default flags for ``version`` (its feature gates with the harness's turned on:
+    ``gates.run_with``), this machine's addresses, and with ``batch_scheduler`` what the chart's
+    ``batchScheduler.name`` value adds (``--batch-scheduler=NAME``)."""
     return [
         *([f"--batch-scheduler={batch_scheduler}"] if batch_scheduler else []),  # first, as the chart has it
-        *CHART_DEFAULT_ARGS.get(version, []),
+        *(
+            gates.flag(gates.run_with(version)) if arg.startswith("--feature-gates=") else arg
+            for arg in CHART_DEFAULT_ARGS.get(version, [])
+        ),
         "--leader-election-namespace=default",
         f"--metrics-addr=127.0.0.1:{metrics_port}",
         f"--health-probe-bind-address=127.0.0.1:{probe_port}",

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from conformance import versions
+from conformance.backends import gates
 from conformance.backends.base import Capability, Unsupported
 from conformance.backends.inuse import ClusterClaim
 from conformance.backends.local.cluster import LocalCluster
@@ -141,4 +142,5 @@ class LocalProvider:
                 if self.batch_scheduler
                 else ""
             )
+            + gates.header(self._version)
         )

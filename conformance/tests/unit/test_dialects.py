@@ -51,15 +51,17 @@ def test_shipped_definitions_are_kartas_and_round_trip(path: Path) -> None:
     assert (document["apiVersion"], document["kind"]) == ("run.ai/v1alpha1", "Karta")
     legacy, lost = to_resource_interface(document)
     # What the legacy dialect cannot hold: the suspend/resume actions and the Suspended mapping of
-    # RayCluster, RayJob and RayService (shown live by the raycluster-suspend, rayjob-suspend and
-    # rayservice-suspend scenarios), and RayService's Suspending mapping.
+    # RayCluster, RayJob, RayService and RayCronJob (shown live by the raycluster-suspend, rayjob-suspend,
+    # rayservice-suspend and raycronjob scenarios), and RayService's Suspending mapping.
     mappings = document["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"]
     suspended = "suspended" in mappings
-    assert suspended == (path.name in {"raycluster.yaml", "rayjob.yaml", "rayservice.yaml"})
+    assert suspended == (
+        path.name in {"raycluster.yaml", "rayjob.yaml", "rayservice.yaml", "raycronjob.yaml"}
+    )
     assert ("suspending" in mappings) == (path.name == "rayservice.yaml")
     # RayService has the statuses but no actions: spec.suspend exists in v1.7.0 only (README).
     actions = "suspendDefinition" in document["spec"]["structureDefinition"]["rootComponent"]
-    assert actions == (path.name in {"raycluster.yaml", "rayjob.yaml"})
+    assert actions == (path.name in {"raycluster.yaml", "rayjob.yaml", "raycronjob.yaml"})
     assert lost == (
         [
             "rootComponent.suspendDefinition: ResourceInterface (optimization.nvidia.com/v1alpha1) has no "

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from conformance import features, versions
+from conformance.claims import live
 from conformance.definition import load_path
 from conformance.errors import UserError
 from conformance.live.features import selection  # also registers the feature scenarios
-from conformance.live.scenarios import FEATURE_SCENARIOS, SCENARIOS
+from conformance.live.scenarios import FEATURE_SCENARIOS, SCENARIOS, default_scenarios
 from conformance.tests.helpers import DEFINITIONS
 from conformance.verdict import Outcome, Verdict, exit_code
 
@@ -231,3 +232,31 @@ def test_a_feature_a_batch_scheduler_stops_is_na_on_such_a_run_where_it_does() -
     assert "rayjob-cluster-selector" in (
         selection("all", "v1.4.2", batch_scheduler="volcano").scenarios or []
     )
+
+
+def test_a_gate_the_harness_turns_on_runs_its_scenario_by_default_where_the_version_has_it() -> None:
+    """RayCronJob: off in the chart, turned on by the harness (it only starts that kind's controller), so
+    definitions/raycronjob.yaml is proved by every default run of v1.6.2 and v1.7.0 and is n/a before."""
+    cron = features.by_name()["raycronjob"]
+    assert cron.gate is not None and cron.gate.harness_on and not cron.gate.default_on
+    assert [v for v in PINNED if cron.active_in(v)] == ["v1.6.2", "v1.7.0"]
+    assert features.harness_gates("v1.6.2") == ("RayCronJob",) and features.harness_gates("v1.5.1") == ()
+    assert "raycronjob" in default_scenarios("v1.6.2") and "raycronjob" not in default_scenarios("v1.5.1")
+    assert selection("raycronjob", "v1.7.0").scenarios == ["raycronjob"]
+    assert selection("raycronjob", "v1.5.1").state(cron) == (
+        Outcome.NOT_APPLICABLE,
+        "KubeRay v1.5.1 does not have the RayCronJob kind (spec.schedule, spec.jobTemplate, spec.suspend) "
+        "(it exists in v1.6.2, v1.7.0)",
+    )
+    assert features.kind_feature("RayCronJob") is cron and features.kind_feature("RayJob") is None
+
+
+def test_a_definition_of_a_kind_the_version_does_not_serve_is_na_live_not_an_error() -> None:
+    (cron,) = [d for d in load_path(DEFINITIONS) if d.name == "raycronjob"]
+    (before,) = [v for v in live.check([cron], [], "v1.5.1") if v.claim == "scenario"]
+    assert before.outcome is Outcome.NOT_APPLICABLE
+    assert (
+        before.message == "KubeRay v1.5.1 does not serve RayCronJob (feature raycronjob: v1.6.2, v1.7.0 only)"
+    )
+    (after,) = [v for v in live.check([cron], [], "v1.6.2") if v.claim == "scenario"]
+    assert after.outcome is Outcome.ERROR  # served, yet no snapshot: the scenario did not run

@@ -165,6 +165,10 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
             "/t/helm", "install", "kuberay-operator", "kuberay/kuberay-operator", "--version", "1.6.2",
             "--namespace", "kuberay-system", "--create-namespace",
             "--set", "image.repository=quay.io/kuberay/operator", "--set", "image.tag=v1.6.2",
+            # the chart's featureGates with RayCronJob turned on (backends/gates.py)
+            "--set-json", 'featureGates=[{"name":"RayClusterStatusConditions","enabled":true},'
+            '{"name":"RayJobDeletionPolicy","enabled":true},{"name":"RayMultiHostIndexing","enabled":true},'
+            '{"name":"RayServiceIncrementalUpgrade","enabled":false},{"name":"RayCronJob","enabled":true}]',
             "--wait", "--timeout", "5m", "--kubeconfig", kubeconfig,
         ],
         ["/t/kubectl", "wait", "node", "--all", "--for=jsonpath={.status.allocatable.nvidia\\.com/gpu}=4", "--timeout=120s"],
@@ -246,6 +250,7 @@ def test_an_older_kuberay_pins_its_chart_operator_and_ray_image(recorder: Record
     install = next(c for c in commands if c[1:2] == ["install"])
     assert install[install.index("--version") + 1] == "1.3.2"
     assert "image.tag=v1.3.2" in install
+    assert "--set-json" not in install  # v1.3.2 serves no RayCronJob: the chart's own gates
     assert provider.plan.kuberay.ray_image == "rayproject/ray:2.41.0"
     rendered = fixtures.render(
         fixtures.load_fixtures()[0].object, provider.plan.kuberay.ray_image, provider.plan.kuberay.ray_version
@@ -538,7 +543,9 @@ def test_every_ray_pod_template_fitted_to_real_kubelets_gets_a_short_grace_perio
     fixture = {f.kind: f.object for f in fixtures.load_fixtures()}
     for kind, fitted in ((k, kind_plan.fit_fixture(o)) for k, o in fixture.items()):
         templates = kind_plan.pod_templates(fitted)
-        expected = {"RayCluster": 2, "RayJob": 2, "RayService": 3}[kind]  # head + groups (+ none)
+        expected = {"RayCluster": 2, "RayJob": 2, "RayService": 3, "RayCronJob": 3}[
+            kind
+        ]  # head + groups (+ submitter)
         assert len(templates) >= expected, kind
         assert {t["spec"]["terminationGracePeriodSeconds"] for t in templates} == {kind_plan.GRACE_SECONDS}
         assert all(

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 
 def test_shipped_definitions_load() -> None:
     names = sorted(d.name for d in load_path(DEFINITIONS))
-    assert names == ["raycluster", "rayjob", "rayservice"]
+    assert names == ["raycluster", "raycronjob", "rayjob", "rayservice"]
     variants = load_path(DEFINITIONS / "variants")
     assert [d.name for d in variants] == ["rayservice-pods-under-root"]
 

@@ -156,7 +156,7 @@ def test_cli_oracle_on_saved_snapshots(
         snapshot.save(tmp_path / f"{index:02d}.json")
     code = cli.main(["check", "--snapshots", str(tmp_path), str(DEFINITIONS), "--oracle", "karta"])
     out = capsys.readouterr().out
-    assert "karta-conformance on saved snapshots: 4 Snapshot(s)" in out
+    assert "karta-conformance on saved snapshots: 5 Snapshot(s)" in out  # one per fixture
     assert "0 disagreement(s)" in out
     # the live claims on Pod-less fixtures fail (no Pods, no expected statuses): exit 1 for them
     assert code == 1

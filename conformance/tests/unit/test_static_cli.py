@@ -31,10 +31,18 @@ def test_shipped_definitions_pass(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert code == 0, out
     verdicts = json.loads(report.read_text())["verdicts"]
     checked = {v["definition"] for v in verdicts}
-    assert checked == {"raycluster", "rayjob", "rayservice", "rayservice-pods-under-root"}
+    assert checked == {"raycluster", "raycronjob", "rayjob", "rayservice", "rayservice-pods-under-root"}
     # every supported version whose CRDs this machine can get was really checked
     schema_passes = {v["phase"] for v in verdicts if v["claim"] == "schema" and v["outcome"] == "pass"}
     assert "static:kuberay-v1.6.2" in schema_passes
+    # RayCronJob is served from v1.6.2 on: n/a before (the inventory's feature raycronjob), checked after
+    cron = {
+        v["phase"]: v["outcome"]
+        for v in verdicts
+        if (v["definition"], v["claim"]) == ("raycronjob", "schema")
+    }
+    assert {cron[f"static:kuberay-{v}"] for v in ("v1.3.2", "v1.4.2", "v1.5.1")} == {"n/a"}
+    assert cron["static:kuberay-v1.6.2"] == "pass"
     for outcome in ("fail", "error"):
         assert not [v for v in verdicts if v["outcome"] == outcome]
 
