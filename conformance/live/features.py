@@ -26,6 +26,7 @@ from conformance.live.scenarios import (
     Scenario,
     ScenarioFailed,
     default_scenarios,
+    pod_ready,
 )
 from conformance.snapshot import Expectation, Snapshot
 from conformance.verdict import Outcome, Verdict, verdict_for
@@ -1136,6 +1137,197 @@ def batch_scheduler_volcano(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+FT_FINALIZER = "ray.io/gcs-ft-redis-cleanup-finalizer"  # KubeRay's, on a RayCluster with GCS FT
+REDIS_ADDRESS = "redis:6379"
+
+
+def _start_redis(ctx: Context, scenario: str) -> None:
+    """A Redis Pod (the Ray image, whose Debian packages include redis-server) and its Service ``redis``
+    in the scenario's namespace, Ready: not part of any workload."""
+    image = ctx.manifest("RayCluster")["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["image"]
+    labels = {"app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "karta-conformance"}
+    command = ["redis-server", "--port", "6379", "--protected-mode", "no", "--save", "", "--appendonly", "no"]
+    ctx.kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "redis", "labels": labels},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "redis",
+                        "image": image,
+                        "command": command,
+                        "ports": [{"containerPort": 6379}],
+                        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+                        "readinessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 2},
+                    }
+                ],
+                "terminationGracePeriodSeconds": 1,
+            },
+        },
+        ctx.namespace,
+    )
+    ctx.kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "redis", "labels": labels},
+            "spec": {"selector": labels, "ports": [{"port": 6379, "targetPort": 6379}]},
+        },
+        ctx.namespace,
+    )
+    ctx.wait(
+        scenario,
+        "created",
+        "the Redis Pod Ready",
+        lambda: pod_ready(ctx.get("v1", "Pod", "redis") or {}) or None,
+        120,
+    )
+
+
+def gcs_fault_tolerance(ctx: Context) -> list[Snapshot]:
+    """GCS fault tolerance (spec.gcsFaultToleranceOptions): ready (KubeRay's finalizer on the RayCluster)
+    -> head-recreated (the head Pod deleted, a new one made, the workers kept) -> redis-cleanup (the
+    RayCluster deleted: KubeRay deletes its Ray Pods and, behind its finalizer, makes a batch Job owned by
+    the RayCluster whose Pod is built from the head Pod, labelled ray.io/node-type=redis-cleanup; held
+    here by the harness's finalizer until snapshotted).
+
+    A Redis Pod and Service ``redis`` beside it (the Ray image has Debian's redis-server): on kind a real
+    Redis that the real Ray head keeps its GCS state in; on the local backend a kwok Pod (its heads run
+    no Ray there, and what is checked is what the operator makes)."""
+    scenario = "gcs-fault-tolerance"
+    _start_redis(ctx, scenario)
+
+    def ft(manifest: dict[str, Any]) -> None:
+        manifest["spec"]["gcsFaultToleranceOptions"] = {"redisAddress": REDIS_ADDRESS}
+
+    root, group, snapshots, owners = _started_raycluster(ctx, scenario, "ft-raycluster", ft)
+    name = root[2]
+    start = int(ctx.manifest("RayCluster")["spec"]["workerGroupSpecs"][0]["replicas"])
+    ctx.wait(scenario, "ready", "head and workers Running", _settled(ctx, name, {group: start}), 180)
+    finalizers = (ctx.get(*RAYCLUSTER, name) or {}).get("metadata", {}).get("finalizers") or []
+    if FT_FINALIZER not in finalizers:
+        raise ScenarioFailed(scenario, "ready", f"KubeRay put no {FT_FINALIZER} on {name}: {finalizers}")
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+
+    (head,) = _live_pods(ctx, f"ray.io/cluster={name},ray.io/node-type=head")
+    workers = {
+        p["metadata"]["uid"] for p in _live_pods(ctx, f"ray.io/cluster={name},ray.io/node-type=worker")
+    }
+    ctx.kube.delete("v1", "Pod", head["metadata"]["name"], ctx.namespace)
+    settled = _settled(ctx, name, {group: start})
+
+    def healed() -> dict[str, Any] | None:
+        found = settled()
+        heads = _live_pods(ctx, f"ray.io/cluster={name},ray.io/node-type=head")
+        return found if found and heads and heads[0]["metadata"]["uid"] != head["metadata"]["uid"] else None
+
+    ctx.wait(scenario, "head-recreated", "a new head Pod Running and the cluster ready", healed, 180)
+    kept = {p["metadata"]["uid"] for p in _live_pods(ctx, f"ray.io/cluster={name},ray.io/node-type=worker")}
+    ctx.progress(f"  [{scenario}] head recreated; worker Pods kept: {len(kept & workers)} of {len(workers)}")
+    snapshots.append(ctx.snap(scenario, "head-recreated", root, owners))
+
+    _hold(ctx, name, True)
+    try:
+        ctx.kube.delete(*RAYCLUSTER, name, ctx.namespace)
+        job = ctx.wait(
+            scenario,
+            "redis-cleanup",
+            "the Ray Pods deleted and the redis-cleanup Job's Pod made",
+            _redis_cleanup_made(ctx, name),
+            120,
+        )
+        ctx.progress(f"  [{scenario}] redis-cleanup Job {job['metadata']['name']} (owned by {name})")
+        # While its finalizers hold it, KubeRay leaves the RayCluster's status as it was (state ready):
+        # Karta has no terminating status, and the definitions read what the status says.
+        snapshots.append(
+            ctx.snap(
+                scenario,
+                "redis-cleanup",
+                root,
+                Expectation(statuses=["running"], stable=False, current_owners=[name]),
+            )
+        )
+    finally:
+        _hold(ctx, name, False)
+    return snapshots
+
+
+def _hold(ctx: Context, cluster: str, on: bool) -> None:
+    """Put the harness's finalizer on RayCluster ``cluster`` (``on``) or take it off; the others kept."""
+    current = ctx.get(*RAYCLUSTER, cluster)
+    if current is None:
+        return
+    others = [f for f in current["metadata"].get("finalizers") or [] if f != HOLD]
+    ctx.kube.patch_merge(
+        *RAYCLUSTER, cluster, ctx.namespace, {"metadata": {"finalizers": [*others, HOLD] if on else others}}
+    )
+
+
+def _redis_cleanup_made(ctx: Context, cluster: str) -> Callable[[], dict[str, Any] | None]:
+    """A probe: RayCluster ``cluster``'s Ray Pods are gone and its redis-cleanup Job and that Job's Pod
+    exist (the Job, when so)."""
+    selector = f"ray.io/cluster={cluster},ray.io/node-type=redis-cleanup"
+
+    def probe() -> dict[str, Any] | None:
+        jobs = ctx.kube.list_objects("batch/v1", "Job", ctx.namespace, label_selector=selector)
+        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=selector)
+        heads, workers = ctx.ray_pods(cluster)
+        return jobs[0] if jobs and pods and not heads and not workers else None
+
+    return probe
+
+
+def rayjob_redis_cleanup(ctx: Context) -> list[Snapshot]:
+    """A RayJob whose cluster has GCS fault tolerance, with shutdownAfterJobFinishes: created -> running
+    -> the job succeeds and the operator deletes the RayCluster: its Ray Pods go, and its redis-cleanup
+    Job's Pod comes, a batch Job's Pod under the RayJob beside the submitter's (snapshot redis-cleanup,
+    the cluster held by the harness's finalizer until taken)."""
+    scenario = "rayjob-redis-cleanup"
+    _start_redis(ctx, scenario)
+    cluster_spec = ctx.manifest("RayJob")["spec"]["rayClusterSpec"]
+    cluster_spec["gcsFaultToleranceOptions"] = {"redisAddress": REDIS_ADDRESS}
+    name, root, snapshots = ctx.start_rayjob(
+        scenario,
+        "ft-rayjob",
+        shutdownAfterJobFinishes=True,
+        ttlSecondsAfterFinished=0,
+        rayClusterSpec=cluster_spec,
+    )
+
+    def ft_cluster() -> str | None:
+        cluster = str(((ctx.get(*RAYJOB, name) or {}).get("status") or {}).get("rayClusterName") or "")
+        found = ctx.get(*RAYCLUSTER, cluster) if cluster else None
+        return cluster if found and FT_FINALIZER in (found["metadata"].get("finalizers") or []) else None
+
+    cluster = str(
+        ctx.wait(scenario, "running", f"the RayJob's RayCluster with {FT_FINALIZER}", ft_cluster, 120)
+    )
+    _hold(ctx, cluster, True)
+    try:
+        ctx.job_succeeded(scenario, name)
+        job = ctx.wait(
+            scenario,
+            "redis-cleanup",
+            f"{cluster}'s Ray Pods deleted and its redis-cleanup Job's Pod made",
+            _redis_cleanup_made(ctx, cluster),
+            180,
+        )
+        ctx.progress(f"  [{scenario}] redis-cleanup Job {job['metadata']['name']} (owned by {cluster})")
+        snapshots.append(
+            ctx.snap(
+                scenario,
+                "redis-cleanup",
+                root,
+                Expectation(statuses=["completed"], stable=False, current_owners=[cluster]),
+            )
+        )
+    finally:
+        _hold(ctx, cluster, False)
+    return snapshots
+
+
 RAYCRONJOB = ("ray.io/v1", "RayCronJob")
 CRONJOB_LABEL = "ray.io/cronjob-name"  # on every RayJob a RayCronJob makes
 
@@ -1282,6 +1474,8 @@ FEATURE_SCENARIOS.update(
         "extended-resources": Scenario(extended_resources, "RayCluster"),
         "batch-scheduler-volcano": Scenario(batch_scheduler_volcano, "RayCluster"),
         "raycronjob": Scenario(raycronjob, "RayCronJob", slow=True),
+        "gcs-fault-tolerance": Scenario(gcs_fault_tolerance, "RayCluster"),
+        "rayjob-redis-cleanup": Scenario(rayjob_redis_cleanup, "RayJob"),
         "rayservice-cluster-deletion-delay": Scenario(
             rayservice_cluster_deletion_delay, "RayService", slow=True
         ),

@@ -61,6 +61,7 @@ NODE_PACKAGES = (
 )
 
 RAY_PACKAGES = (
+    "redis-server",  # a Redis for the gcs-fault-tolerance scenario (the same image, another command)
     "python3",
     "python3-venv",
     "python-is-python3",
