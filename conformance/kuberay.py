@@ -83,3 +83,15 @@ def raycluster_gang_size(raycluster: dict[str, Any]) -> int:
             continue
         total += int(group.get("minReplicas") or 0) * int(group.get("numOfHosts") or 1)
     return total
+
+
+def zero_minimum_groups(raycluster: dict[str, Any]) -> dict[str, int]:
+    """Worker groups (not suspended) with ``minReplicas`` 0 and Pods wanted: group -> its Pods
+    (replicas x numOfHosts). Karta's gang minimum takes a component's replicas where its minReplicas is 0
+    (``getEffectiveMinReplicas``), so it counts these Pods where the cluster needs none of them."""
+    found = {}
+    for group in (raycluster.get("spec") or {}).get("workerGroupSpecs") or []:
+        pods = int(group.get("replicas") or 0) * int(group.get("numOfHosts") or 1)
+        if group.get("suspend") is not True and not int(group.get("minReplicas") or 0) and pods:
+            found[str(group.get("groupName"))] = pods
+    return found

@@ -18,7 +18,8 @@ class Capability(StrEnum):
     # set_serve_unready: no Ray Pod of a namespace is a ready endpoint of its serve Service (the Serve
     # proxies stop answering: the operator's health check of each head fails, worker Pods turn NotReady)
     SERVE_UNREADY = "drop-serve-endpoints"
-    # ray_nodes: the nodes a head's GCS lists alive (every Pod runs real Ray, workers included)
+    # ray_nodes: the nodes a head's GCS lists alive, and ray_submit: a Ray job submitted on a head (every
+    # Pod runs real Ray, workers included: what Ray's autoscaler needs to scale on demand)
     RAY_NODES = "list-ray-nodes"
 
 
@@ -84,6 +85,10 @@ class Provider(Protocol):
     def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
         """The node addresses (Pod IPs) the GCS of head Pod ``pod`` lists alive, sorted
         (:class:`conformance.backends.raynodes.NoNodeList` while it cannot say)."""
+        ...
+
+    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: str) -> str:
+        """Submit ``entrypoint`` as a Ray job on head Pod ``pod`` without waiting (``RAY_NODES``)."""
         ...
 
     def restart_operator(self) -> None:

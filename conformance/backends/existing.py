@@ -123,6 +123,9 @@ class ExistingProvider:
     def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
         return raynodes.alive_ray_nodes(self.kubectl, namespace, pod, container)
 
+    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: str) -> str:
+        return raynodes.submit_job(self.kubectl, namespace, pod, container, entrypoint)
+
     def set_serve_unready(self, namespace: str, value: bool = True) -> None:
         raise Unsupported(self.name, Capability.SERVE_UNREADY, NO_SERVE_SWITCH)
 

@@ -1,4 +1,5 @@
-"""The Ray nodes a head's GCS lists alive: a Python driver on the head, through ``kubectl exec``.
+"""The Ray nodes a head's GCS lists alive: a Python driver on the head, through ``kubectl exec``; and a
+Ray job submitted from the head (resource demand for the autoscaler), the same way.
 
 Where every Pod runs real Ray (real kubelets: kind, an existing cluster), a worker Pod that is
 Running and Ready is still no proof that its raylet joined the head; the head's own node table is.
@@ -35,3 +36,25 @@ def alive_ray_nodes(kubectl: Callable[..., str], namespace: str, pod: str, conta
     """The node addresses (Pod IPs) the GCS of head Pod ``pod`` lists alive, sorted."""
     output = kubectl("-n", namespace, "exec", pod, "-c", container, "--", "python", "-c", ALIVE_NODES)
     return alive_nodes_line(output)
+
+
+def submit_job(kubectl: Callable[..., str], namespace: str, pod: str, container: str, entrypoint: str) -> str:
+    """Submit ``entrypoint`` as a Ray job to the head's own dashboard, without waiting for it (``ray job
+    submit --no-wait``, run on head Pod ``pod``); what the command printed."""
+    return kubectl(
+        "-n",
+        namespace,
+        "exec",
+        pod,
+        "-c",
+        container,
+        "--",
+        "ray",
+        "job",
+        "submit",
+        "--no-wait",
+        "--address",
+        "http://127.0.0.1:8265",
+        "--",
+        entrypoint,  # one argument: Ray runs the entrypoint through a shell
+    )

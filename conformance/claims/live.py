@@ -652,6 +652,28 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
                     evidence | {"root_spec_needs": declared},
                 )
             )
+        elif group.minimum != need and group.minimum == need + sum(
+            (zero := workloads.zero_minimum_groups(owner)).values()
+        ):
+            # Karta takes a component's replicas where its minReplicas reads 0 (getEffectiveMinReplicas):
+            # a worker group that needs no Pod together (an autoscaled group with minReplicas 0) is counted
+            # at the replicas it has now, and no reading of minReplicas can say 0.
+            out.items.append(
+                verdict_for(
+                    definition,
+                    "gang-minimum",
+                    subject,
+                    out.phase,
+                    Outcome.CANNOT_EXPRESS,
+                    f"group {group.label}: minimum {group.minimum}, but {owner_kind} {owner['metadata']['name']} "
+                    f"needs {need} Pods together: worker group(s) {sorted(zero)} have minReplicas 0 and "
+                    f"{sum(zero.values())} Pod(s) now, and Karta counts a component's replicas where its "
+                    "minReplicas is 0 (getEffectiveMinReplicas), so no definition can give them a minimum of 0: "
+                    f"a gang scheduler would hold the cluster to {group.minimum} Pods",
+                    None,
+                    evidence | {"zero_minimum_groups": zero},
+                )
+            )
         elif group.minimum != need:
             out.check(
                 "gang-minimum",

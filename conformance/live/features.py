@@ -15,6 +15,7 @@ from typing import Any
 from conformance import features as inventory
 from conformance import fixtures
 from conformance.backends import batch_schedulers
+from conformance.backends.base import Capability
 from conformance.definition.model import Definition
 from conformance.kuberay import active_cluster, condition, condition_true, pending_cluster, rayservice_ready
 from conformance.live.scenarios import (
@@ -1328,6 +1329,98 @@ def rayjob_redis_cleanup(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+# Two tasks of one CPU each, 40 s long: with the head at num-cpus 0 they can only run on workers, so
+# Ray's autoscaler asks for two (the group's max), and they finish; the workers then idle out.
+DEMAND = (
+    "python -c 'import ray, time; ray.init(); "
+    "task = ray.remote(num_cpus=1)(lambda: time.sleep(40)); ray.get([task.remote() for _ in range(2)])'"
+)
+IDLE_SECONDS = 15
+
+
+def in_tree_autoscaling(ctx: Context) -> list[Snapshot]:
+    """In-tree autoscaling with Ray's autoscaler (the sidecar KubeRay puts in the head Pod) scaling a
+    worker group on real demand: created -> ready (replicas 0, min 0, max 2: the head alone, num-cpus 0)
+    -> scaled-up (a Ray job of two one-CPU tasks: the autoscaler wrote replicas 2 on the RayCluster, two
+    worker Pods run) -> scaled-down (the job done, idleTimeoutSeconds later the autoscaler wrote replicas
+    0 and named the idle workers in workersToDelete; KubeRay deleted them). Where the worker Pods run no
+    Ray (the local backend), the phases are UNVERIFIED with the reason."""
+    scenario = "in-tree-autoscaling"
+    phases = ("created", "ready", "scaled-up", "scaled-down")
+    if not ctx.able(Capability.RAY_NODES, scenario, *phases):
+        return []
+    manifest, root = _raycluster(ctx, "autoscaled-raycluster")
+    name = root[2]
+    spec = manifest["spec"]
+    spec["enableInTreeAutoscaling"] = True
+    spec["autoscalerOptions"] = {"idleTimeoutSeconds": IDLE_SECONDS, "upscalingMode": "Default"}
+    spec["headGroupSpec"]["rayStartParams"]["num-cpus"] = "0"
+    group = spec["workerGroupSpecs"][0]
+    group.update(replicas=0, minReplicas=0, maxReplicas=2)
+    group["rayStartParams"]["num-cpus"] = "1"
+    gname = str(group["groupName"])
+    ctx.kube.create(manifest, ctx.namespace)
+    snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
+    owners = Expectation(statuses=["running"], current_owners=[name])
+
+    def replicas() -> int:
+        groups = ((ctx.get(*RAYCLUSTER, name) or {}).get("spec") or {}).get("workerGroupSpecs") or []
+        return int(next((g.get("replicas") or 0 for g in groups if g.get("groupName") == gname), -1))
+
+    ctx.wait(
+        scenario,
+        "ready",
+        "the head Running with its autoscaler, no worker",
+        _settled(ctx, name, {gname: 0}),
+        240,
+    )
+    (head,) = _live_pods(ctx, f"ray.io/cluster={name},ray.io/node-type=head")
+    containers = [c["name"] for c in head["spec"]["containers"]]
+    if "autoscaler" not in containers:
+        raise ScenarioFailed(scenario, "ready", f"no autoscaler container in the head Pod: {containers}")
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+
+    printed = ctx.provider.ray_submit(ctx.namespace, head["metadata"]["name"], containers[0], DEMAND)
+    ctx.progress(
+        f"  [{scenario}] demand submitted: {printed.strip().splitlines()[-1] if printed.strip() else ''}"
+    )
+    settled_two = _settled(ctx, name, {gname: 2})
+    ctx.wait(
+        scenario,
+        "scaled-up",
+        "the autoscaler's replicas 2 and two worker Pods Running",
+        lambda: settled_two() if replicas() == 2 else None,
+        240,
+    )
+    snapshots.append(ctx.snap(scenario, "scaled-up", root, owners))
+
+    deleted: list[str] = []
+
+    def chosen() -> None:
+        strategy = ((ctx.get(*RAYCLUSTER, name) or {}).get("spec") or {}).get("workerGroupSpecs") or []
+        for g in strategy:
+            for pod in (g.get("scaleStrategy") or {}).get("workersToDelete") or []:
+                if pod not in deleted:
+                    deleted.append(pod)
+
+    settled_none = _settled(ctx, name, {gname: 0})
+
+    def idled_out() -> dict[str, Any] | None:
+        chosen()
+        return settled_none() if replicas() == 0 else None
+
+    ctx.wait(
+        scenario,
+        "scaled-down",
+        f"the job done and, {IDLE_SECONDS} s idle later, the autoscaler's replicas 0 and no worker Pod",
+        idled_out,
+        40 + IDLE_SECONDS + 240,
+    )
+    ctx.progress(f"  [{scenario}] the autoscaler named {deleted or 'no Pod'} in workersToDelete")
+    snapshots.append(ctx.snap(scenario, "scaled-down", root, owners))
+    return snapshots
+
+
 RAYCRONJOB = ("ray.io/v1", "RayCronJob")
 CRONJOB_LABEL = "ray.io/cronjob-name"  # on every RayJob a RayCronJob makes
 
@@ -1474,6 +1567,7 @@ FEATURE_SCENARIOS.update(
         "extended-resources": Scenario(extended_resources, "RayCluster"),
         "batch-scheduler-volcano": Scenario(batch_scheduler_volcano, "RayCluster"),
         "raycronjob": Scenario(raycronjob, "RayCronJob", slow=True),
+        "in-tree-autoscaling": Scenario(in_tree_autoscaling, "RayCluster"),
         "gcs-fault-tolerance": Scenario(gcs_fault_tolerance, "RayCluster"),
         "rayjob-redis-cleanup": Scenario(rayjob_redis_cleanup, "RayJob"),
         "rayservice-cluster-deletion-delay": Scenario(

@@ -125,6 +125,9 @@ class LocalProvider:
     def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
         raise Unsupported(self.name, Capability.RAY_NODES, NO_RAY_WORKERS)
 
+    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: str) -> str:
+        raise Unsupported(self.name, Capability.RAY_NODES, NO_RAY_WORKERS)
+
     def restart_operator(self) -> None:
         with self._operator_lock:
             self.cluster.restart_operator()

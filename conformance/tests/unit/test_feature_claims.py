@@ -280,3 +280,28 @@ def test_a_rayjob_whose_workers_were_deleted_keeps_a_minimum_no_definition_can_l
         "together by its own spec"
     )
     assert all(outcome is Outcome.CANNOT_EXPRESS for outcome, _ in found["cannot-express"])
+
+
+def _autoscaled(min_replicas: int) -> Snapshot:
+    """An autoscaled group the autoscaler scaled to 2 (replicas 2, minReplicas ``min_replicas``)."""
+    root = _cluster([{"groupName": "workers", "replicas": 2, "minReplicas": min_replicas, "maxReplicas": 2}])
+    root["spec"]["enableInTreeAutoscaling"] = True
+    pods = [_pod(root, "head", "head", "headgroup"), _pod(root, "w1", "worker", "workers")]
+    return _snapshot(root, [*pods, _pod(root, "w2", "worker", "workers")], ["running"])
+
+
+def test_an_autoscaled_group_with_minimum_0_is_counted_at_its_replicas_which_no_definition_can_avoid(
+    tmp_path: Path,
+) -> None:
+    """Karta's getEffectiveMinReplicas takes replicas where minReplicas is 0: the cluster needs its head
+    alone, Karta's minimum is head + the 2 workers the autoscaler asked for (scenario in-tree-autoscaling)."""
+    found = _by_claim(_definition(tmp_path), _autoscaled(0))
+    assert list(found) == ["gang-minimum"]
+    ((outcome, message),) = found["gang-minimum"]
+    assert outcome is Outcome.CANNOT_EXPRESS
+    assert message.startswith(
+        "group raycluster[conformance-raycluster]: minimum 3, but RayCluster conformance-raycluster needs 1 Pods "
+        "together: worker group(s) ['workers'] have minReplicas 0 and 2 Pod(s) now"
+    )
+    # with minReplicas 1 Karta's minimum (head + 1) is what the cluster needs: no verdict but passes
+    assert _by_claim(_definition(tmp_path), _autoscaled(1)) == {}
