@@ -447,9 +447,20 @@ def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) 
             ]
         else:
             objects = [o for o in snapshot.tree if o.get("kind") == component.kind.kind]
+        # Other components of the same kind under other parents (a RayJob's submitter Job and a RayCluster's
+        # redis-cleanup Job): an object is theirs when their parent is in its chain, not this one's.
+        others = {
+            sibling_parent.kind.kind
+            for sibling in definition.children
+            if sibling is not component
+            and not component.is_pod
+            and sibling.kind == component.kind
+            and (sibling_parent := definition.component(sibling.owner_ref or "")) is not None
+            and sibling_parent.kind is not None
+        }
         for obj in objects:
             chain = [str(a.get("kind")) for a in snapshot.ancestors(obj)]
-            if parent.kind.kind not in chain:
+            if parent.kind.kind not in chain and not others & set(chain):
                 ok = False
                 out.check(
                     "ownership",
