@@ -305,3 +305,47 @@ def test_an_autoscaled_group_with_minimum_0_is_counted_at_its_replicas_which_no_
     )
     # with minReplicas 1 Karta's minimum (head + 1) is what the cluster needs: no verdict but passes
     assert _by_claim(_definition(tmp_path), _autoscaled(1)) == {}
+
+
+# Recorded by scenario gcs-fault-tolerance (local backend, KubeRay v1.6.2): RayCluster ft-raycluster being
+# deleted, its Ray Pods gone, its redis-cleanup Job and that Job's Pod (built from the head Pod).
+REDIS_CLEANUP = Path(__file__).resolve().parents[1] / "data" / "gcs-fault-tolerance" / "redis-cleanup.json"
+
+
+def _cleanup_definition(tmp_path: Path, components: bool = True, fil: bool = True) -> Definition:
+    document = shipped("raycluster")
+    structure = document["spec"]["structureDefinition"]
+    if not components:
+        structure["childComponents"] = [
+            c for c in structure["childComponents"] if c["name"] not in ("redis-cleanup", "redis-cleanup-pod")
+        ]
+    if not fil:
+        for group in document["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"]:
+            for member in group["members"]:
+                member.pop("filters", None)
+    [definition] = load_path(write(tmp_path, document))
+    return definition
+
+
+def test_the_redis_cleanup_pod_is_a_component_of_its_own_and_in_no_gang(tmp_path: Path) -> None:
+    snapshot = Snapshot.load(REDIS_CLEANUP)
+    (pod,) = snapshot.pods()
+    assert pod["metadata"]["labels"]["ray.io/node-type"] == "redis-cleanup"
+    assert _by_claim(_cleanup_definition(tmp_path), snapshot) == {}
+    # Before: no component took the Pod, and its Job was no kind of the definition's.
+    before = _by_claim(_cleanup_definition(tmp_path, components=False), snapshot)
+    assert set(before) == {"membership", "ownership"}
+    assert before["membership"] == [
+        (
+            Outcome.FAIL,
+            f"Pod {snapshot.namespace}/{pod['metadata']['name']} of the workload is selected by no component; "
+            "exactly one is required",
+        )
+    ]
+    # The components without the member's filter: the Pod's effective member is the RayCluster's, so a gang
+    # scheduler would hold it (alone, its cluster's Pods deleted) to the cluster's minimum of 2.
+    unfiltered = _by_claim(_cleanup_definition(tmp_path, fil=False), snapshot)
+    assert set(unfiltered) == {"gang", "gang-minimum"}
+    assert unfiltered["gang-minimum"] == [
+        (Outcome.FAIL, "group raycluster[ft-raycluster] holds Pods of 0 RayClusters; a minimum needs one")
+    ]
