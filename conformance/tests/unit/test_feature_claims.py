@@ -349,3 +349,26 @@ def test_the_redis_cleanup_pod_is_a_component_of_its_own_and_in_no_gang(tmp_path
     assert unfiltered["gang-minimum"] == [
         (Outcome.FAIL, "group raycluster[ft-raycluster] holds Pods of 0 RayClusters; a minimum needs one")
     ]
+
+
+def test_under_a_rayjob_the_redis_cleanup_pod_was_read_as_the_submitter(tmp_path: Path) -> None:
+    """Recorded by rayjob-redis-cleanup: the RayJob's cluster deleted after the job (GCS FT). The old
+    submitter selector (any Pod with batch.kubernetes.io/job-name) took the cleanup Pod."""
+    snapshot = Snapshot.load(REDIS_CLEANUP.parent / "rayjob-redis-cleanup.json")
+    [definition] = load_path(DEFINITIONS / "rayjob.yaml")
+    assert [v for v in check_snapshot(definition, snapshot) if not v.ok] == []
+    document = shipped("rayjob")
+    structure = document["spec"]["structureDefinition"]
+    structure["childComponents"] = [
+        c for c in structure["childComponents"] if c["name"] not in ("redis-cleanup", "redis-cleanup-pod")
+    ]
+    submitter = next(c for c in structure["childComponents"] if c["name"] == "submitter-pod")
+    submitter["podSelector"]["componentTypeSelector"]["keyPath"] = (
+        '.metadata.labels["batch.kubernetes.io/job-name"]'
+    )
+    [before] = load_path(write(tmp_path, document))
+    found = _by_claim(before, snapshot)
+    assert list(found) == ["template-fidelity"]
+    ((outcome, message),) = found["template-fidelity"]
+    assert outcome is Outcome.FAIL and "-redis-cleanup-" in message
+    assert message.endswith("label karta.conformance/role='submitter' from the template is 'head'")
