@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from conformance import features
 from conformance.definition import Definition, load_path
+from conformance.evaluate.gangs import gang_groups
 from conformance.live.session import LiveResult, evaluate
 from conformance.snapshot import Snapshot
 from conformance.tests.helpers import DEFINITIONS, broken, component
@@ -54,8 +56,32 @@ def test_scenarios_complete(live: LiveResult) -> None:
         ("rayjob-httpmode", "succeeded"),
         ("raycluster-suspend", "suspended"),
         ("rayjob-suspend", "suspended"),
+        # where the KubeRay version serves RayCronJob (the harness turns its gate on)
+        *([("raycronjob", "two-jobs"), ("raycronjob", "resumed")] if _serves_raycronjob(live) else []),
     ]:
         assert wanted in phases or wanted in unverified, f"no snapshot {wanted}; unverified: {unverified}"
+
+
+def _serves_raycronjob(live: LiveResult) -> bool:
+    return features.by_name()["raycronjob"].active_in(live.kuberay_version or "")
+
+
+def test_a_raycronjobs_rayjobs_each_have_their_cluster_and_gang(live: LiveResult) -> None:
+    """Two ticks: two RayJobs owned by the RayCronJob, each owning its RayCluster, whose Pods are a gang
+    of their own under the one root (absent where the version does not serve the kind)."""
+    if not _serves_raycronjob(live):
+        assert not [s for s in live.snapshots if s.scenario == "raycronjob"]
+        return
+    snapshot = _phase(live, "raycronjob", "two-jobs")
+    jobs = [o for o in snapshot.tree if o["kind"] == "RayJob"]
+    assert len(jobs) >= 2
+    assert {r["uid"] for j in jobs for r in j["metadata"]["ownerReferences"]} == {snapshot.uid}
+    clusters = [o for o in snapshot.tree if o["kind"] == "RayCluster"]
+    owners = {r["uid"] for c in clusters for r in c["metadata"]["ownerReferences"]}
+    assert len(clusters) == len(jobs) and owners == {j["metadata"]["uid"] for j in jobs}
+    (definition,) = [d for d in load_path(DEFINITIONS) if d.name == "raycronjob"]
+    groups = gang_groups(definition, snapshot.pods(), snapshot.root)
+    assert len(groups) == len(clusters) and {g.minimum for g in groups} == {2}
 
 
 def test_pending_phase_holds_two_clusters_and_the_pending_pods(live: LiveResult) -> None:
@@ -87,7 +113,7 @@ def test_the_pending_cluster_is_promoted_and_the_old_one_deleted_with_its_pods(l
     assert not [p for p in after.namespace_pods if p["metadata"]["labels"].get("ray.io/cluster") == old]
 
 
-@pytest.mark.parametrize("name", ["raycluster", "rayjob", "rayservice"])
+@pytest.mark.parametrize("name", ["raycluster", "rayjob", "rayservice", "raycronjob"])
 def test_shipped_definition_holds_on_live_objects(live: LiveResult, name: str) -> None:
     (definition,) = [d for d in load_path(DEFINITIONS) if d.name == name]
     verdicts = evaluate([definition], live)
