@@ -602,6 +602,13 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
     """Each pod group's minimum, as a Karta consumer computes it per Pod, against the owner's need."""
     definition = out.definition
     subject = "optimizationInstructions.gangScheduling.podGroups"
+
+    def gap(message: str, evidence: dict[str, Any]) -> Verdict:
+        """A minimum no definition can get right (CANNOT-EXPRESS), with what shows it."""
+        return verdict_for(
+            definition, "gang-minimum", subject, out.phase, Outcome.CANNOT_EXPRESS, message, None, evidence
+        )
+
     try:
         groups = gang_groups(definition, snapshot.pods(), snapshot.root)
     except EvaluationError as error:
@@ -647,19 +654,13 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
             # RayCluster and not the root (DeleteWorkers suspends its worker groups; an upgrade leaves the
             # active cluster on the older spec), and Karta evaluates scale paths on the root only.
             out.items.append(
-                verdict_for(
-                    definition,
-                    "gang-minimum",
-                    subject,
-                    out.phase,
-                    Outcome.CANNOT_EXPRESS,
+                gap(
                     f"group {group.label}: minimum {group.minimum}, what the root's cluster spec needs, but "
                     f"{owner_kind} {owner['metadata']['name']} needs {need} Pods together by its own spec, which "
                     "the operator changed and not the root's (RayJob deletionStrategy DeleteWorkers suspends its "
                     "worker groups; during an upgrade the active cluster keeps the older spec). Karta evaluates scale "
                     "paths on the root only, so no definition can size this group: a gang scheduler would hold it "
                     f"to {group.minimum}",
-                    None,
                     evidence | {"root_spec_needs": declared},
                 )
             )
@@ -670,18 +671,12 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
             # a worker group that needs no Pod together (an autoscaled group with minReplicas 0) is counted
             # at the replicas it has now, and no reading of minReplicas can say 0.
             out.items.append(
-                verdict_for(
-                    definition,
-                    "gang-minimum",
-                    subject,
-                    out.phase,
-                    Outcome.CANNOT_EXPRESS,
+                gap(
                     f"group {group.label}: minimum {group.minimum}, but {owner_kind} {owner['metadata']['name']} "
                     f"needs {need} Pods together: worker group(s) {sorted(zero)} have minReplicas 0 and "
                     f"{sum(zero.values())} Pod(s) now, and Karta counts a component's replicas where its "
                     "minReplicas is 0 (getEffectiveMinReplicas), so no definition can give them a minimum of 0: "
                     f"a gang scheduler would hold the cluster to {group.minimum} Pods",
-                    None,
                     evidence | {"zero_minimum_groups": zero},
                 )
             )

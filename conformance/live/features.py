@@ -1229,29 +1229,19 @@ def gcs_fault_tolerance(ctx: Context) -> list[Snapshot]:
     ctx.progress(f"  [{scenario}] head recreated; worker Pods kept: {len(kept & workers)} of {len(workers)}")
     snapshots.append(ctx.snap(scenario, "head-recreated", root, owners))
 
-    _hold(ctx, name, True)
-    try:
-        ctx.kube.delete(*RAYCLUSTER, name, ctx.namespace)
-        job = ctx.wait(
+    # While its finalizers hold it, KubeRay leaves the RayCluster's status as it was (state ready): Karta
+    # has no terminating status, and the definitions read what the status says.
+    snapshots.append(
+        _redis_cleanup(
+            ctx,
             scenario,
-            "redis-cleanup",
-            "the Ray Pods deleted and the redis-cleanup Job's Pod made",
-            _redis_cleanup_made(ctx, name),
+            root,
+            name,
+            "running",
+            lambda: ctx.kube.delete(*RAYCLUSTER, name, ctx.namespace),
             120,
         )
-        ctx.progress(f"  [{scenario}] redis-cleanup Job {job['metadata']['name']} (owned by {name})")
-        # While its finalizers hold it, KubeRay leaves the RayCluster's status as it was (state ready):
-        # Karta has no terminating status, and the definitions read what the status says.
-        snapshots.append(
-            ctx.snap(
-                scenario,
-                "redis-cleanup",
-                root,
-                Expectation(statuses=["running"], stable=False, current_owners=[name]),
-            )
-        )
-    finally:
-        _hold(ctx, name, False)
+    )
     return snapshots
 
 
@@ -1280,6 +1270,39 @@ def _redis_cleanup_made(ctx: Context, cluster: str) -> Callable[[], dict[str, An
     return probe
 
 
+def _redis_cleanup(
+    ctx: Context,
+    scenario: str,
+    root: tuple[str, str, str],
+    cluster: str,
+    status: str,
+    deleting: Callable[[], object],
+    timeout: float,
+) -> Snapshot:
+    """RayCluster ``cluster`` held by the harness's finalizer, then ``deleting`` (what makes the cluster go),
+    then snapshot ``redis-cleanup`` once its Ray Pods are gone and its cleanup Job's Pod is made (the root
+    ``status``); the hold always taken off again."""
+    _hold(ctx, cluster, True)
+    try:
+        deleting()
+        job = ctx.wait(
+            scenario,
+            "redis-cleanup",
+            f"{cluster}'s Ray Pods deleted and its redis-cleanup Job's Pod made",
+            _redis_cleanup_made(ctx, cluster),
+            timeout,
+        )
+        ctx.progress(f"  [{scenario}] redis-cleanup Job {job['metadata']['name']} (owned by {cluster})")
+        return ctx.snap(
+            scenario,
+            "redis-cleanup",
+            root,
+            Expectation(statuses=[status], stable=False, current_owners=[cluster]),
+        )
+    finally:
+        _hold(ctx, cluster, False)
+
+
 def rayjob_redis_cleanup(ctx: Context) -> list[Snapshot]:
     """A RayJob whose cluster has GCS fault tolerance, with shutdownAfterJobFinishes: created -> running
     -> the job succeeds and the operator deletes the RayCluster: its Ray Pods go, and its redis-cleanup
@@ -1305,27 +1328,12 @@ def rayjob_redis_cleanup(ctx: Context) -> list[Snapshot]:
     cluster = str(
         ctx.wait(scenario, "running", f"the RayJob's RayCluster with {FT_FINALIZER}", ft_cluster, 120)
     )
-    _hold(ctx, cluster, True)
-    try:
-        ctx.job_succeeded(scenario, name)
-        job = ctx.wait(
-            scenario,
-            "redis-cleanup",
-            f"{cluster}'s Ray Pods deleted and its redis-cleanup Job's Pod made",
-            _redis_cleanup_made(ctx, cluster),
-            180,
+    # the job's success makes the operator delete the cluster (shutdownAfterJobFinishes)
+    snapshots.append(
+        _redis_cleanup(
+            ctx, scenario, root, cluster, "completed", lambda: ctx.job_succeeded(scenario, name), 180
         )
-        ctx.progress(f"  [{scenario}] redis-cleanup Job {job['metadata']['name']} (owned by {cluster})")
-        snapshots.append(
-            ctx.snap(
-                scenario,
-                "redis-cleanup",
-                root,
-                Expectation(statuses=["completed"], stable=False, current_owners=[cluster]),
-            )
-        )
-    finally:
-        _hold(ctx, cluster, False)
+    )
     return snapshots
 
 

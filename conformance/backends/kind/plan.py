@@ -199,56 +199,41 @@ class KindPlan:
             [helm, "repo", "update", REPO_NAME],
         ]
 
+    @staticmethod
+    def _helm(helm: str, kubeconfig: Path, *args: str) -> list[str]:
+        """A helm command on the operator's namespace of the kind cluster."""
+        return [helm, *args, "--namespace", OPERATOR_NAMESPACE, "--kubeconfig", str(kubeconfig)]
+
+    def _chart(self) -> list[str]:
+        return [self.chart_source] if self.chart_source else [CHART, "--version", self.kuberay.chart]
+
     def helm_list(self, helm: str, kubeconfig: Path) -> list[str]:
-        return [
-            helm,
-            "list",
-            "--namespace",
-            OPERATOR_NAMESPACE,
-            "--kubeconfig",
-            str(kubeconfig),
-            "-o",
-            "json",
-        ]
+        return self._helm(helm, kubeconfig, "list", "-o", "json")
 
     def helm_get_values(self, helm: str, kubeconfig: Path) -> list[str]:
-        return [
-            helm,
-            "get",
-            "values",
-            RELEASE,
-            "--namespace",
-            OPERATOR_NAMESPACE,
-            "--kubeconfig",
-            str(kubeconfig),
-            "-o",
-            "json",
-        ]
+        return self._helm(helm, kubeconfig, "get", "values", RELEASE, "-o", "json")
 
     def helm_upgrade_gates(self, helm: str, kubeconfig: Path) -> list[str]:
         """The kept release with the harness's feature gates (its other values kept)."""
-        return [
+        return self._helm(
             helm,
+            kubeconfig,
             "upgrade",
             RELEASE,
-            *([self.chart_source] if self.chart_source else [CHART, "--version", self.kuberay.chart]),
-            "--namespace",
-            OPERATOR_NAMESPACE,
+            *self._chart(),
             "--reuse-values",
             *self.feature_gate_values(),
             "--wait",
             "--timeout",
             "5m",
-            "--kubeconfig",
-            str(kubeconfig),
-        ]
+        )
 
     def helm_install(self, helm: str, kubeconfig: Path) -> list[str]:
         return [
             helm,
             "install",
             RELEASE,
-            *([self.chart_source] if self.chart_source else [CHART, "--version", self.kuberay.chart]),
+            *self._chart(),
             "--namespace",
             OPERATOR_NAMESPACE,
             "--create-namespace",

@@ -158,7 +158,7 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
         ["/t/kubectl", "patch", "node/karta-control-plane", "--subresource=status", "--type=merge", "-p", gpu_patch],
         ["/t/kubectl", "patch", "node/karta-worker", "--subresource=status", "--type=merge", "-p", gpu_patch],
         ["/t/kubectl", "patch", "node/karta-worker2", "--subresource=status", "--type=merge", "-p", gpu_patch],
-        ["/t/helm", "list", "--namespace", "kuberay-system", "--kubeconfig", kubeconfig, "-o", "json"],
+        ["/t/helm", "list", "-o", "json", "--namespace", "kuberay-system", "--kubeconfig", kubeconfig],
         ["/t/helm", "repo", "add", "kuberay", "https://ray-project.github.io/kuberay-helm/", "--force-update"],
         ["/t/helm", "repo", "update", "kuberay"],
         [
