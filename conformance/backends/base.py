@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
@@ -87,7 +88,7 @@ class Provider(Protocol):
         (:class:`conformance.backends.raynodes.NoNodeList` while it cannot say)."""
         ...
 
-    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: str) -> str:
+    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: Sequence[str]) -> str:
         """Submit ``entrypoint`` as a Ray job on head Pod ``pod`` without waiting (``RAY_NODES``)."""
         ...
 

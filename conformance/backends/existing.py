@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ class ExistingProvider:
     def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
         return raynodes.alive_ray_nodes(self.kubectl, namespace, pod, container)
 
-    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: str) -> str:
+    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: Sequence[str]) -> str:
         return raynodes.submit_job(self.kubectl, namespace, pod, container, entrypoint)
 
     def set_serve_unready(self, namespace: str, value: bool = True) -> None:

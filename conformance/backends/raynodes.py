@@ -8,7 +8,7 @@ Running and Ready is still no proof that its raylet joined the head; the head's 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 # The driver prints the node list on a line of its own: it also prints what Ray's processes log
 # (seen: a raylet's "There are tasks with infeasible resource requests ..." as the last line).
@@ -38,9 +38,12 @@ def alive_ray_nodes(kubectl: Callable[..., str], namespace: str, pod: str, conta
     return alive_nodes_line(output)
 
 
-def submit_job(kubectl: Callable[..., str], namespace: str, pod: str, container: str, entrypoint: str) -> str:
-    """Submit ``entrypoint`` as a Ray job to the head's own dashboard, without waiting for it (``ray job
-    submit --no-wait``, run on head Pod ``pod``); what the command printed."""
+def submit_job(
+    kubectl: Callable[..., str], namespace: str, pod: str, container: str, entrypoint: Sequence[str]
+) -> str:
+    """Submit ``entrypoint`` (a command and its arguments; Ray quotes each) as a Ray job to the head's own
+    dashboard, without waiting for it (``ray job submit --no-wait``, run on head Pod ``pod``); what the
+    command printed."""
     return kubectl(
         "-n",
         namespace,
@@ -56,5 +59,5 @@ def submit_job(kubectl: Callable[..., str], namespace: str, pod: str, container:
         "--address",
         "http://127.0.0.1:8265",
         "--",
-        entrypoint,  # one argument: Ray runs the entrypoint through a shell
+        *entrypoint,
     )

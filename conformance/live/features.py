@@ -1340,8 +1340,10 @@ def rayjob_redis_cleanup(ctx: Context) -> list[Snapshot]:
 # Two tasks of one CPU each, 40 s long: with the head at num-cpus 0 they can only run on workers, so
 # Ray's autoscaler asks for two (the group's max), and they finish; the workers then idle out.
 DEMAND = (
-    "python -c 'import ray, time; ray.init(); "
-    "task = ray.remote(num_cpus=1)(lambda: time.sleep(40)); ray.get([task.remote() for _ in range(2)])'"
+    "python",
+    "-c",
+    "import ray, time; ray.init(); "
+    "task = ray.remote(num_cpus=1)(lambda: time.sleep(40)); ray.get([task.remote() for _ in range(2)])",
 )
 IDLE_SECONDS = 15
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from conformance import versions
@@ -125,7 +126,7 @@ class LocalProvider:
     def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
         raise Unsupported(self.name, Capability.RAY_NODES, NO_RAY_WORKERS)
 
-    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: str) -> str:
+    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: Sequence[str]) -> str:
         raise Unsupported(self.name, Capability.RAY_NODES, NO_RAY_WORKERS)
 
     def restart_operator(self) -> None:
