@@ -8,6 +8,7 @@ default scenarios: bounded polls with deadlines, a ScenarioFailed naming the pha
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -1391,8 +1392,9 @@ def in_tree_autoscaling(ctx: Context) -> list[Snapshot]:
     snapshots.append(ctx.snap(scenario, "ready", root, owners))
 
     printed = ctx.provider.ray_submit(ctx.namespace, head["metadata"]["name"], containers[0], DEMAND)
+    submitted = re.findall(r"raysubmit_\w+", printed)
     ctx.progress(
-        f"  [{scenario}] demand submitted: {printed.strip().splitlines()[-1] if printed.strip() else ''}"
+        f"  [{scenario}] demand submitted as Ray job {submitted[0] if submitted else printed.strip()[-200:]!r}"
     )
     settled_two = _settled(ctx, name, {gname: 2})
     ctx.wait(
