@@ -78,12 +78,17 @@ def column_of(report: Mapping[str, Any]) -> Column:
 def build(
     reports: Sequence[Mapping[str, Any]], entries: Iterable[inventory.Feature] | None = None
 ) -> dict[str, Any]:
-    """The matrix as JSON-ready data: columns, and per feature a cell per column."""
+    """The matrix as JSON-ready data: columns, and per feature a cell per column. Reports of the same
+    column (a rerun of some features, or features run in two parts) are one column: per feature the last
+    report that ran it, else the last that said something (n/a, unverified), else ``not run``."""
     features = list(inventory.load() if entries is None else entries)
-    columns = [column_of(r) for r in reports]
+    by_column: dict[Column, list[Mapping[str, Any]]] = {}
+    for report in reports:
+        by_column.setdefault(column_of(report), []).append(report)
+    columns = list(by_column)
     rows = []
     for feature in features:
-        cells = [_cell(feature, report) for report in reports]
+        cells = [_merged([_cell(feature, report) for report in by_column[column]]) for column in columns]
         rows.append(
             {
                 "feature": feature.name,
@@ -102,6 +107,15 @@ def build(
             }
         )
     return {"columns": [c.title for c in columns], "features": rows}
+
+
+def _merged(cells: Sequence[Cell]) -> Cell:
+    """One column's cell from its reports' cells, in report order."""
+    for wanted in ("ran", None):
+        chosen = [c for c in cells if (c.state == wanted if wanted else c.state != "not run")]
+        if chosen:
+            return chosen[-1]
+    return cells[-1]
 
 
 def _cell(feature: inventory.Feature, report: Mapping[str, Any]) -> Cell:

@@ -107,3 +107,30 @@ def test_a_run_with_a_batch_scheduler_is_a_column_of_its_own() -> None:
     volcano["meta"]["batch_scheduler"] = "volcano"
     built = matrix.build([plain, volcano], _entries())
     assert built["columns"] == ["v1.6.2 local", "v1.6.2 local +volcano"]
+
+
+def test_reports_of_one_column_are_merged_the_last_that_ran_a_feature_wins() -> None:
+    """A kind run of some features and a rerun of one of them: one column, each feature from the run
+    that ran it (the rerun's where both did)."""
+    first = _report(
+        "v1.6.2",
+        {
+            "multi-host": {"scenario": "multi-host", "state": "ran"},
+            "owner-above-root": {"scenario": "owner-above-root", "state": "ran"},
+        },
+        [
+            ("raycluster", "replicas", "multi-host/ready", "pass"),
+            ("raycluster", "scenario", "owner-above-root/ready", "error"),
+        ],
+    )
+    rerun = _report(
+        "v1.6.2",
+        {"owner-above-root": {"scenario": "owner-above-root", "state": "ran"}},
+        [("raycluster", "top-owner", "owner-above-root/ready", "cannot-express")],
+    )
+    data = matrix.build([first, rerun], _entries())
+    assert data["columns"] == ["v1.6.2 local"]
+    cells = {row["feature"]: row["cells"]["v1.6.2 local"] for row in data["features"]}
+    assert cells["multi-host"]["outcome"] == "pass"  # only the first ran it
+    assert cells["owner-above-root"]["claims"] == {"top-owner": "cannot-express"}  # the rerun's
+    assert cells["raycluster-suspend"]["state"] == "not run"
