@@ -1435,6 +1435,7 @@ def in_tree_autoscaling(ctx: Context) -> list[Snapshot]:
 
 RAYCRONJOB = ("ray.io/v1", "RayCronJob")
 CRONJOB_LABEL = "ray.io/cronjob-name"  # on every RayJob a RayCronJob makes
+CRONJOB_TICK = "ray.io/cronjob-scheduled-timestamp"  # the tick it was made for
 
 
 def raycronjob(ctx: Context) -> list[Snapshot]:
@@ -1538,6 +1539,15 @@ def raycronjob(ctx: Context) -> list[Snapshot]:
     ctx.wait(scenario, "two-jobs", "the operator's SuspendedRayCronJob event", suspended_event, 60)
     both = ctx.wait(scenario, "two-jobs", "both RayJobs Running on ready clusters", settled_jobs(2), 240)
     ctx.progress(f"  [{scenario}] RayJobs {[j['metadata']['name'] for j in jobs()]} on clusters {both}")
+    ticks: dict[str, list[str]] = {}
+    for job in jobs():
+        tick = str((job["metadata"].get("annotations") or {}).get(CRONJOB_TICK, "?"))
+        ticks.setdefault(tick, []).append(job["metadata"]["name"])
+    for tick, names in sorted(ticks.items()):
+        if (
+            len(names) > 1
+        ):  # KubeRay v1.6.2 (random names) can make a tick's RayJob twice; v1.7.0 names it by the minute
+            ctx.progress(f"  [{scenario}] KubeRay made {len(names)} RayJobs for the one tick {tick}: {names}")
     snapshots.append(
         ctx.snap(
             scenario,

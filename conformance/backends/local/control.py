@@ -10,6 +10,10 @@ from typing import Any
 from conformance.errors import EnvironmentProblem
 
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# The runtime answers once its reconcile loop lets go of the heads (it holds them while it starts new
+# Ray heads, which on a loaded machine, several heads at once, took more than 10 s: a RayCronJob's two
+# clusters starting beside the RayService's).
+CONTROL_TIMEOUT = 60.0
 
 
 class RuntimeControl:
@@ -22,7 +26,7 @@ class RuntimeControl:
             url += "?" + urllib.parse.urlencode(query)
         request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
         try:
-            with _DIRECT.open(request, timeout=10) as response:
+            with _DIRECT.open(request, timeout=CONTROL_TIMEOUT) as response:
                 result: dict[str, Any] = json.loads(response.read() or b"{}")
                 return result
         except OSError as error:

@@ -359,11 +359,20 @@ def test_selector_without_value_counts_false_and_empty_as_present(tmp_path: Path
     assert selects(definition, head, _pod("w", "c1", "worker", "g"))  # `false` is a non-null output
 
 
+def _without_redis_cleanup(d: dict[str, Any]) -> None:
+    """The definition without its GCS FT redis-cleanup components (its head and worker leaves only)."""
+    structure = d["spec"]["structureDefinition"]
+    structure["childComponents"] = [
+        c for c in structure["childComponents"] if not c["name"].startswith("redis-cleanup")
+    ]
+
+
 def test_pods_go_to_leaves_only(tmp_path: Path) -> None:
     """Karta assigns Pods to leaf components (with a pod template, pod spec or fragmented spec) only:
     a Pod-kind component with a selector but no spec takes no Pod."""
 
     def change(d: dict[str, Any]) -> None:
+        _without_redis_cleanup(d)
         del component(d, "worker")["specDefinition"]
 
     (definition,) = load_path(broken(tmp_path, "rayservice", change))
@@ -470,6 +479,7 @@ def test_zero_min_replicas_falls_back_to_replicas() -> None:
 
 def test_without_any_scale_definition_the_minimum_counts_leaf_instances(tmp_path: Path) -> None:
     def change(d: dict[str, Any]) -> None:
+        _without_redis_cleanup(d)
         for name in ("head", "worker"):
             del component(d, name)["scaleDefinition"]
 
