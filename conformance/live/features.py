@@ -1438,6 +1438,16 @@ CRONJOB_LABEL = "ray.io/cronjob-name"  # on every RayJob a RayCronJob makes
 CRONJOB_TICK = "ray.io/cronjob-scheduled-timestamp"  # the tick it was made for
 
 
+def _resting(ctx: Context, probe: Callable[[], Any]) -> Callable[[], Any]:
+    """``probe``, each poll a phase boundary first (``Context.at_rest``): the scenario waits for a tick."""
+
+    def polled() -> Any:
+        ctx.at_rest()
+        return probe()
+
+    return polled
+
+
 def raycronjob(ctx: Context) -> list[Snapshot]:
     """A RayCronJob ticking every minute, its RayJobs keeping their clusters: created (before the first
     tick) -> first-job (its RayJob Running on a ready cluster: RayCronJob -> RayJob -> RayCluster -> Pods)
@@ -1500,7 +1510,9 @@ def raycronjob(ctx: Context) -> list[Snapshot]:
     # RayJob deploys its cluster. No RayJob at all within that and a margin: the operator runs no
     # RayCronJob controller (its gate off: an existing cluster's operator as the chart installs it).
     try:
-        ctx.wait(scenario, "first-job", "the first tick's RayJob", lambda: jobs() or None, 60 + 45)
+        ctx.wait(
+            scenario, "first-job", "the first tick's RayJob", _resting(ctx, lambda: jobs() or None), 60 + 45
+        )
     except ScenarioFailed:
         reason = (
             "no RayJob 105 s after the RayCronJob was created (every minute's schedule): the cluster's "
@@ -1523,7 +1535,13 @@ def raycronjob(ctx: Context) -> list[Snapshot]:
 
     # The next tick, a minute after the first: its RayJob beside the first one's, whose cluster stays
     # (shutdownAfterJobFinishes false) whether or not its job has finished.
-    ctx.wait(scenario, "two-jobs", "the second tick's RayJob", lambda: suspend_at_two() >= 2 or None, 60 + 30)
+    ctx.wait(
+        scenario,
+        "two-jobs",
+        "the second tick's RayJob",
+        _resting(ctx, lambda: suspend_at_two() >= 2 or None),  # the first cluster settled: at rest
+        60 + 30,
+    )
 
     def suspended_event() -> dict[str, Any] | None:
         return next(
@@ -1576,7 +1594,12 @@ def raycronjob(ctx: Context) -> list[Snapshot]:
             Expectation(statuses=["running"], stable=False, made_by=_spec_suspend("resume")),
         )
     )
+    # Suspended again, and the resumed tick's RayJobs deleted before their clusters take the machine's
+    # time (on kind every cluster is real Ray; the other scenarios run beside this one).
     ctx.kube.patch_merge(*RAYCRONJOB, name, ctx.namespace, {"spec": {"suspend": True}})
+    for job in jobs():
+        if job["metadata"]["name"] not in made:
+            ctx.kube.delete(*RAYJOB, job["metadata"]["name"], ctx.namespace)
     return snapshots
 
 

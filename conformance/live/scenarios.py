@@ -123,6 +123,12 @@ class Context:
             self.lane.boundary()
         return snapshot
 
+    def at_rest(self) -> None:
+        """The workload is settled while the scenario waits for time to pass (a schedule's tick): a phase
+        boundary, where another scenario's exclusive step (an operator restart) may run."""
+        if self.lane is not None:
+            self.lane.boundary()
+
     def restart_operator(self) -> None:
         """Fault: the KubeRay operator restarts (returns once it is ready again).
 
