@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from conformance.live.scenarios import (
     Scenario,
     ScenarioFailed,
     default_scenarios,
+    left_out,
 )
 from conformance.progress import say
 from conformance.report import formats as report
@@ -61,6 +62,8 @@ class LiveResult:
     diagnostics: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     kuberay_version: str | None = None  # of the cluster the snapshots were taken on
+    # root kind -> why its default scenario was left out on this backend (its definitions are then N/A)
+    left_out: dict[str, str] = field(default_factory=dict)
 
     def add(self, other: LiveResult) -> None:
         self.snapshots.extend(other.snapshots)
@@ -210,7 +213,8 @@ class LiveSession:
         phases and seconds in the order of ``names`` (default: the default set), never in the order
         the scenarios finished. ``registry``: the scenarios by name (default: every known one)."""
         scenarios = registry if registry is not None else {**SCENARIOS, **FEATURE_SCENARIOS}
-        chosen = list(default_scenarios(self.provider.kuberay_version) if names is None else names)
+        version, backend = self.provider.kuberay_version, self.provider.name
+        chosen = list(default_scenarios(version, backend) if names is None else names)
         snapshotter = Snapshotter(self.kube)  # the Kube client is made here, before any thread
         gate = PhaseGate(lambda event, lane: self.progress(labelled(lane, GATE_LINES[event])))
         workers = min(self.parallel, len(chosen))
@@ -231,6 +235,12 @@ class LiveSession:
             interrupted,
         )
         result = LiveResult(kuberay_version=self.provider.kuberay_version)
+        if names is None:
+            result.left_out = {
+                scenarios[name].root_kind: f"scenario {name} is {why}"
+                for name, why in left_out(version, backend).items()
+                if name in scenarios
+            }
         for name in chosen:
             result.add(parts[name])
         return result
@@ -285,6 +295,7 @@ class LiveSession:
             "scenario_seconds": result.seconds,
             "snapshots": [f"{s.scenario}/{s.phase}" for s in result.snapshots],
             "unverified": [f"{u.scenario}/{u.phase}: {u.reason}" for u in result.unverified],
+            "left_out": result.left_out,
             "diagnostics": [str(d) for d in result.diagnostics],
         }
 
@@ -381,6 +392,18 @@ def scenario_verdicts(result: LiveResult, definitions: Sequence[Definition]) -> 
 
 
 def evaluate(definitions: Sequence[Definition], result: LiveResult) -> list[Verdict]:
-    return live.check(definitions, result.snapshots, result.kuberay_version) + scenario_verdicts(
+    verdicts = live.check(definitions, result.snapshots, result.kuberay_version) + scenario_verdicts(
         result, definitions
     )
+    kinds = {d.name: d.root.kind.kind for d in definitions if d.root.kind is not None}
+    return [
+        replace(
+            v, outcome=Outcome.NOT_APPLICABLE, message=f"{v.message} ({result.left_out[kinds[v.definition]]})"
+        )
+        if v.claim == "scenario"
+        and v.phase == "live"
+        and v.outcome is Outcome.ERROR
+        and kinds.get(v.definition) in result.left_out
+        else v
+        for v in verdicts
+    ]

@@ -9,7 +9,8 @@ from conformance.claims import live
 from conformance.definition import load_path
 from conformance.errors import UserError
 from conformance.live.features import selection  # also registers the feature scenarios
-from conformance.live.scenarios import FEATURE_SCENARIOS, SCENARIOS, default_scenarios
+from conformance.live.scenarios import FEATURE_SCENARIOS, SCENARIOS, default_scenarios, left_out
+from conformance.live.session import LiveResult, evaluate
 from conformance.tests.helpers import DEFINITIONS
 from conformance.verdict import Outcome, Verdict, exit_code
 
@@ -260,3 +261,23 @@ def test_a_definition_of_a_kind_the_version_does_not_serve_is_na_live_not_an_err
     )
     (after,) = [v for v in live.check([cron], [], "v1.6.2") if v.claim == "scenario"]
     assert after.outcome is Outcome.ERROR  # served, yet no snapshot: the scenario did not run
+
+
+def test_raycronjob_is_a_default_scenario_of_the_local_backend_only_and_its_definition_says_so_elsewhere() -> (
+    None
+):
+    assert "raycronjob" in default_scenarios("v1.6.2", "local")
+    assert "raycronjob" not in default_scenarios("v1.6.2", "kind")
+    assert list(left_out("v1.6.2", "kind")) == ["raycronjob"] and left_out("v1.5.1", "kind") == {}
+    assert left_out("v1.6.2", "local") == {}
+    (cron,) = [d for d in load_path(DEFINITIONS) if d.name == "raycronjob"]
+    result = LiveResult(
+        kuberay_version="v1.6.2", left_out={"RayCronJob": "scenario raycronjob is local only"}
+    )
+    (verdict,) = [v for v in evaluate([cron], result) if v.claim == "scenario"]
+    assert verdict.outcome is Outcome.NOT_APPLICABLE
+    assert verdict.message.endswith("(scenario raycronjob is local only)")
+    (unexplained,) = [
+        v for v in evaluate([cron], LiveResult(kuberay_version="v1.6.2")) if v.claim == "scenario"
+    ]
+    assert unexplained.outcome is Outcome.ERROR
