@@ -1350,13 +1350,23 @@ IDLE_SECONDS = 15
 
 
 def in_tree_autoscaling(ctx: Context) -> list[Snapshot]:
+    """Ray's default (v1) autoscaler: ``_autoscaling``."""
+    return _autoscaling(ctx, "in-tree-autoscaling", v2=False)
+
+
+def autoscaler_v2(ctx: Context) -> list[Snapshot]:
+    """Ray's v2 autoscaler (``autoscalerOptions.version: v2``, the idle timeout on the worker group, which
+    only v2 honours): ``_autoscaling``."""
+    return _autoscaling(ctx, "autoscaler-v2", v2=True)
+
+
+def _autoscaling(ctx: Context, scenario: str, v2: bool) -> list[Snapshot]:
     """In-tree autoscaling with Ray's autoscaler (the sidecar KubeRay puts in the head Pod) scaling a
     worker group on real demand: created -> ready (replicas 0, min 0, max 2: the head alone, num-cpus 0)
     -> scaled-up (a Ray job of two one-CPU tasks: the autoscaler wrote replicas 2 on the RayCluster, two
     worker Pods run) -> scaled-down (the job done, idleTimeoutSeconds later the autoscaler wrote replicas
     0 and named the idle workers in workersToDelete; KubeRay deleted them). Where the worker Pods run no
     Ray (the local backend), the phases are UNVERIFIED with the reason."""
-    scenario = "in-tree-autoscaling"
     phases = ("created", "ready", "scaled-up", "scaled-down")
     if not ctx.able(Capability.RAY_NODES, scenario, *phases):
         return []
@@ -1369,6 +1379,9 @@ def in_tree_autoscaling(ctx: Context) -> list[Snapshot]:
     group = spec["workerGroupSpecs"][0]
     group.update(replicas=0, minReplicas=0, maxReplicas=2)
     group["rayStartParams"]["num-cpus"] = "1"
+    if v2:
+        spec["autoscalerOptions"]["version"] = "v2"
+        group["idleTimeoutSeconds"] = IDLE_SECONDS
     gname = str(group["groupName"])
     ctx.kube.create(manifest, ctx.namespace)
     snapshots = [ctx.snap(scenario, "created", root, Expectation(statuses=["initializing"], stable=False))]
@@ -1624,6 +1637,7 @@ FEATURE_SCENARIOS.update(
         "batch-scheduler-volcano": Scenario(batch_scheduler_volcano, "RayCluster"),
         "raycronjob": Scenario(raycronjob, "RayCronJob", slow=True),
         "in-tree-autoscaling": Scenario(in_tree_autoscaling, "RayCluster"),
+        "autoscaler-v2": Scenario(autoscaler_v2, "RayCluster"),
         "gcs-fault-tolerance": Scenario(gcs_fault_tolerance, "RayCluster"),
         "rayjob-redis-cleanup": Scenario(rayjob_redis_cleanup, "RayJob"),
         "rayservice-cluster-deletion-delay": Scenario(
