@@ -19,9 +19,12 @@ class Capability(StrEnum):
     # set_serve_unready: no Ray Pod of a namespace is a ready endpoint of its serve Service (the Serve
     # proxies stop answering: the operator's health check of each head fails, worker Pods turn NotReady)
     SERVE_UNREADY = "drop-serve-endpoints"
-    # ray_nodes: the nodes a head's GCS lists alive, and ray_submit: a Ray job submitted on a head (every
-    # Pod runs real Ray, workers included: what Ray's autoscaler needs to scale on demand)
+    # ray_nodes: the nodes a head's GCS lists alive (every Pod runs real Ray, workers included: what Ray's
+    # autoscaler needs to scale on demand)
     RAY_NODES = "list-ray-nodes"
+    # ray_submit: a Ray job submitted to a head's own dashboard, under a chosen submission id (a RayJob's
+    # InteractiveMode: the user submits, the operator follows the job by spec.jobId)
+    SUBMIT_RAY_JOB = "submit-ray-job"
 
 
 class Unsupported(EnvironmentProblem):
@@ -88,8 +91,12 @@ class Provider(Protocol):
         (:class:`conformance.backends.raynodes.NoNodeList` while it cannot say)."""
         ...
 
-    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: Sequence[str]) -> str:
-        """Submit ``entrypoint`` as a Ray job on head Pod ``pod`` without waiting (``RAY_NODES``)."""
+    def ray_submit(
+        self, namespace: str, pod: str, container: str, entrypoint: Sequence[str], submission_id: str = ""
+    ) -> str:
+        """Submit ``entrypoint`` as a Ray job to head Pod ``pod``'s dashboard without waiting, under
+        ``submission_id`` when given (Ray makes one up otherwise); what the submission answered
+        (``SUBMIT_RAY_JOB``)."""
         ...
 
     def restart_operator(self) -> None:

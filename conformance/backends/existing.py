@@ -59,7 +59,7 @@ class ExistingProvider:
 
     @property
     def capabilities(self) -> frozenset[Capability]:
-        found = {Capability.GATE, Capability.APP_UNHEALTHY, Capability.RAY_NODES}
+        found = {Capability.GATE, Capability.APP_UNHEALTHY, Capability.RAY_NODES, Capability.SUBMIT_RAY_JOB}
         return frozenset(found | ({Capability.RESTART_OPERATOR} if self._operator else set()))
 
     def lacks(self, capability: Capability) -> str:
@@ -124,8 +124,10 @@ class ExistingProvider:
     def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
         return raynodes.alive_ray_nodes(self.kubectl, namespace, pod, container)
 
-    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: Sequence[str]) -> str:
-        return raynodes.submit_job(self.kubectl, namespace, pod, container, entrypoint)
+    def ray_submit(
+        self, namespace: str, pod: str, container: str, entrypoint: Sequence[str], submission_id: str = ""
+    ) -> str:
+        return raynodes.submit_job(self.kubectl, namespace, pod, container, entrypoint, submission_id)
 
     def set_serve_unready(self, namespace: str, value: bool = True) -> None:
         raise Unsupported(self.name, Capability.SERVE_UNREADY, NO_SERVE_SWITCH)

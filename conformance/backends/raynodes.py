@@ -39,11 +39,16 @@ def alive_ray_nodes(kubectl: Callable[..., str], namespace: str, pod: str, conta
 
 
 def submit_job(
-    kubectl: Callable[..., str], namespace: str, pod: str, container: str, entrypoint: Sequence[str]
+    kubectl: Callable[..., str],
+    namespace: str,
+    pod: str,
+    container: str,
+    entrypoint: Sequence[str],
+    submission_id: str = "",
 ) -> str:
     """Submit ``entrypoint`` (a command and its arguments; Ray quotes each) as a Ray job to the head's own
-    dashboard, without waiting for it (``ray job submit --no-wait``, run on head Pod ``pod``); what the
-    command printed."""
+    dashboard, without waiting for it (``ray job submit --no-wait``, run on head Pod ``pod``), under
+    ``submission_id`` when given; what the command printed."""
     return kubectl(
         "-n",
         namespace,
@@ -58,6 +63,7 @@ def submit_job(
         "--no-wait",
         "--address",
         "http://127.0.0.1:8265",
+        *(["--submission-id", submission_id] if submission_id else []),
         "--",
         *entrypoint,
     )

@@ -1616,6 +1616,169 @@ def raycronjob(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+# A Ray job the user submits in InteractiveMode: long enough for its Running phase to be snapshotted.
+INTERACTIVE_JOB = (
+    "python",
+    "-c",
+    "import time, ray; ray.init(); time.sleep(15); print(ray.get(ray.remote(lambda x: x * 2).remote(21)))",
+)
+
+
+def rayjob_interactive(ctx: Context) -> list[Snapshot]:
+    """submissionMode InteractiveMode: created -> waiting (its RayCluster ready, jobDeploymentStatus Waiting:
+    the operator submits nothing and makes no submitter Job, it waits for spec.jobId) -> running (a Ray job
+    submitted by the harness to the head's own dashboard under a chosen submission id, and that id set as
+    spec.jobId: the operator follows that job) -> succeeded."""
+    scenario = "rayjob-interactive"
+    if not ctx.able(Capability.SUBMIT_RAY_JOB, scenario, "created", "waiting", "running", "succeeded"):
+        return []
+    name, root, snapshots = ctx.start_rayjob(scenario, "interactive-rayjob", submissionMode="InteractiveMode")
+
+    def waiting() -> dict[str, Any] | None:
+        status = (ctx.get(*RAYJOB, name) or {}).get("status") or {}
+        cluster = str(status.get("rayClusterName", ""))
+        return (
+            status
+            if status.get("jobDeploymentStatus") == "Waiting" and cluster and ctx.cluster_ready(cluster)
+            else None
+        )
+
+    status = ctx.wait(scenario, "waiting", "jobDeploymentStatus Waiting on a ready RayCluster", waiting, 240)
+    cluster = str(status["rayClusterName"])
+    submitters = ctx.kube.list_objects(
+        "batch/v1", "Job", ctx.namespace, label_selector=f"ray.io/originated-from-cr-name={name}"
+    )
+    if submitters:
+        raise ScenarioFailed(
+            scenario,
+            "waiting",
+            f"InteractiveMode made submitter Job(s) {[j['metadata']['name'] for j in submitters]}",
+        )
+    owners = Expectation(statuses=["initializing"], current_owners=[cluster])
+    snapshots.append(ctx.snap(scenario, "waiting", root, owners))
+
+    (head,) = _running(_live_pods(ctx, f"ray.io/cluster={cluster},ray.io/node-type=head"))
+    job_id = f"interactive-{head['metadata']['uid'][:8]}"
+    answer = ctx.provider.ray_submit(
+        ctx.namespace,
+        head["metadata"]["name"],
+        head["spec"]["containers"][0]["name"],
+        INTERACTIVE_JOB,
+        job_id,
+    )
+    ctx.progress(
+        f"  [{scenario}] Ray job {job_id} submitted to {head['metadata']['name']}: {answer.strip()[-120:]!r}"
+    )
+    ctx.kube.patch_merge(*RAYJOB, name, ctx.namespace, {"spec": {"jobId": job_id}})
+
+    def running() -> dict[str, Any] | None:
+        found = (ctx.get(*RAYJOB, name) or {}).get("status") or {}
+        return (
+            found if found.get("jobDeploymentStatus") == "Running" and found.get("jobId") == job_id else None
+        )
+
+    ctx.wait(scenario, "running", f"jobDeploymentStatus Running on job {job_id}", running, 120)
+    snapshots.append(
+        ctx.snap(
+            scenario,
+            "running",
+            root,
+            Expectation(statuses=["running"], stable=False, current_owners=[cluster]),
+        )
+    )
+    final = ctx.job_succeeded(scenario, name)
+    if final.get("jobId") != job_id:
+        raise ScenarioFailed(
+            scenario, "succeeded", f"the RayJob followed job {final.get('jobId')!r}, not {job_id!r}"
+        )
+    snapshots.append(
+        ctx.snap(scenario, "succeeded", root, Expectation(statuses=["completed"], current_owners=[cluster]))
+    )
+    return snapshots
+
+
+MULTIKUEUE = "kueue.x-k8s.io/multikueue"  # the one other controller KubeRay's validation accepts
+
+
+def managed_by(ctx: Context) -> list[Snapshot]:
+    """spec.managedBy another controller (Kueue's MultiKueue, which runs the job on a worker cluster and
+    mirrors its status back): created -> not-reconciled (a RayJob created after it, without the field, was
+    reconciled: the operator has been past this one and left it alone: no status, no RayCluster, no Pod).
+    The definitions read an empty workload; its replica counts are not compared (no Pod will come here)."""
+    scenario = "managed-by"
+    name, root, snapshots = ctx.start_rayjob(scenario, "managed-rayjob", managedBy=MULTIKUEUE)
+    # The witness: suspended (no cluster, no Pod), so the only trace of its reconcile is its status.
+    witness = "witness-rayjob"
+    manifest = ctx.manifest("RayJob")
+    manifest["metadata"]["name"] = witness
+    manifest["spec"].update(suspend=True, shutdownAfterJobFinishes=True)
+    ctx.kube.create(manifest, ctx.namespace)
+
+    def passed() -> dict[str, Any] | None:
+        seen = ((ctx.get(*RAYJOB, witness) or {}).get("status") or {}).get("jobDeploymentStatus")
+        return (ctx.get(*RAYJOB, name) or {}) if seen else None
+
+    managed = ctx.wait(
+        scenario,
+        "not-reconciled",
+        f"the operator reconciled RayJob {witness}, created after {name}",
+        passed,
+        120,
+    )
+    clusters = [
+        c["metadata"]["name"]
+        for c in ctx.kube.list_objects(*RAYCLUSTER, ctx.namespace)
+        if any(r.get("name") == name for r in c["metadata"].get("ownerReferences") or [])
+    ]
+    if managed.get("status") or clusters:
+        raise ScenarioFailed(
+            scenario,
+            "not-reconciled",
+            f"KubeRay acted on RayJob {name} managed by {MULTIKUEUE}: status {managed.get('status')}, RayClusters {clusters}",
+        )
+    snapshots.append(
+        ctx.snap(scenario, "not-reconciled", root, Expectation(statuses=["initializing"], stable=False))
+    )
+    return snapshots
+
+
+def head_ingress(ctx: Context) -> list[Snapshot]:
+    """headGroupSpec.enableIngress (with the ingress class KubeRay requires, as the RayCluster's annotation):
+    created -> ready (an Ingress for the head Service, owned by the RayCluster: a child the definitions
+    list, no Pod of its own)."""
+    scenario = "head-ingress"
+    name = "ingress-raycluster"
+
+    def ingress(manifest: dict[str, Any]) -> None:
+        manifest["metadata"].setdefault("annotations", {})["kubernetes.io/ingress.class"] = "nginx"
+        manifest["spec"]["headGroupSpec"]["enableIngress"] = True
+
+    root, gname, snapshots, owners = _started_raycluster(ctx, scenario, name, ingress)
+    settled = _settled(
+        ctx, name, {gname: int(ctx.manifest("RayCluster")["spec"]["workerGroupSpecs"][0]["replicas"])}
+    )
+
+    def with_ingress() -> dict[str, Any] | None:
+        found = [
+            i
+            for i in ctx.kube.list_objects("networking.k8s.io/v1", "Ingress", ctx.namespace)
+            if any(
+                r.get("kind") == "RayCluster" and r.get("name") == name
+                for r in i["metadata"].get("ownerReferences") or []
+            )
+        ]
+        return found[0] if found and settled() else None
+
+    found = ctx.wait(
+        scenario, "ready", f"the cluster ready and an Ingress owned by RayCluster {name}", with_ingress, 180
+    )
+    ctx.progress(
+        f"  [{scenario}] Ingress {found['metadata']['name']} (class {found['spec'].get('ingressClassName')})"
+    )
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+    return snapshots
+
+
 FEATURE_SCENARIOS.update(
     {
         "multi-host": Scenario(multi_host, "RayCluster"),
@@ -1640,6 +1803,9 @@ FEATURE_SCENARIOS.update(
         "autoscaler-v2": Scenario(autoscaler_v2, "RayCluster"),
         "gcs-fault-tolerance": Scenario(gcs_fault_tolerance, "RayCluster"),
         "rayjob-redis-cleanup": Scenario(rayjob_redis_cleanup, "RayJob"),
+        "rayjob-interactive": Scenario(rayjob_interactive, "RayJob"),
+        "managed-by": Scenario(managed_by, "RayJob"),
+        "head-ingress": Scenario(head_ingress, "RayCluster"),
         "rayservice-cluster-deletion-delay": Scenario(
             rayservice_cluster_deletion_delay, "RayService", slow=True
         ),

@@ -311,8 +311,10 @@ class KindProvider:
     def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
         return raynodes.alive_ray_nodes(self.kubectl, namespace, pod, container)
 
-    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: Sequence[str]) -> str:
-        return raynodes.submit_job(self.kubectl, namespace, pod, container, entrypoint)
+    def ray_submit(
+        self, namespace: str, pod: str, container: str, entrypoint: Sequence[str], submission_id: str = ""
+    ) -> str:
+        return raynodes.submit_job(self.kubectl, namespace, pod, container, entrypoint, submission_id)
 
     def restart_operator(self) -> None:
         for command in self.plan.restart_operator():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -126,8 +127,11 @@ class LocalProvider:
     def ray_nodes(self, namespace: str, pod: str, container: str) -> list[str]:
         raise Unsupported(self.name, Capability.RAY_NODES, NO_RAY_WORKERS)
 
-    def ray_submit(self, namespace: str, pod: str, container: str, entrypoint: Sequence[str]) -> str:
-        raise Unsupported(self.name, Capability.RAY_NODES, NO_RAY_WORKERS)
+    def ray_submit(
+        self, namespace: str, pod: str, container: str, entrypoint: Sequence[str], submission_id: str = ""
+    ) -> str:
+        """To the head's real Ray dashboard, through the routing proxy (the job's driver runs on the head)."""
+        return self.control.submit(namespace, pod, shlex.join(entrypoint), submission_id)
 
     def restart_operator(self) -> None:
         with self._operator_lock:

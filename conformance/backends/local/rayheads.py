@@ -321,6 +321,7 @@ class HeadManager:
                     "namespace": h.key.namespace,
                     "pod": h.key.pod,
                     "cluster": h.cluster,
+                    "ip": h.pod_ip,
                     "alive": str(h.alive()),
                 }
                 for h in self.heads.values()

@@ -51,6 +51,7 @@ def test_kind_declares_every_capability_and_local_all_but_the_ray_node_list() ->
         "set-app-unhealthy",
         "drop-serve-endpoints",
         "list-ray-nodes",
+        "submit-ray-job",
     }
     kind = KindProvider("v1.6.2")
     assert kind.lacks(Capability.GATE) == kind.lacks(Capability.SERVE_UNREADY) == ""
@@ -194,7 +195,7 @@ def test_existing_without_an_operator_deployment_lacks_only_the_restart(tmp_path
     provider.start()
     assert calls == [("get", "deployments", "-A", "-l", OPERATOR_SELECTOR, "-o", "json")]
     assert provider.capabilities == frozenset(
-        {Capability.GATE, Capability.APP_UNHEALTHY, Capability.RAY_NODES}
+        {Capability.GATE, Capability.APP_UNHEALTHY, Capability.RAY_NODES, Capability.SUBMIT_RAY_JOB}
     )
     assert provider.lacks(Capability.GATE) == ""
     assert "the cluster has 0" in provider.lacks(Capability.RESTART_OPERATOR)
@@ -362,3 +363,60 @@ def test_router_refuses_the_serving_port_of_heads_whose_serve_proxies_are_down(t
     assert router.route("10.0.0.2", SERVE_PORT) == (other, SERVE_PORT)  # another namespace is not touched
     heads.set_serve_down("ns1", False)
     assert router.route("10.0.0.1", SERVE_PORT) == (head, SERVE_PORT)
+
+
+def test_existing_ray_submit_names_the_submission_id(tmp_path: Path) -> None:
+    provider, calls = _existing(tmp_path, [])
+    assert Capability.SUBMIT_RAY_JOB in provider.capabilities
+    provider.ray_submit("ns", "rc-head-x", "ray-head", ["python", "-c", "print(1)"], "interactive-1")
+    assert calls[-1][-6:] == ("--submission-id", "interactive-1", "--", "python", "-c", "print(1)")
+    provider.ray_submit("ns", "rc-head-x", "ray-head", ["true"])
+    assert "--submission-id" not in calls[-1]
+
+
+def test_local_submit_posts_the_job_to_the_heads_pod_ip_through_the_routing_proxy() -> None:
+    """RuntimeControl.submit: the head found by the control API, the job POSTed in absolute form (the
+    proxy routes by the Pod IP), the submission id in the body; a refusal is one EnvironmentProblem."""
+    import http.server
+    import threading
+
+    from conformance.backends.local.control import RuntimeControl
+
+    seen: list[tuple[str, str, dict[str, Any]]] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _answer(self, code: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            heads = [{"namespace": "ns", "pod": "rc-head-x", "cluster": "rc", "ip": "10.0.0.7", "alive": "True"}]
+            self._answer(200, {"heads": heads})
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(("POST", self.path, body))
+            self._answer(400 if body.get("submission_id") == "taken" else 200, {"submission_id": "x"})
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        control = RuntimeControl(server.server_address[1])
+        assert "submission_id" in control.submit("ns", "rc-head-x", "python -c 'print(1)'", "interactive-1")
+        assert seen[-1] == (
+            "POST",
+            "http://10.0.0.7:8265/api/jobs/",
+            {"entrypoint": "python -c 'print(1)'", "submission_id": "interactive-1"},
+        )
+        with pytest.raises(EnvironmentProblem, match="refused the job \\(400\\)"):
+            control.submit("ns", "rc-head-x", "true", "taken")
+        with pytest.raises(EnvironmentProblem, match="no running Ray head for Pod ns/other"):
+            control.submit("ns", "other", "true")
+    finally:
+        server.shutdown()

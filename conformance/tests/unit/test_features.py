@@ -171,14 +171,14 @@ def test_a_gated_feature_is_na_where_the_gate_is_off_by_default() -> None:
 
 def test_feature_verdicts_name_each_definition_of_the_features_kinds() -> None:
     definitions = load_path(DEFINITIONS)
-    chosen = selection("rayservice-suspend,head-ingress", "v1.6.2")
+    chosen = selection("rayservice-suspend,auth-options", "v1.6.2")
     verdicts = chosen.verdicts(definitions, [])
     by = {(v.definition, v.subject): v.outcome for v in verdicts}
     assert by == {
         ("rayservice", "rayservice-suspend"): Outcome.NOT_APPLICABLE,
-        ("raycluster", "head-ingress"): Outcome.UNVERIFIED,
-        ("rayjob", "head-ingress"): Outcome.UNVERIFIED,
-        ("rayservice", "head-ingress"): Outcome.UNVERIFIED,
+        ("raycluster", "auth-options"): Outcome.UNVERIFIED,
+        ("rayjob", "auth-options"): Outcome.UNVERIFIED,
+        ("rayservice", "auth-options"): Outcome.UNVERIFIED,
     }
 
 
