@@ -396,7 +396,9 @@ def test_local_submit_posts_the_job_to_the_heads_pod_ip_through_the_routing_prox
             self.wfile.write(data)
 
         def do_GET(self) -> None:
-            heads = [{"namespace": "ns", "pod": "rc-head-x", "cluster": "rc", "ip": "10.0.0.7", "alive": "True"}]
+            heads = [
+                {"namespace": "ns", "pod": "rc-head-x", "cluster": "rc", "ip": "10.0.0.7", "alive": "True"}
+            ]
             self._answer(200, {"heads": heads})
 
         def do_POST(self) -> None:
