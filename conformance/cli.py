@@ -95,9 +95,10 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-scheduler",
         default=None,
         metavar="NAME",
-        help="with --live --cluster local: run the KubeRay operator with --batch-scheduler=NAME (volcano): "
-        "every RayCluster or RayJob then gets a PodGroup it owns, and its Pods are handed to that scheduler "
-        "(a kube-scheduler profile of that name binds them here; no gang semantics)",
+        help="with --live --cluster local: run the KubeRay operator with --batch-scheduler=NAME (volcano, "
+        "yunikorn, kai-scheduler): its Pods are handed to that scheduler, with its labels and annotations "
+        "(volcano: a PodGroup per RayCluster or RayJob too); a kube-scheduler profile of that name binds "
+        "them here, no gang semantics",
     )
     check.add_argument(
         "--features",

@@ -26,9 +26,12 @@ CRDS = Path(__file__).resolve().parents[1] / "crds"
 class BatchScheduler:
     name: str  # the operator's --batch-scheduler value
     scheduler_name: str  # the schedulerName KubeRay puts on the Pods
-    pod_group: tuple[str, str]  # (apiVersion, kind) of the PodGroups KubeRay makes
-    crd_file: str  # in conformance/crds/
-    group_annotation: str  # the Pod annotation naming its PodGroup
+    # (apiVersion, kind) of the PodGroups KubeRay makes; None: it makes none (yunikorn's gangs are Pod
+    # annotations, KAI's pod-grouper makes its own)
+    pod_group: tuple[str, str] | None = None
+    crd_file: str = ""  # in conformance/crds/ ("": no CRD the operator watches)
+    group_annotation: str = ""  # the Pod annotation naming its PodGroup
+    since: str = "v1.3.2"  # the first pinned KubeRay version whose operator knows the name
 
 
 KNOWN = {
@@ -39,6 +42,13 @@ KNOWN = {
         crd_file="scheduling.volcano.sh_podgroups.yaml",
         group_annotation="scheduling.k8s.io/group-name",
     ),
+    # Pods get schedulerName yunikorn, the RayCluster's yunikorn.apache.org/app-id and /queue labels as
+    # applicationId and queue, and with ray.io/gang-scheduling-enabled its task groups (head 1, each worker
+    # group minReplicas x numOfHosts) as an annotation (batchscheduler/yunikorn).
+    "yunikorn": BatchScheduler(name="yunikorn", scheduler_name="yunikorn"),
+    # Pods get schedulerName kai-scheduler and the RayCluster's kai.scheduler/queue label; KAI's own
+    # pod-grouper makes the PodGroups (batchscheduler/kai-scheduler, from v1.5.1).
+    "kai-scheduler": BatchScheduler(name="kai-scheduler", scheduler_name="kai-scheduler", since="v1.5.1"),
 }
 
 
@@ -52,8 +62,23 @@ def known(name: str) -> BatchScheduler:
         ) from None
 
 
-def crd(name: str) -> Path:
-    return CRDS / known(name).crd_file
+def crd(name: str) -> Path | None:
+    """The CRD of the PodGroups the operator makes and watches for ``name`` (None: it makes none)."""
+    found = known(name).crd_file
+    return CRDS / found if found else None
+
+
+def check_version(name: str, version: str) -> None:
+    """A usage error (exit 2) when KubeRay ``version``'s operator does not know ``name`` (it would exit)."""
+    since = known(name).since
+
+    def key(text: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in text.lstrip("v").split("."))
+
+    if key(version) < key(since):
+        raise UserError(
+            f"--batch-scheduler {name}: KubeRay {version}'s operator does not know it (from {since})"
+        )
 
 
 def scheduler_configuration(name: str) -> dict[str, Any]:

@@ -32,6 +32,8 @@ def make_provider(
 
     pins = versions.load()
     version = pins.kuberay_version(kuberay_version).version
+    if batch_scheduler:
+        batch_schedulers.check_version(batch_scheduler, version)
     if cluster == "auto":
         cluster = "kind" if docker_answers() else "local"
         if cluster == "local":

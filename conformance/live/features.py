@@ -8,6 +8,7 @@ default scenarios: bounded polls with deadlines, a ScenarioFailed naming the pha
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -1098,6 +1099,7 @@ def batch_scheduler_volcano(ctx: Context) -> list[Snapshot]:
         settled = _settled(ctx, name, {gname: workers})
 
         def probe() -> dict[str, Any] | None:
+            assert scheduler.pod_group is not None  # volcano's
             found = ctx.get(*scheduler.pod_group, pod_group)
             if not found or not settled():
                 return None
@@ -1135,6 +1137,121 @@ def batch_scheduler_volcano(ctx: Context) -> list[Snapshot]:
         ctx.progress(
             f"  [{scenario}] PodGroup {pod_group}: minMember {found['spec']['minMember']}, minResources {found['spec'].get('minResources')}"
         )
+        snapshots.append(ctx.snap(scenario, phase, root, owners))
+    return snapshots
+
+
+def _on_batch_scheduler(ctx: Context, scenario: str, name: str) -> batch_schedulers.BatchScheduler:
+    scheduler = batch_schedulers.known(name)
+    if ctx.provider.batch_scheduler != scheduler.name:
+        raise ScenarioFailed(
+            scenario, "created", f"the run's operator has no --batch-scheduler={scheduler.name}"
+        )
+    return scheduler
+
+
+def _handed_to(
+    ctx: Context, scenario: str, phase: str, cluster: str, scheduler: str, labels: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every live Pod of ``cluster`` with ``schedulerName`` ``scheduler`` and ``labels``; else ScenarioFailed."""
+    pods = _live_pods(ctx, f"ray.io/cluster={cluster}")
+    for pod in pods:
+        got = pod["spec"].get("schedulerName")
+        have = pod["metadata"].get("labels") or {}
+        missing = {k: v for k, v in labels.items() if have.get(k) != v}
+        if got != scheduler or missing:
+            raise ScenarioFailed(
+                scenario,
+                phase,
+                f"Pod {pod['metadata']['name']}: schedulerName {got!r} (want {scheduler!r}), labels missing {missing}",
+            )
+    return pods
+
+
+YUNIKORN_APP = "yunikorn.apache.org/app-id"
+YUNIKORN_QUEUE = "yunikorn.apache.org/queue"
+YUNIKORN_TASK_GROUPS = "yunikorn.apache.org/task-groups"
+YUNIKORN_TASK_GROUP = "yunikorn.apache.org/task-group-name"
+GANG_ENABLED = "ray.io/gang-scheduling-enabled"
+
+
+def batch_scheduler_yunikorn(ctx: Context) -> list[Snapshot]:
+    """On a run whose operator has --batch-scheduler=yunikorn, a RayCluster with yunikorn's application and
+    queue labels and gang scheduling on (replicas 2, minReplicas 1): ready (every Pod handed to yunikorn with
+    applicationId and queue, each carrying the cluster's task groups: head 1, the worker group minReplicas,
+    and its own group's name) -> scaled-up (replicas 3: the task groups unchanged, they follow minReplicas)."""
+    scenario = "batch-scheduler-yunikorn"
+    scheduler = _on_batch_scheduler(ctx, scenario, "yunikorn")
+    name = "yunikorn-raycluster"
+    app, queue = f"{name}-app", "root.conformance"
+
+    def labelled(manifest: dict[str, Any]) -> None:
+        manifest["metadata"].setdefault("labels", {}).update(
+            {YUNIKORN_APP: app, YUNIKORN_QUEUE: queue, GANG_ENABLED: "true"}
+        )
+
+    root, gname, snapshots, owners = _started_raycluster(
+        ctx, scenario, name, labelled, replicas=2, minReplicas=1, maxReplicas=4
+    )
+    for phase, workers in (("ready", 2), ("scaled-up", 3)):
+        if phase == "scaled-up":
+            _patch_group(ctx, name, gname, {"replicas": workers})
+        ctx.wait(scenario, phase, f"{workers} worker(s) Running", _settled(ctx, name, {gname: workers}), 180)
+        pods = _handed_to(
+            ctx, scenario, phase, name, scheduler.scheduler_name, {"applicationId": app, "queue": queue}
+        )
+        for pod in pods:
+            notes = pod["metadata"].get("annotations") or {}
+            try:
+                groups = {
+                    g["name"]: g["minMember"]
+                    for g in json.loads(notes.get(YUNIKORN_TASK_GROUPS, ""))["groups"]
+                }
+            except (ValueError, KeyError, TypeError):
+                raise ScenarioFailed(
+                    scenario,
+                    phase,
+                    f"Pod {pod['metadata']['name']}: no task groups ({notes.get(YUNIKORN_TASK_GROUPS)!r})",
+                ) from None
+            node_type = (pod["metadata"].get("labels") or {}).get("ray.io/node-type")
+            own = "headgroup" if node_type == "head" else gname
+            if groups != {"headgroup": 1, gname: 1} or notes.get(YUNIKORN_TASK_GROUP) != own:
+                raise ScenarioFailed(
+                    scenario,
+                    phase,
+                    f"Pod {pod['metadata']['name']}: task groups {groups}, its own {notes.get(YUNIKORN_TASK_GROUP)!r} "
+                    f"(want {{'headgroup': 1, {gname!r}: 1}}, {own!r})",
+                )
+        ctx.progress(
+            f"  [{scenario}] {len(pods)} Pods handed to yunikorn, task groups headgroup 1 + {gname} 1 (minReplicas)"
+        )
+        snapshots.append(ctx.snap(scenario, phase, root, owners))
+    return snapshots
+
+
+KAI_QUEUE = "kai.scheduler/queue"
+
+
+def batch_scheduler_kai(ctx: Context) -> list[Snapshot]:
+    """On a run whose operator has --batch-scheduler=kai-scheduler, a RayCluster with KAI's queue label:
+    ready (every Pod handed to kai-scheduler, with the queue label; no PodGroup from KubeRay: KAI's own
+    pod-grouper makes them, from definitions like these) -> scaled-up."""
+    scenario = "batch-scheduler-kai"
+    scheduler = _on_batch_scheduler(ctx, scenario, "kai-scheduler")
+    name = "kai-raycluster"
+
+    def queued(manifest: dict[str, Any]) -> None:
+        manifest["metadata"].setdefault("labels", {})[KAI_QUEUE] = "conformance"
+
+    root, gname, snapshots, owners = _started_raycluster(
+        ctx, scenario, name, queued, replicas=1, minReplicas=1, maxReplicas=4
+    )
+    for phase, workers in (("ready", 1), ("scaled-up", 2)):
+        if phase == "scaled-up":
+            _patch_group(ctx, name, gname, {"replicas": workers})
+        ctx.wait(scenario, phase, f"{workers} worker(s) Running", _settled(ctx, name, {gname: workers}), 180)
+        pods = _handed_to(ctx, scenario, phase, name, scheduler.scheduler_name, {KAI_QUEUE: "conformance"})
+        ctx.progress(f"  [{scenario}] {len(pods)} Pods handed to kai-scheduler in queue conformance")
         snapshots.append(ctx.snap(scenario, phase, root, owners))
     return snapshots
 
@@ -1798,6 +1915,8 @@ FEATURE_SCENARIOS.update(
         "raycluster-upgrade-recreate": Scenario(raycluster_upgrade_recreate, "RayCluster"),
         "extended-resources": Scenario(extended_resources, "RayCluster"),
         "batch-scheduler-volcano": Scenario(batch_scheduler_volcano, "RayCluster"),
+        "batch-scheduler-yunikorn": Scenario(batch_scheduler_yunikorn, "RayCluster"),
+        "batch-scheduler-kai": Scenario(batch_scheduler_kai, "RayCluster"),
         "raycronjob": Scenario(raycronjob, "RayCronJob", slow=True),
         "in-tree-autoscaling": Scenario(in_tree_autoscaling, "RayCluster"),
         "autoscaler-v2": Scenario(autoscaler_v2, "RayCluster"),

@@ -122,9 +122,10 @@ class LocalCluster:
             # add the nodes and start the Ray runtime meanwhile, and wait for them only before the operator.
             with step(f"Creating the KubeRay {kuberay.version} CRDs"):
                 self.kubectl(binaries, "create", "--validate=false", "-f", str(binaries.crds))
-            if batch_scheduler:
+            pod_groups = batch_schedulers.crd(batch_scheduler) if batch_scheduler else None
+            if pod_groups is not None:
                 with step(f"Creating the {batch_scheduler} PodGroup CRD (the operator watches PodGroups)"):
-                    self.kubectl(binaries, "create", "-f", str(batch_schedulers.crd(batch_scheduler)))
+                    self.kubectl(binaries, "create", "-f", str(pod_groups))
             with step(f"Adding {NODES} kwok nodes"):
                 self._add_nodes(binaries)
             proxy_port = processes.free_port()

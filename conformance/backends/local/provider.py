@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from conformance import versions
-from conformance.backends import gates
+from conformance.backends import batch_schedulers, gates
 from conformance.backends.base import Capability, Unsupported
 from conformance.backends.inuse import ClusterClaim
 from conformance.backends.local.cluster import LocalCluster
@@ -144,8 +144,9 @@ class LocalProvider:
             f"KubeRay operator {self._version} and Ray {pins.ray} heads (real); "
             f"simulated by kwok {pins.kwok}: nodes, kubelets, containers (worker Pods run no Ray)"
             + (
-                f"; operator flag --batch-scheduler={self.batch_scheduler}, its PodGroup CRD installed, no "
-                f"{self.batch_scheduler} scheduler: a kube-scheduler profile of that name binds its Pods "
+                f"; operator flag --batch-scheduler={self.batch_scheduler}"
+                + (", its PodGroup CRD installed" if batch_schedulers.crd(self.batch_scheduler) else "")
+                + f", no {self.batch_scheduler} scheduler: a kube-scheduler profile of that name binds its Pods "
                 "(no gang semantics)"
                 if self.batch_scheduler
                 else ""

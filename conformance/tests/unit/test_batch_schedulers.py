@@ -18,8 +18,11 @@ pytestmark = pytest.mark.unit
 
 
 def test_the_volcano_crd_serves_the_podgroup_kuberay_makes() -> None:
-    crd = yaml.safe_load(batch_schedulers.crd("volcano").read_text())
-    api_version, kind = batch_schedulers.known("volcano").pod_group
+    path = batch_schedulers.crd("volcano")
+    pod_group = batch_schedulers.known("volcano").pod_group
+    assert path is not None and pod_group is not None
+    crd = yaml.safe_load(path.read_text())
+    api_version, kind = pod_group
     group, version = api_version.split("/")
     assert crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == kind
     assert crd["spec"]["scope"] == "Namespaced"
@@ -34,8 +37,13 @@ def test_the_scheduler_configuration_keeps_the_default_profile_and_adds_the_batc
 
 
 def test_an_unknown_batch_scheduler_is_a_usage_error_before_any_backend_work() -> None:
-    with pytest.raises(UserError, match="'slurm' is not one this harness can run; known: volcano"):
+    with pytest.raises(
+        UserError, match="'slurm' is not one this harness can run; known: kai-scheduler, volcano, yunikorn"
+    ):
         make_provider("local", batch_scheduler="slurm")
+    with pytest.raises(UserError, match="KubeRay v1.4.2's operator does not know it \\(from v1.5.1\\)"):
+        make_provider("local", kuberay_version="v1.4.2", batch_scheduler="kai-scheduler")
+    assert batch_schedulers.crd("yunikorn") is None and batch_schedulers.crd("kai-scheduler") is None
     with pytest.raises(UserError, match="local backend only"):
         make_provider("kind", batch_scheduler="volcano")
 
