@@ -49,6 +49,16 @@ KNOWN = {
     # Pods get schedulerName kai-scheduler and the RayCluster's kai.scheduler/queue label; KAI's own
     # pod-grouper makes the PodGroups (batchscheduler/kai-scheduler, from v1.5.1).
     "kai-scheduler": BatchScheduler(name="kai-scheduler", scheduler_name="kai-scheduler", since="v1.5.1"),
+    # With ray.io/gang-scheduling-enabled on the RayCluster: a PodGroup named after it and owned by it
+    # (minMember head + desired workers, made once, never resized) and its name as a Pod label
+    # (batchscheduler/scheduler-plugins, from v1.4.2).
+    "scheduler-plugins": BatchScheduler(
+        name="scheduler-plugins",
+        scheduler_name="scheduler-plugins-scheduler",
+        pod_group=("scheduling.x-k8s.io/v1alpha1", "PodGroup"),
+        crd_file="scheduling.x-k8s.io_podgroups.yaml",
+        since="v1.4.2",
+    ),
 }
 
 

@@ -1256,6 +1256,52 @@ def batch_scheduler_kai(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+PLUGINS_GROUP_LABEL = "scheduling.x-k8s.io/pod-group"
+
+
+def batch_scheduler_scheduler_plugins(ctx: Context) -> list[Snapshot]:
+    """On a run whose operator has --batch-scheduler=scheduler-plugins, a RayCluster with gang scheduling on:
+    ready (a scheduling.x-k8s.io PodGroup named after the cluster and owned by it, minMember head + 1 desired
+    worker; every Pod handed to scheduler-plugins-scheduler with the group's label) -> scaled-up (2 workers;
+    the progress line says what minMember then is: KubeRay makes the group once and does not resize it)."""
+    scenario = "batch-scheduler-scheduler-plugins"
+    scheduler = _on_batch_scheduler(ctx, scenario, "scheduler-plugins")
+    assert scheduler.pod_group is not None
+    group_kind = scheduler.pod_group
+    name = "plugins-raycluster"
+
+    def gang(manifest: dict[str, Any]) -> None:
+        manifest["metadata"].setdefault("labels", {})[GANG_ENABLED] = "true"
+
+    root, gname, snapshots, owners = _started_raycluster(
+        ctx, scenario, name, gang, replicas=1, minReplicas=1, maxReplicas=4
+    )
+    for phase, workers in (("ready", 1), ("scaled-up", 2)):
+        if phase == "scaled-up":
+            _patch_group(ctx, name, gname, {"replicas": workers})
+        settled = _settled(ctx, name, {gname: workers})
+
+        def made(settled: Callable[[], Any] = settled) -> dict[str, Any] | None:
+            return ctx.get(group_kind[0], group_kind[1], name) if settled() else None
+
+        found = ctx.wait(scenario, phase, f"{workers} worker(s) Running and PodGroup {name}", made, 180)
+        owned = [(r.get("kind"), r.get("name")) for r in found["metadata"].get("ownerReferences") or []]
+        size = (found.get("spec") or {}).get("minMember")
+        if owned != [("RayCluster", name)] or (phase == "ready" and size != 2):
+            raise ScenarioFailed(
+                scenario,
+                phase,
+                f"PodGroup {name}: owned by {owned}, minMember {size} (want RayCluster {name}, 2)",
+            )
+        pods = _handed_to(ctx, scenario, phase, name, scheduler.scheduler_name, {PLUGINS_GROUP_LABEL: name})
+        ctx.progress(
+            f"  [{scenario}] {len(pods)} Pods handed to {scheduler.scheduler_name}; PodGroup {name} minMember {size}"
+            f" with {workers} desired worker(s)"
+        )
+        snapshots.append(ctx.snap(scenario, phase, root, owners))
+    return snapshots
+
+
 FT_FINALIZER = "ray.io/gcs-ft-redis-cleanup-finalizer"  # KubeRay's, on a RayCluster with GCS FT
 REDIS_ADDRESS = "redis:6379"
 
@@ -1917,6 +1963,7 @@ FEATURE_SCENARIOS.update(
         "batch-scheduler-volcano": Scenario(batch_scheduler_volcano, "RayCluster"),
         "batch-scheduler-yunikorn": Scenario(batch_scheduler_yunikorn, "RayCluster"),
         "batch-scheduler-kai": Scenario(batch_scheduler_kai, "RayCluster"),
+        "batch-scheduler-scheduler-plugins": Scenario(batch_scheduler_scheduler_plugins, "RayCluster"),
         "raycronjob": Scenario(raycronjob, "RayCronJob", slow=True),
         "in-tree-autoscaling": Scenario(in_tree_autoscaling, "RayCluster"),
         "autoscaler-v2": Scenario(autoscaler_v2, "RayCluster"),

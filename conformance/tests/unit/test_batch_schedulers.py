@@ -38,10 +38,11 @@ def test_the_scheduler_configuration_keeps_the_default_profile_and_adds_the_batc
 
 def test_an_unknown_batch_scheduler_is_a_usage_error_before_any_backend_work() -> None:
     with pytest.raises(
-        UserError, match="'slurm' is not one this harness can run; known: kai-scheduler, volcano, yunikorn"
+        UserError,
+        match="'slurm' is not one this harness can run; known: kai-scheduler, scheduler-plugins, volcano, yunikorn",
     ):
         make_provider("local", batch_scheduler="slurm")
-    with pytest.raises(UserError, match="KubeRay v1.4.2's operator does not know it \\(from v1.5.1\\)"):
+    with pytest.raises(UserError, match=r"KubeRay v1.4.2's operator does not know it \(from v1.5.1\)"):
         make_provider("local", kuberay_version="v1.4.2", batch_scheduler="kai-scheduler")
     assert batch_schedulers.crd("yunikorn") is None and batch_schedulers.crd("kai-scheduler") is None
     with pytest.raises(UserError, match="local backend only"):
