@@ -19,7 +19,14 @@ from conformance import fixtures
 from conformance.backends import batch_schedulers
 from conformance.backends.base import Capability
 from conformance.definition.model import Definition
-from conformance.kuberay import active_cluster, condition, condition_true, pending_cluster, rayservice_ready
+from conformance.kuberay import (
+    active_cluster,
+    app_statuses,
+    condition,
+    condition_true,
+    pending_cluster,
+    rayservice_ready,
+)
 from conformance.live.scenarios import (
     FEATURE_SCENARIOS,
     NO_RAY_LABEL,
@@ -1302,6 +1309,66 @@ def batch_scheduler_scheduler_plugins(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+def rayservice_failed_upgrade(ctx: Context) -> list[Snapshot]:
+    """A zero-downtime upgrade whose new Serve app fails: ready -> upgrade-failed (the default scenario's
+    cluster-level change together with a Serve config whose import path names nothing: the pending
+    RayCluster's Pods run, its app DEPLOY_FAILED; the active cluster keeps serving, nothing promoted) ->
+    recovered (the Serve config put back: the same pending cluster's app RUNNING, promoted)."""
+    scenario = "rayservice-failed-upgrade"
+    name, root, snapshots = ctx.start_rayservice(scenario)
+    serving, ready = _serving(ctx, scenario, name, root, snapshots)
+    first = active_cluster(ready)
+    good = str(ready["spec"]["serveConfigV2"])
+    bad = good.replace("karta_fixture_app:app", "karta_fixture_app:no_such_app")
+    if bad == good:
+        raise ScenarioFailed(
+            scenario, "upgrade-failed", "the fixture's Serve config has no karta_fixture_app:app"
+        )
+    patch = fixtures.load_patch("rayservice-upgrade")
+    patch["spec"]["serveConfigV2"] = bad
+    ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, patch)
+
+    def failed() -> dict[str, Any] | None:
+        current = ctx.get(*RAYSERVICE, name)
+        pending = pending_cluster(current)
+        apps = app_statuses(current, "pendingServiceStatus")
+        still = active_cluster(current) == first and rayservice_ready(current)
+        up = bool(pending) and pending != first and ctx.cluster_up(pending)
+        return current if still and up and apps and all(a == "DEPLOY_FAILED" for a in apps.values()) else None
+
+    during = ctx.wait(
+        scenario,
+        "upgrade-failed",
+        f"a pending cluster up with its app DEPLOY_FAILED, {first} still active and serving",
+        failed,
+        300,
+    )
+    pending = pending_cluster(during)
+    ctx.progress(
+        f"  [{scenario}] pending {pending}: apps {app_statuses(during, 'pendingServiceStatus')}; "
+        f"UpgradeInProgress={(condition(during, 'UpgradeInProgress') or {}).get('status')}"
+    )
+    snapshots.append(
+        ctx.snap(
+            scenario, "upgrade-failed", root, Expectation(statuses=["running"], current_owners=[pending])
+        )
+    )
+
+    ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, {"spec": {"serveConfigV2": good}})
+
+    def promoted() -> dict[str, Any] | None:
+        current = serving()
+        return current if active_cluster(current) == pending and not pending_cluster(current) else None
+
+    ctx.wait(
+        scenario, "recovered", f"the pending cluster {pending} promoted with its app RUNNING", promoted, 300
+    )
+    snapshots.append(
+        ctx.snap(scenario, "recovered", root, Expectation(statuses=["running"], current_owners=[pending]))
+    )
+    return snapshots
+
+
 FT_FINALIZER = "ray.io/gcs-ft-redis-cleanup-finalizer"  # KubeRay's, on a RayCluster with GCS FT
 REDIS_ADDRESS = "redis:6379"
 
@@ -1972,6 +2039,7 @@ FEATURE_SCENARIOS.update(
         "rayjob-interactive": Scenario(rayjob_interactive, "RayJob"),
         "managed-by": Scenario(managed_by, "RayJob"),
         "head-ingress": Scenario(head_ingress, "RayCluster"),
+        "rayservice-failed-upgrade": Scenario(rayservice_failed_upgrade, "RayService", slow=True),
         "rayservice-cluster-deletion-delay": Scenario(
             rayservice_cluster_deletion_delay, "RayService", slow=True
         ),
