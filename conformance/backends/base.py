@@ -25,6 +25,9 @@ class Capability(StrEnum):
     # ray_submit: a Ray job submitted to a head's own dashboard, under a chosen submission id (a RayJob's
     # InteractiveMode: the user submits, the operator follows the job by spec.jobId)
     SUBMIT_RAY_JOB = "submit-ray-job"
+    # Every container of every Pod runs its image's command (a RayJob's SidecarMode submitter, a container
+    # of the head Pod, really submits): real kubelets
+    RUN_CONTAINERS = "run-every-container"
 
 
 class Unsupported(EnvironmentProblem):

@@ -59,7 +59,13 @@ class ExistingProvider:
 
     @property
     def capabilities(self) -> frozenset[Capability]:
-        found = {Capability.GATE, Capability.APP_UNHEALTHY, Capability.RAY_NODES, Capability.SUBMIT_RAY_JOB}
+        found = {
+            Capability.GATE,
+            Capability.APP_UNHEALTHY,
+            Capability.RAY_NODES,
+            Capability.SUBMIT_RAY_JOB,
+            Capability.RUN_CONTAINERS,
+        }
         return frozenset(found | ({Capability.RESTART_OPERATOR} if self._operator else set()))
 
     def lacks(self, capability: Capability) -> str:

@@ -1927,6 +1927,54 @@ def rayjob_interactive(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+SIDECAR = "ray-job-submitter"  # the container KubeRay adds to the head Pod in SidecarMode
+
+
+def rayjob_sidecar(ctx: Context) -> list[Snapshot]:
+    """submissionMode SidecarMode: created -> running (no submitter Job: the submitter is a container of the
+    head Pod, beside Ray; the head template in the RayJob has no such container) -> succeeded (its exit
+    decides). Needs a backend whose kubelets run every container (kind, an existing cluster)."""
+    scenario = "rayjob-sidecar"
+    if not ctx.able(Capability.RUN_CONTAINERS, scenario, "created", "running", "succeeded"):
+        return []
+    # SidecarMode refuses a submitterPodTemplate (KubeRay's validation)
+    name, root, snapshots = ctx.start_rayjob(
+        scenario, "sidecar-rayjob", submissionMode="SidecarMode", submitterPodTemplate=None
+    )
+
+    def running() -> dict[str, Any] | None:
+        status = (ctx.get(*RAYJOB, name) or {}).get("status") or {}
+        return status if status.get("jobDeploymentStatus") == "Running" else None
+
+    status = ctx.wait(scenario, "running", "jobDeploymentStatus Running", running, 300)
+    cluster = str(status.get("rayClusterName", ""))
+    heads = _live_pods(ctx, f"ray.io/cluster={cluster},ray.io/node-type=head")
+    containers = [c["name"] for h in heads for c in h["spec"]["containers"]]
+    submitters = ctx.kube.list_objects(
+        "batch/v1", "Job", ctx.namespace, label_selector=f"ray.io/originated-from-cr-name={name}"
+    )
+    if SIDECAR not in containers or submitters:
+        raise ScenarioFailed(
+            scenario,
+            "running",
+            f"head containers {containers} (want {SIDECAR!r} among them), submitter Jobs "
+            f"{[j['metadata']['name'] for j in submitters]} (want none)",
+        )
+    snapshots.append(
+        ctx.snap(
+            scenario,
+            "running",
+            root,
+            Expectation(statuses=["running"], stable=False, current_owners=[cluster]),
+        )
+    )
+    ctx.job_succeeded(scenario, name)
+    snapshots.append(
+        ctx.snap(scenario, "succeeded", root, Expectation(statuses=["completed"], current_owners=[cluster]))
+    )
+    return snapshots
+
+
 MULTIKUEUE = "kueue.x-k8s.io/multikueue"  # the one other controller KubeRay's validation accepts
 
 
@@ -2037,6 +2085,7 @@ FEATURE_SCENARIOS.update(
         "gcs-fault-tolerance": Scenario(gcs_fault_tolerance, "RayCluster"),
         "rayjob-redis-cleanup": Scenario(rayjob_redis_cleanup, "RayJob"),
         "rayjob-interactive": Scenario(rayjob_interactive, "RayJob"),
+        "rayjob-sidecar": Scenario(rayjob_sidecar, "RayJob"),
         "managed-by": Scenario(managed_by, "RayJob"),
         "head-ingress": Scenario(head_ingress, "RayCluster"),
         "rayservice-failed-upgrade": Scenario(rayservice_failed_upgrade, "RayService", slow=True),

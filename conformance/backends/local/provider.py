@@ -18,6 +18,10 @@ from conformance.progress import say
 
 OPERATOR_CHECK_SECONDS = 2.0
 NO_RAY_WORKERS = "its worker Pods are kwok's (simulated) and run no Ray; only the heads do"
+NO_CONTAINERS = (
+    "kwok runs no container: only a head Pod's Ray and a batch Job Pod's command run here, not a head's other "
+    "containers"
+)
 
 
 class LocalProvider:
@@ -26,9 +30,11 @@ class LocalProvider:
     parallel = 2  # scenarios side by side: each running Ray head is a real Ray process on this machine
     # the Ray runtime's control API and the operator as a process; no Ray node list: worker Pods are
     # kwok's and run no Ray, so a head's GCS only ever lists itself
-    capabilities = frozenset(Capability) - {Capability.RAY_NODES}
+    capabilities = frozenset(Capability) - {Capability.RAY_NODES, Capability.RUN_CONTAINERS}
 
     def lacks(self, capability: Capability) -> str:
+        if capability is Capability.RUN_CONTAINERS:
+            return NO_CONTAINERS
         return NO_RAY_WORKERS if capability is Capability.RAY_NODES else ""
 
     def __init__(self, kuberay_version: str, name: str = "karta", batch_scheduler: str = "") -> None:

@@ -44,7 +44,10 @@ def _existing(
 
 def test_kind_declares_every_capability_and_local_all_but_the_ray_node_list() -> None:
     assert KindProvider.capabilities == frozenset(Capability)
-    assert LocalProvider.capabilities == frozenset(Capability) - {Capability.RAY_NODES}
+    assert LocalProvider.capabilities == frozenset(Capability) - {
+        Capability.RAY_NODES,
+        Capability.RUN_CONTAINERS,
+    }
     assert {str(c) for c in Capability} == {
         "hold-new-heads",
         "restart-operator",
@@ -52,6 +55,7 @@ def test_kind_declares_every_capability_and_local_all_but_the_ray_node_list() ->
         "drop-serve-endpoints",
         "list-ray-nodes",
         "submit-ray-job",
+        "run-every-container",
     }
     kind = KindProvider("v1.6.2")
     assert kind.lacks(Capability.GATE) == kind.lacks(Capability.SERVE_UNREADY) == ""
@@ -195,7 +199,13 @@ def test_existing_without_an_operator_deployment_lacks_only_the_restart(tmp_path
     provider.start()
     assert calls == [("get", "deployments", "-A", "-l", OPERATOR_SELECTOR, "-o", "json")]
     assert provider.capabilities == frozenset(
-        {Capability.GATE, Capability.APP_UNHEALTHY, Capability.RAY_NODES, Capability.SUBMIT_RAY_JOB}
+        {
+            Capability.GATE,
+            Capability.APP_UNHEALTHY,
+            Capability.RAY_NODES,
+            Capability.SUBMIT_RAY_JOB,
+            Capability.RUN_CONTAINERS,
+        }
     )
     assert provider.lacks(Capability.GATE) == ""
     assert "the cluster has 0" in provider.lacks(Capability.RESTART_OPERATOR)
