@@ -1509,10 +1509,11 @@ def _redis_cleanup(
     status: str,
     deleting: Callable[[], object],
     timeout: float,
+    expect: Expectation | None = None,
 ) -> Snapshot:
     """RayCluster ``cluster`` held by the harness's finalizer, then ``deleting`` (what makes the cluster go),
     then snapshot ``redis-cleanup`` once its Ray Pods are gone and its cleanup Job's Pod is made (the root
-    ``status``); the hold always taken off again."""
+    ``status``, or ``expect``); the hold always taken off again."""
     _hold(ctx, cluster, True)
     try:
         deleting()
@@ -1528,7 +1529,7 @@ def _redis_cleanup(
             scenario,
             "redis-cleanup",
             root,
-            Expectation(statuses=[status], stable=False, current_owners=[cluster]),
+            expect or Expectation(statuses=[status], stable=False, current_owners=[cluster]),
         )
     finally:
         _hold(ctx, cluster, False)
@@ -1565,6 +1566,57 @@ def rayjob_redis_cleanup(ctx: Context) -> list[Snapshot]:
             ctx, scenario, root, cluster, "completed", lambda: ctx.job_succeeded(scenario, name), 180
         )
     )
+    return snapshots
+
+
+def gcs_ft_rayservice_upgrade(ctx: Context) -> list[Snapshot]:
+    """A RayService whose clusters have GCS fault tolerance, upgraded: ready -> promoted (the default
+    scenario's cluster-level change: the new cluster, with KubeRay's FT finalizer too, active) ->
+    redis-cleanup (KubeRay deletes the old cluster after its deletion delay: its Ray Pods go and its
+    redis-cleanup Job's Pod comes, two levels below the RayService, built from the old head template;
+    the old cluster held by the harness's finalizer until snapshotted)."""
+    scenario = "gcs-ft-rayservice-upgrade"
+    _start_redis(ctx, scenario)
+
+    def ft(manifest: dict[str, Any]) -> None:
+        manifest["spec"]["rayClusterConfig"]["gcsFaultToleranceOptions"] = {"redisAddress": REDIS_ADDRESS}
+
+    name, root, snapshots = ctx.start_rayservice(scenario, ft)
+    serving, ready = _serving(ctx, scenario, name, root, snapshots)
+    first = active_cluster(ready)
+    finalizers = (ctx.get(*RAYCLUSTER, first) or {}).get("metadata", {}).get("finalizers") or []
+    if FT_FINALIZER not in finalizers:
+        raise ScenarioFailed(scenario, "ready", f"KubeRay put no {FT_FINALIZER} on {first}: {finalizers}")
+    promoted_to: list[str] = []
+
+    def upgrade_and_promote() -> None:
+        ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, fixtures.load_patch("rayservice-upgrade"))
+
+        def promoted() -> dict[str, Any] | None:
+            current = serving()
+            active = active_cluster(current)
+            return current if active not in ("", first) and not pending_cluster(current) else None
+
+        done = ctx.wait(scenario, "promoted", "the new cluster promoted and serving", promoted, 300)
+        promoted_to.append(active_cluster(done))
+        snapshots.append(
+            ctx.snap(
+                scenario, "promoted", root, Expectation(statuses=["running"], current_owners=promoted_to[:])
+            )
+        )
+
+    # KubeRay deletes the old cluster 60 s after the promotion (its default deletion delay)
+    cleanup = _redis_cleanup(
+        ctx,
+        scenario,
+        root,
+        first,
+        "running",
+        upgrade_and_promote,
+        240,
+        Expectation(statuses=["running"], stable=False, current_owners=promoted_to, stale_owners=[first]),
+    )
+    snapshots.append(cleanup)
     return snapshots
 
 
@@ -2084,6 +2136,7 @@ FEATURE_SCENARIOS.update(
         "autoscaler-v2": Scenario(autoscaler_v2, "RayCluster"),
         "gcs-fault-tolerance": Scenario(gcs_fault_tolerance, "RayCluster"),
         "rayjob-redis-cleanup": Scenario(rayjob_redis_cleanup, "RayJob"),
+        "gcs-ft-rayservice-upgrade": Scenario(gcs_ft_rayservice_upgrade, "RayService", slow=True),
         "rayjob-interactive": Scenario(rayjob_interactive, "RayJob"),
         "rayjob-sidecar": Scenario(rayjob_sidecar, "RayJob"),
         "managed-by": Scenario(managed_by, "RayJob"),
