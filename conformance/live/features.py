@@ -1369,6 +1369,39 @@ def rayservice_failed_upgrade(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+def network_policy(ctx: Context) -> list[Snapshot]:
+    """spec.networkPolicy (KubeRay v1.7.0, gate RayClusterNetworkPolicy, which the harness turns on): created
+    -> ready (mode DenyAllIngress: a NetworkPolicy for the head and one per worker group, each controlled by
+    the RayCluster, intra-cluster traffic allowed: children the definitions list, no Pod of their own)."""
+    scenario = "network-policy"
+    name = "netpol-raycluster"
+
+    def isolated(manifest: dict[str, Any]) -> None:
+        manifest["spec"]["networkPolicy"] = {"mode": "DenyAllIngress"}
+
+    root, gname, snapshots, owners = _started_raycluster(ctx, scenario, name, isolated)
+    start = int(ctx.manifest("RayCluster")["spec"]["workerGroupSpecs"][0]["replicas"])
+    settled = _settled(ctx, name, {gname: start})
+
+    def policies() -> list[dict[str, Any]] | None:
+        found = [
+            p
+            for p in ctx.kube.list_objects("networking.k8s.io/v1", "NetworkPolicy", ctx.namespace)
+            if any(
+                r.get("kind") == "RayCluster" and r.get("name") == name and r.get("controller")
+                for r in p["metadata"].get("ownerReferences") or []
+            )
+        ]
+        return found if len(found) >= 2 and settled() else None
+
+    found = ctx.wait(
+        scenario, "ready", f"the cluster ready and a NetworkPolicy per group owned by {name}", policies, 180
+    )
+    ctx.progress(f"  [{scenario}] NetworkPolicies {sorted(p['metadata']['name'] for p in found)}")
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+    return snapshots
+
+
 FT_FINALIZER = "ray.io/gcs-ft-redis-cleanup-finalizer"  # KubeRay's, on a RayCluster with GCS FT
 REDIS_ADDRESS = "redis:6379"
 
@@ -2141,6 +2174,7 @@ FEATURE_SCENARIOS.update(
         "rayjob-sidecar": Scenario(rayjob_sidecar, "RayJob"),
         "managed-by": Scenario(managed_by, "RayJob"),
         "head-ingress": Scenario(head_ingress, "RayCluster"),
+        "network-policy": Scenario(network_policy, "RayCluster"),
         "rayservice-failed-upgrade": Scenario(rayservice_failed_upgrade, "RayService", slow=True),
         "rayservice-cluster-deletion-delay": Scenario(
             rayservice_cluster_deletion_delay, "RayService", slow=True

@@ -22,7 +22,11 @@ def test_the_chart_defaults_are_kept_and_only_the_harness_gates_turned_on() -> N
         for a, b in zip(gates.chart_defaults("v1.7.0"), gates.run_with("v1.7.0"), strict=True)
         if a != b
     ]
-    assert changed == [(("RayCronJob", False), ("RayCronJob", True))]
+    assert changed == [
+        (("RayCronJob", False), ("RayCronJob", True)),
+        (("RayClusterNetworkPolicy", False), ("RayClusterNetworkPolicy", True)),
+    ]
+    assert gates.changed("v1.7.0") == ("RayCronJob", "RayClusterNetworkPolicy")
     for version in ("v1.3.2", "v1.4.2", "v1.5.1"):  # no RayCronJob kind: the chart's own, unchanged
         assert gates.run_with(version) == gates.chart_defaults(version) and gates.changed(version) == ()
         assert gates.helm_values(version) is None and gates.header(version) == ""
