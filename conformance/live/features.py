@@ -1402,6 +1402,80 @@ def network_policy(ctx: Context) -> list[Snapshot]:
     return snapshots
 
 
+def auth_options(ctx: Context) -> list[Snapshot]:
+    """spec.authOptions mode token (KubeRay v1.5.1+; its validation asks for rayVersion 2.52.0 or later,
+    set so here): created -> ready (a Secret named after the cluster and controlled by it holds the token;
+    every Ray container gets it as RAY_AUTH_TOKEN from that Secret: a child the definitions list, the Pods'
+    env not in their templates)."""
+    scenario = "auth-options"
+    name = "auth-raycluster"
+
+    def token(manifest: dict[str, Any]) -> None:
+        manifest["spec"]["authOptions"] = {"mode": "token"}
+        manifest["spec"]["rayVersion"] = "2.52.0"
+
+    root, gname, snapshots, owners = _started_raycluster(ctx, scenario, name, token)
+    start = int(ctx.manifest("RayCluster")["spec"]["workerGroupSpecs"][0]["replicas"])
+    settled = _settled(ctx, name, {gname: start})
+
+    def secured() -> dict[str, Any] | None:
+        secret = ctx.get("v1", "Secret", name)
+        controlled = secret is not None and any(
+            r.get("kind") == "RayCluster" and r.get("name") == name and r.get("controller")
+            for r in secret["metadata"].get("ownerReferences") or []
+        )
+        return secret if controlled and settled() else None
+
+    ctx.wait(
+        scenario, "ready", f"the cluster ready and its token Secret {name} controlled by it", secured, 180
+    )
+    for pod in _live_pods(ctx, f"ray.io/cluster={name}"):
+        env = {e["name"]: e for e in pod["spec"]["containers"][0].get("env") or []}
+        source = ((env.get("RAY_AUTH_TOKEN") or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+        if source.get("name") != name:
+            raise ScenarioFailed(
+                scenario,
+                "ready",
+                f"Pod {pod['metadata']['name']}: RAY_AUTH_TOKEN {env.get('RAY_AUTH_TOKEN')} (want Secret {name})",
+            )
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+    return snapshots
+
+
+GROUP_LABEL = "karta.conformance/group-label"
+
+
+def worker_group_labels(ctx: Context) -> list[Snapshot]:
+    """workerGroupSpecs[].labels and .resources (KubeRay v1.5.1+): created -> ready (the group's top-level
+    labels merged into its Pods' labels, beside the template's, and into Ray's --labels; its resources into
+    Ray's --resources): Pods carry a label their template does not have."""
+    scenario = "worker-group-labels-and-resources"
+    name = "labelled-raycluster"
+    root, gname, snapshots, owners = _started_raycluster(
+        ctx,
+        scenario,
+        name,
+        lambda _: None,
+        labels={GROUP_LABEL: "from-group-spec"},
+        resources={"custom": "2"},
+    )
+    start = int(ctx.manifest("RayCluster")["spec"]["workerGroupSpecs"][0]["replicas"])
+    ctx.wait(scenario, "ready", "head and workers Running", _settled(ctx, name, {gname: start}), 180)
+    for pod in _live_pods(ctx, f"ray.io/cluster={name},ray.io/node-type=worker"):
+        labels = pod["metadata"].get("labels") or {}
+        container = pod["spec"]["containers"][0]
+        command = " ".join([*(container.get("command") or []), *(container.get("args") or [])])
+        if labels.get(GROUP_LABEL) != "from-group-spec" or "custom" not in command:
+            raise ScenarioFailed(
+                scenario,
+                "ready",
+                f"Pod {pod['metadata']['name']}: label {GROUP_LABEL}={labels.get(GROUP_LABEL)!r}, ray start "
+                f"{'with' if 'custom' in command else 'without'} the group's resources",
+            )
+    snapshots.append(ctx.snap(scenario, "ready", root, owners))
+    return snapshots
+
+
 FT_FINALIZER = "ray.io/gcs-ft-redis-cleanup-finalizer"  # KubeRay's, on a RayCluster with GCS FT
 REDIS_ADDRESS = "redis:6379"
 
@@ -2175,6 +2249,8 @@ FEATURE_SCENARIOS.update(
         "managed-by": Scenario(managed_by, "RayJob"),
         "head-ingress": Scenario(head_ingress, "RayCluster"),
         "network-policy": Scenario(network_policy, "RayCluster"),
+        "auth-options": Scenario(auth_options, "RayCluster"),
+        "worker-group-labels-and-resources": Scenario(worker_group_labels, "RayCluster"),
         "rayservice-failed-upgrade": Scenario(rayservice_failed_upgrade, "RayService", slow=True),
         "rayservice-cluster-deletion-delay": Scenario(
             rayservice_cluster_deletion_delay, "RayService", slow=True

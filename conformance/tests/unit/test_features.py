@@ -171,14 +171,13 @@ def test_a_gated_feature_is_na_where_the_gate_is_off_by_default() -> None:
 
 def test_feature_verdicts_name_each_definition_of_the_features_kinds() -> None:
     definitions = load_path(DEFINITIONS)
-    chosen = selection("rayservice-suspend,auth-options", "v1.6.2")
+    chosen = selection("rayservice-suspend,kueue-admission", "v1.6.2")
     verdicts = chosen.verdicts(definitions, [])
     by = {(v.definition, v.subject): v.outcome for v in verdicts}
     assert by == {
         ("rayservice", "rayservice-suspend"): Outcome.NOT_APPLICABLE,
-        ("raycluster", "auth-options"): Outcome.UNVERIFIED,
-        ("rayjob", "auth-options"): Outcome.UNVERIFIED,
-        ("rayservice", "auth-options"): Outcome.UNVERIFIED,
+        ("raycluster", "kueue-admission"): Outcome.UNVERIFIED,
+        ("rayjob", "kueue-admission"): Outcome.UNVERIFIED,
     }
 
 
