@@ -7,6 +7,8 @@ the reason. Deselect them explicitly with ``-m "not live"``.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +43,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="live: scenarios side by side (default: the backend's; see karta-conformance check --parallel)",
     )
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (CI cancelling the job, `kill`) unwinds like Ctrl-C, as in the CLI: the session's fixtures
+    tear down, so the live cluster's processes and Ray heads stop instead of being left running."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -9,12 +9,15 @@ run side by side. One folder holds the kubeconfig, the logs and the pid files:
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +36,36 @@ from conformance.toolchain.build import Binaries, build_all
 NODES = 3
 NO_PROXY = "127.0.0.1,localhost"
 RUNTIME_READY_TIMEOUT = 30.0
+# kwokctl waits for the API server only; the controller manager and the scheduler must answer too.
+CONTROL_PLANE_READY_TIMEOUT = 60.0
+# kwokctl picks its components' ports when it creates a cluster (free ones, probed then): two clusters
+# created at once picked the same ones, and one's controller manager could not bind (seen: a `make test`
+# beside a `check --live`). Creations take this machine-wide lock, in the clusters' folder, one at a time.
+CREATE_LOCK = ".kwokctl-create.lock"
 NODE_CAPACITY = {"cpu": "32", "memory": "128Gi", "pods": "110", "nvidia.com/gpu": "8", "rdma/hca": "8"}
+
+
+@contextmanager
+def _machine_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _secure_port(pid: int) -> int | None:
+    """The ``--secure-port`` a control-plane process was started with (its command line)."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+    for argument in arguments:
+        if argument.startswith("--secure-port="):
+            return int(argument.split("=", 1)[1])
+    return None
 
 
 @dataclass
@@ -196,19 +228,42 @@ class LocalCluster:
             scheduler.write_text(yaml.safe_dump(batch_schedulers.scheduler_configuration(batch_scheduler)))
             configuration["options"]["kubeSchedulerConfig"] = str(scheduler)
         config.write_text(yaml.safe_dump_all([configuration, *kwok_stages(binaries)], sort_keys=False))
-        self._kwokctl(
-            binaries,
-            "create",
-            "cluster",
-            "--config",
-            str(config),
-            "--runtime",
-            "binary",
-            "--kubeconfig",
-            str(self.kubeconfig),
-            "--wait",
-            "120s",
-        )
+        with _machine_lock(self.home.parent / CREATE_LOCK):
+            self._kwokctl(
+                binaries,
+                "create",
+                "cluster",
+                "--config",
+                str(config),
+                "--runtime",
+                "binary",
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--wait",
+                "120s",
+            )
+            self._control_plane_serving()
+
+    def _control_plane_serving(self) -> None:
+        """The controller manager and the scheduler answer /healthz on their secure ports (the ports bound:
+        the next creation probes past them); one that exited or does not answer is an EnvironmentProblem
+        with its log's last line."""
+        for component in ("kube-controller-manager", "kube-scheduler"):
+            pid = processes.read_pid(self.control_plane_pids / f"{component}.pid")
+            port = _secure_port(pid) if pid is not None else None
+            url = f"https://127.0.0.1:{port}/healthz"
+            if (
+                pid is None
+                or port is None
+                or not processes.wait_http_ok(url, CONTROL_PLANE_READY_TIMEOUT, pid)
+            ):
+                log = self.control_plane_logs / f"{component}.log"
+                lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+                state = "not running" if pid is None or not processes.alive(pid) else "not answering /healthz"
+                raise EnvironmentProblem(
+                    f"the local cluster's {component} is {state} after kwokctl created the cluster "
+                    f"(log {log}): {lines[-1][-400:] if lines else 'no output'}"
+                )
 
     def kubectl(self, binaries: Binaries, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
         try:

@@ -6,12 +6,22 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tenacity import RetryError, Retrying, retry, retry_if_result, stop_after_delay, wait_fixed
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry,
+    retry_if_result,
+    stop_after_delay,
+    wait_fixed,
+)
+from tenacity.stop import stop_base
 
 
 def free_port() -> int:
@@ -120,18 +130,27 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def wait_http_ok(url: str, deadline: float) -> bool:
-    """Poll ``url`` (loopback only) until it answers 200, for at most ``deadline`` seconds."""
+def wait_http_ok(url: str, deadline: float, while_alive: int | None = None) -> bool:
+    """Poll ``url`` (loopback only; an https one with the cluster's self-signed certificate, unverified)
+    until it answers 200, for at most ``deadline`` seconds, and no longer than process ``while_alive``
+    lives when given."""
+    context = ssl._create_unverified_context() if url.startswith("https:") else None
 
     def attempt() -> bool:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
 
+    class _Gone(stop_base):
+        def __call__(self, retry_state: RetryCallState) -> bool:
+            return while_alive is not None and not alive(while_alive)
+
     poll = retry(
-        stop=stop_after_delay(deadline), wait=wait_fixed(0.25), retry=retry_if_result(lambda ok: not ok)
+        stop=stop_after_delay(deadline) | _Gone(),
+        wait=wait_fixed(0.25),
+        retry=retry_if_result(lambda ok: not ok),
     )
     try:
         return bool(poll(attempt)())

@@ -61,6 +61,7 @@ def test_the_local_cluster_gives_kwokctl_the_scheduler_configuration(
         calls.append(args)
 
     monkeypatch.setattr(cluster, "_kwokctl", kwokctl)
+    monkeypatch.setattr(cluster, "_control_plane_serving", lambda: None)
     binaries = _binaries(tmp_path)
     (binaries.kwok_stages / "node/fast").mkdir(parents=True)
     for name in ("node/fast/node-initialize.yaml", "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",

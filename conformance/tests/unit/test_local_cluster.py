@@ -74,3 +74,67 @@ def test_a_kwokctl_that_does_not_finish_is_one_line_naming_its_log(
     ) as raised:
         cluster._kwokctl(binaries, "create", "cluster", timeout=1)
     assert "creating the control plane" in str(raised.value) and str(cluster.logs) in str(raised.value)
+
+
+def test_a_controller_manager_that_exited_after_kwokctl_is_one_line_with_its_log(tmp_path: Path) -> None:
+    """kwokctl waits for the API server only: a controller manager that could not bind its port (another
+    cluster created at the same moment took it) is said, with its log's last line, not left to time out
+    every scenario later."""
+    import subprocess
+
+    cluster = LocalCluster("unit")
+    cluster.home = tmp_path / "home"
+    cluster.control_plane_pids.mkdir(parents=True)
+    cluster.control_plane_logs.mkdir(parents=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (cluster.control_plane_pids / "kube-controller-manager.pid").write_text(str(dead.pid))
+    (cluster.control_plane_logs / "kube-controller-manager.log").write_text(
+        'E1207 run.go:72] "command failed" err="listen tcp 127.0.0.1:32762: bind: address already in use"\n'
+    )
+    with pytest.raises(EnvironmentProblem) as raised:
+        cluster._control_plane_serving()
+    message = str(raised.value)
+    assert "kube-controller-manager is not running after kwokctl created the cluster" in message
+    assert message.endswith('err="listen tcp 127.0.0.1:32762: bind: address already in use"')
+
+
+def test_cluster_creations_take_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two local clusters created at once: the second kwokctl starts only when the first cluster's
+    components serve (kwokctl probes for free ports when it creates)."""
+    import threading
+
+    events: list[str] = []
+    first_inside = threading.Event()
+    release = threading.Event()
+
+    def cluster(name: str) -> LocalCluster:
+        made = LocalCluster(name)
+        made.home = tmp_path / "clusters" / name
+        made.home.mkdir(parents=True)
+
+        def kwokctl(binaries: Binaries, *args: str, timeout: float = 180) -> None:
+            events.append(f"{name} in")
+            if name == "a":
+                first_inside.set()
+                release.wait(10)
+            events.append(f"{name} out")
+
+        monkeypatch.setattr(made, "_kwokctl", kwokctl)
+        monkeypatch.setattr(made, "_control_plane_serving", lambda: events.append(f"{name} serving"))
+        return made
+
+    binaries = _binaries(tmp_path)
+    monkeypatch.setattr("conformance.backends.local.cluster.kwok_stages", lambda binaries: [])
+    a, b = cluster("a"), cluster("b")
+    first = threading.Thread(target=a._create_control_plane, args=(binaries,))
+    first.start()
+    assert first_inside.wait(10)
+    second = threading.Thread(target=b._create_control_plane, args=(binaries,))
+    second.start()
+    second.join(0.5)
+    assert events == ["a in"]  # b waits for the lock
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert events == ["a in", "a out", "a serving", "b in", "b out", "b serving"]
