@@ -765,7 +765,10 @@ def _fidelity(
     checked = 0
     for uid, found in matches.items():
         pod = pods[uid]
-        owner = snapshot.direct_owner(pod)
+        chain = snapshot.ancestors(pod)
+        # The Pod's owner among the current owners' kind, however deep (the redis-cleanup Pod of an old
+        # RayCluster is that cluster's Job's Pod); else its direct owner.
+        owner = next((o for o in chain if o.get("kind") in current_kinds), chain[0] if chain else None)
         if current and (
             owner is None or (owner.get("kind") in current_kinds and owner["metadata"]["name"] not in current)
         ):
