@@ -18,7 +18,7 @@ pytestmark = pytest.mark.unit
 
 
 def _obj(kind: str, name: str, uid: str, owner: tuple[str, str, str] | None, **extra: Any) -> dict[str, Any]:
-    api = {"Pod": "v1", "Service": "v1", "RayCluster": "ray.io/v1"}[kind]
+    api = {"Pod": "v1", "Service": "v1", "RayCluster": "ray.io/v1", "Job": "batch/v1"}[kind]
     metadata: dict[str, Any] = {
         "name": name,
         "namespace": "ns",
@@ -405,3 +405,35 @@ def test_a_scheduler_the_operator_puts_over_the_templates_is_a_gap_not_a_failure
     snapshot.pods()[0]["metadata"]["labels"].pop("karta.conformance/role", None)
     (failed,) = [v for v in check_snapshot(definition, snapshot) if v.claim == "template-fidelity"]
     assert failed.outcome is Outcome.FAIL and "karta.conformance/role" in failed.message
+
+
+@pytest.mark.parametrize("cleaning", ["old-rc", "new-rc"])
+def test_an_old_clusters_redis_cleanup_pod_is_that_clusters_not_the_roots(cleaning: str) -> None:
+    """GCS FT during a RayService upgrade: the superseded cluster's redis-cleanup Pod (its Job's Pod, two
+    levels below that cluster) was built from the old head template: skipped like that cluster's Pods.
+    The same Pod under the current cluster must carry the root's template, so there it fails."""
+    snapshot = _snapshot(["old-rc", "new-rc"], phase="redis-cleanup")
+    head = snapshot.root["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]
+    head["metadata"].setdefault("labels", {})["karta.conformance/revision"] = "2"
+    job = _obj(
+        "Job", f"{cleaning}-redis-cleanup", f"uid-job-{cleaning}", ("RayCluster", cleaning, f"uid-{cleaning}")
+    )
+    old_labels = {k: v for k, v in head["metadata"]["labels"].items() if k != "karta.conformance/revision"}
+    old_template = {"metadata": {**head["metadata"], "labels": old_labels}, "spec": head["spec"]}
+    pod = _pod(f"{cleaning}-cleanup", cleaning, f"uid-{cleaning}", "redis-cleanup", "headgroup", old_template)
+    pod["metadata"]["ownerReferences"] = [
+        {"kind": "Job", "name": job["metadata"]["name"], "uid": job["metadata"]["uid"], "controller": True}
+    ]
+    snapshot.tree = [
+        o for o in snapshot.tree if o["kind"] != "Pod" or not o["metadata"]["name"].startswith("old-rc")
+    ]
+    snapshot.tree += [job, pod]
+    snapshot.namespace_pods = [o for o in snapshot.tree if o["kind"] == "Pod"]
+    for other in snapshot.namespace_pods:  # the new cluster's Pods carry the current template
+        if other["metadata"]["name"].startswith("new-rc-") and other is not pod:
+            other["metadata"]["labels"]["karta.conformance/revision"] = "2"
+    failing = _failing("rayservice", snapshot).get("template-fidelity", [])
+    if cleaning == "old-rc":
+        assert failing == []
+    else:
+        assert failing and "karta.conformance/revision" in failing[0] and "new-rc-cleanup" in failing[0]
