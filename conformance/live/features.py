@@ -38,6 +38,7 @@ from conformance.live.scenarios import (
     ScenarioFailed,
     default_scenarios,
     pod_ready,
+    running_then_succeeded,
 )
 from conformance.snapshot import Expectation, Snapshot
 from conformance.verdict import Outcome, Verdict, verdict_for
@@ -1183,6 +1184,46 @@ YUNIKORN_TASK_GROUP = "yunikorn.apache.org/task-group-name"
 GANG_ENABLED = "ray.io/gang-scheduling-enabled"
 
 
+def _scheduled_raycluster(
+    ctx: Context,
+    scenario: str,
+    name: str,
+    labels: dict[str, str],
+    phases: tuple[tuple[str, int], tuple[str, int]],
+    handed: Callable[[str, int, list[dict[str, Any]]], str],
+    pod_labels: dict[str, str],
+    scheduler: batch_schedulers.BatchScheduler,
+    ready: Callable[[int], Callable[[], Any]] | None = None,
+) -> list[Snapshot]:
+    """The batch-scheduler scenarios' shape: a RayCluster with ``labels`` (minReplicas 1) created, then for
+    each (phase, desired workers) — the second a scale-up — the workers Running (and ``ready(workers)``),
+    every Pod handed to ``scheduler`` with ``pod_labels``, ``handed(phase, workers, pods)`` (the scenario's
+    own checks, raising ScenarioFailed; what it returns is the progress line), a snapshot."""
+
+    def labelled(manifest: dict[str, Any]) -> None:
+        manifest["metadata"].setdefault("labels", {}).update(labels)
+
+    root, gname, snapshots, owners = _started_raycluster(
+        ctx, scenario, name, labelled, replicas=phases[0][1], minReplicas=1, maxReplicas=4
+    )
+    for phase, workers in phases:
+        if phase != phases[0][0]:
+            _patch_group(ctx, name, gname, {"replicas": workers})
+        settled = _settled(ctx, name, {gname: workers})
+        extra = ready(workers) if ready is not None else (lambda: True)
+
+        def probe(settled: Callable[[], Any] = settled, extra: Callable[[], Any] = extra) -> Any:
+            return settled() and extra()
+
+        ctx.wait(scenario, phase, f"{workers} worker(s) Running", probe, 180)
+        pods = _handed_to(ctx, scenario, phase, name, scheduler.scheduler_name, pod_labels)
+        ctx.progress(
+            f"  [{scenario}] {len(pods)} Pods handed to {scheduler.scheduler_name}; {handed(phase, workers, pods)}"
+        )
+        snapshots.append(ctx.snap(scenario, phase, root, owners))
+    return snapshots
+
+
 def batch_scheduler_yunikorn(ctx: Context) -> list[Snapshot]:
     """On a run whose operator has --batch-scheduler=yunikorn, a RayCluster with yunikorn's application and
     queue labels and gang scheduling on (replicas 2, minReplicas 1): ready (every Pod handed to yunikorn with
@@ -1192,22 +1233,10 @@ def batch_scheduler_yunikorn(ctx: Context) -> list[Snapshot]:
     scheduler = _on_batch_scheduler(ctx, scenario, "yunikorn")
     name = "yunikorn-raycluster"
     app, queue = f"{name}-app", "root.conformance"
+    gname = str(ctx.manifest("RayCluster")["spec"]["workerGroupSpecs"][0]["groupName"])
+    wanted = {"headgroup": 1, gname: 1}
 
-    def labelled(manifest: dict[str, Any]) -> None:
-        manifest["metadata"].setdefault("labels", {}).update(
-            {YUNIKORN_APP: app, YUNIKORN_QUEUE: queue, GANG_ENABLED: "true"}
-        )
-
-    root, gname, snapshots, owners = _started_raycluster(
-        ctx, scenario, name, labelled, replicas=2, minReplicas=1, maxReplicas=4
-    )
-    for phase, workers in (("ready", 2), ("scaled-up", 3)):
-        if phase == "scaled-up":
-            _patch_group(ctx, name, gname, {"replicas": workers})
-        ctx.wait(scenario, phase, f"{workers} worker(s) Running", _settled(ctx, name, {gname: workers}), 180)
-        pods = _handed_to(
-            ctx, scenario, phase, name, scheduler.scheduler_name, {"applicationId": app, "queue": queue}
-        )
+    def task_groups(phase: str, workers: int, pods: list[dict[str, Any]]) -> str:
         for pod in pods:
             notes = pod["metadata"].get("annotations") or {}
             try:
@@ -1216,25 +1245,28 @@ def batch_scheduler_yunikorn(ctx: Context) -> list[Snapshot]:
                     for g in json.loads(notes.get(YUNIKORN_TASK_GROUPS, ""))["groups"]
                 }
             except (ValueError, KeyError, TypeError):
-                raise ScenarioFailed(
-                    scenario,
-                    phase,
-                    f"Pod {pod['metadata']['name']}: no task groups ({notes.get(YUNIKORN_TASK_GROUPS)!r})",
-                ) from None
+                groups = None
             node_type = (pod["metadata"].get("labels") or {}).get("ray.io/node-type")
             own = "headgroup" if node_type == "head" else gname
-            if groups != {"headgroup": 1, gname: 1} or notes.get(YUNIKORN_TASK_GROUP) != own:
+            if groups != wanted or notes.get(YUNIKORN_TASK_GROUP) != own:
                 raise ScenarioFailed(
                     scenario,
                     phase,
-                    f"Pod {pod['metadata']['name']}: task groups {groups}, its own {notes.get(YUNIKORN_TASK_GROUP)!r} "
-                    f"(want {{'headgroup': 1, {gname!r}: 1}}, {own!r})",
+                    f"Pod {pod['metadata']['name']}: task groups {groups or notes.get(YUNIKORN_TASK_GROUPS)!r}, its own "
+                    f"{notes.get(YUNIKORN_TASK_GROUP)!r} (want {wanted}, {own!r})",
                 )
-        ctx.progress(
-            f"  [{scenario}] {len(pods)} Pods handed to yunikorn, task groups headgroup 1 + {gname} 1 (minReplicas)"
-        )
-        snapshots.append(ctx.snap(scenario, phase, root, owners))
-    return snapshots
+        return f"task groups {wanted} (head + minReplicas) with {workers} desired worker(s)"
+
+    return _scheduled_raycluster(
+        ctx,
+        scenario,
+        name,
+        {YUNIKORN_APP: app, YUNIKORN_QUEUE: queue, GANG_ENABLED: "true"},
+        (("ready", 2), ("scaled-up", 3)),
+        task_groups,
+        {"applicationId": app, "queue": queue},
+        scheduler,
+    )
 
 
 KAI_QUEUE = "kai.scheduler/queue"
@@ -1246,22 +1278,17 @@ def batch_scheduler_kai(ctx: Context) -> list[Snapshot]:
     pod-grouper makes them, from definitions like these) -> scaled-up."""
     scenario = "batch-scheduler-kai"
     scheduler = _on_batch_scheduler(ctx, scenario, "kai-scheduler")
-    name = "kai-raycluster"
-
-    def queued(manifest: dict[str, Any]) -> None:
-        manifest["metadata"].setdefault("labels", {})[KAI_QUEUE] = "conformance"
-
-    root, gname, snapshots, owners = _started_raycluster(
-        ctx, scenario, name, queued, replicas=1, minReplicas=1, maxReplicas=4
+    queue = {KAI_QUEUE: "conformance"}
+    return _scheduled_raycluster(
+        ctx,
+        scenario,
+        "kai-raycluster",
+        queue,
+        (("ready", 1), ("scaled-up", 2)),
+        lambda phase, workers, pods: f"queue {queue[KAI_QUEUE]}",
+        queue,
+        scheduler,
     )
-    for phase, workers in (("ready", 1), ("scaled-up", 2)):
-        if phase == "scaled-up":
-            _patch_group(ctx, name, gname, {"replicas": workers})
-        ctx.wait(scenario, phase, f"{workers} worker(s) Running", _settled(ctx, name, {gname: workers}), 180)
-        pods = _handed_to(ctx, scenario, phase, name, scheduler.scheduler_name, {KAI_QUEUE: "conformance"})
-        ctx.progress(f"  [{scenario}] {len(pods)} Pods handed to kai-scheduler in queue conformance")
-        snapshots.append(ctx.snap(scenario, phase, root, owners))
-    return snapshots
 
 
 PLUGINS_GROUP_LABEL = "scheduling.x-k8s.io/pod-group"
@@ -1275,25 +1302,17 @@ def batch_scheduler_scheduler_plugins(ctx: Context) -> list[Snapshot]:
     scenario = "batch-scheduler-scheduler-plugins"
     scheduler = _on_batch_scheduler(ctx, scenario, "scheduler-plugins")
     assert scheduler.pod_group is not None
-    group_kind = scheduler.pod_group
+    api_version, kind = scheduler.pod_group
     name = "plugins-raycluster"
 
-    def gang(manifest: dict[str, Any]) -> None:
-        manifest["metadata"].setdefault("labels", {})[GANG_ENABLED] = "true"
+    def made(workers: int) -> Callable[[], Any]:
+        return lambda: ctx.get(api_version, kind, name)
 
-    root, gname, snapshots, owners = _started_raycluster(
-        ctx, scenario, name, gang, replicas=1, minReplicas=1, maxReplicas=4
-    )
-    for phase, workers in (("ready", 1), ("scaled-up", 2)):
-        if phase == "scaled-up":
-            _patch_group(ctx, name, gname, {"replicas": workers})
-        settled = _settled(ctx, name, {gname: workers})
-
-        def made(settled: Callable[[], Any] = settled) -> dict[str, Any] | None:
-            return ctx.get(group_kind[0], group_kind[1], name) if settled() else None
-
-        found = ctx.wait(scenario, phase, f"{workers} worker(s) Running and PodGroup {name}", made, 180)
-        owned = [(r.get("kind"), r.get("name")) for r in found["metadata"].get("ownerReferences") or []]
+    def group(phase: str, workers: int, pods: list[dict[str, Any]]) -> str:
+        found = ctx.get(api_version, kind, name) or {}
+        owned = [
+            (r.get("kind"), r.get("name")) for r in found.get("metadata", {}).get("ownerReferences") or []
+        ]
         size = (found.get("spec") or {}).get("minMember")
         if owned != [("RayCluster", name)] or (phase == "ready" and size != 2):
             raise ScenarioFailed(
@@ -1301,13 +1320,19 @@ def batch_scheduler_scheduler_plugins(ctx: Context) -> list[Snapshot]:
                 phase,
                 f"PodGroup {name}: owned by {owned}, minMember {size} (want RayCluster {name}, 2)",
             )
-        pods = _handed_to(ctx, scenario, phase, name, scheduler.scheduler_name, {PLUGINS_GROUP_LABEL: name})
-        ctx.progress(
-            f"  [{scenario}] {len(pods)} Pods handed to {scheduler.scheduler_name}; PodGroup {name} minMember {size}"
-            f" with {workers} desired worker(s)"
-        )
-        snapshots.append(ctx.snap(scenario, phase, root, owners))
-    return snapshots
+        return f"PodGroup {name} minMember {size} with {workers} desired worker(s)"
+
+    return _scheduled_raycluster(
+        ctx,
+        scenario,
+        name,
+        {GANG_ENABLED: "true"},
+        (("ready", 1), ("scaled-up", 2)),
+        group,
+        {PLUGINS_GROUP_LABEL: name},
+        scheduler,
+        made,
+    )
 
 
 def rayservice_failed_upgrade(ctx: Context) -> list[Snapshot]:
@@ -2085,30 +2110,12 @@ def rayjob_interactive(ctx: Context) -> list[Snapshot]:
     )
     ctx.kube.patch_merge(*RAYJOB, name, ctx.namespace, {"spec": {"jobId": job_id}})
 
-    def running() -> dict[str, Any] | None:
-        found = (ctx.get(*RAYJOB, name) or {}).get("status") or {}
-        return (
-            found if found.get("jobDeploymentStatus") == "Running" and found.get("jobId") == job_id else None
-        )
+    def follows(cluster: str) -> None:
+        followed = ((ctx.get(*RAYJOB, name) or {}).get("status") or {}).get("jobId")
+        if followed != job_id:
+            raise ScenarioFailed(scenario, "running", f"the RayJob follows job {followed!r}, not {job_id!r}")
 
-    ctx.wait(scenario, "running", f"jobDeploymentStatus Running on job {job_id}", running, 120)
-    snapshots.append(
-        ctx.snap(
-            scenario,
-            "running",
-            root,
-            Expectation(statuses=["running"], stable=False, current_owners=[cluster]),
-        )
-    )
-    final = ctx.job_succeeded(scenario, name)
-    if final.get("jobId") != job_id:
-        raise ScenarioFailed(
-            scenario, "succeeded", f"the RayJob followed job {final.get('jobId')!r}, not {job_id!r}"
-        )
-    snapshots.append(
-        ctx.snap(scenario, "succeeded", root, Expectation(statuses=["completed"], current_owners=[cluster]))
-    )
-    return snapshots
+    return running_then_succeeded(ctx, scenario, name, root, snapshots, 120, follows)
 
 
 SIDECAR = "ray-job-submitter"  # the container KubeRay adds to the head Pod in SidecarMode
@@ -2126,37 +2133,21 @@ def rayjob_sidecar(ctx: Context) -> list[Snapshot]:
         scenario, "sidecar-rayjob", submissionMode="SidecarMode", submitterPodTemplate=None
     )
 
-    def running() -> dict[str, Any] | None:
-        status = (ctx.get(*RAYJOB, name) or {}).get("status") or {}
-        return status if status.get("jobDeploymentStatus") == "Running" else None
+    def sidecar_not_job(cluster: str) -> None:
+        heads = _live_pods(ctx, f"ray.io/cluster={cluster},ray.io/node-type=head")
+        containers = [c["name"] for h in heads for c in h["spec"]["containers"]]
+        submitters = ctx.kube.list_objects(
+            "batch/v1", "Job", ctx.namespace, label_selector=f"ray.io/originated-from-cr-name={name}"
+        )
+        if SIDECAR not in containers or submitters:
+            raise ScenarioFailed(
+                scenario,
+                "running",
+                f"head containers {containers} (want {SIDECAR!r} among them), submitter Jobs "
+                f"{[j['metadata']['name'] for j in submitters]} (want none)",
+            )
 
-    status = ctx.wait(scenario, "running", "jobDeploymentStatus Running", running, 300)
-    cluster = str(status.get("rayClusterName", ""))
-    heads = _live_pods(ctx, f"ray.io/cluster={cluster},ray.io/node-type=head")
-    containers = [c["name"] for h in heads for c in h["spec"]["containers"]]
-    submitters = ctx.kube.list_objects(
-        "batch/v1", "Job", ctx.namespace, label_selector=f"ray.io/originated-from-cr-name={name}"
-    )
-    if SIDECAR not in containers or submitters:
-        raise ScenarioFailed(
-            scenario,
-            "running",
-            f"head containers {containers} (want {SIDECAR!r} among them), submitter Jobs "
-            f"{[j['metadata']['name'] for j in submitters]} (want none)",
-        )
-    snapshots.append(
-        ctx.snap(
-            scenario,
-            "running",
-            root,
-            Expectation(statuses=["running"], stable=False, current_owners=[cluster]),
-        )
-    )
-    ctx.job_succeeded(scenario, name)
-    snapshots.append(
-        ctx.snap(scenario, "succeeded", root, Expectation(statuses=["completed"], current_owners=[cluster]))
-    )
-    return snapshots
+    return running_then_succeeded(ctx, scenario, name, root, snapshots, 300, sidecar_not_job)
 
 
 MULTIKUEUE = "kueue.x-k8s.io/multikueue"  # the one other controller KubeRay's validation accepts

@@ -600,8 +600,22 @@ def _garbage_collected(ctx: Context, scenario: str, kind: tuple[str, str], name:
 def rayjob(ctx: Context, submission_mode: str = "K8sJobMode") -> list[Snapshot]:
     """create -> running -> succeeded, with a real Ray job on the head (K8sJobMode: the submitter Job runs)."""
     scenario = "rayjob" if submission_mode == "K8sJobMode" else f"rayjob-{submission_mode.lower()}"
-    kind = ("ray.io/v1", "RayJob")
     name, root, snapshots = ctx.start_rayjob(scenario, submissionMode=submission_mode)
+    return running_then_succeeded(ctx, scenario, name, root, snapshots, 240)
+
+
+def running_then_succeeded(
+    ctx: Context,
+    scenario: str,
+    name: str,
+    root: tuple[str, str, str],
+    snapshots: list[Snapshot],
+    timeout: float,
+    at_running: Callable[[str], None] = lambda cluster: None,
+) -> list[Snapshot]:
+    """RayJob ``name``: wait for jobDeploymentStatus Running, ``at_running(its cluster)`` (a scenario's own
+    check, raising ScenarioFailed), snapshot ``running``, wait for its success, snapshot ``succeeded``."""
+    kind = ("ray.io/v1", "RayJob")
 
     def status() -> dict[str, Any]:
         return ((ctx.get(*kind, name) or {}).get("status")) or {}
@@ -611,10 +625,10 @@ def rayjob(ctx: Context, submission_mode: str = "K8sJobMode") -> list[Snapshot]:
         "running",
         "jobDeploymentStatus Running",
         lambda: status().get("jobDeploymentStatus") == "Running",
-        240,
+        timeout,
     )
-    job = ctx.get(*kind, name) or {}
-    cluster = (job.get("status") or {}).get("rayClusterName", "")
+    cluster = str(status().get("rayClusterName", ""))
+    at_running(cluster)
     snapshots.append(
         ctx.snap(
             scenario,
