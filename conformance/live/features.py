@@ -1242,7 +1242,7 @@ def batch_scheduler_yunikorn(ctx: Context) -> list[Snapshot]:
             try:
                 groups = {
                     g["name"]: g["minMember"]
-                    for g in json.loads(notes.get(YUNIKORN_TASK_GROUPS, ""))["groups"]
+                    for g in json.loads(notes.get(YUNIKORN_TASK_GROUPS, ""))  # a list, as yunikorn reads it
                 }
             except (ValueError, KeyError, TypeError):
                 groups = None
