@@ -473,11 +473,34 @@ def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) 
     known = {(c.kind.api_version, c.kind.kind) for c in definition.components if c.kind}
     known |= {(k.api_version, k.kind) for k in definition.additional_child_kinds}
     component_kinds = {c.kind.kind for c in definition.components if c.kind}
+    # Karta's CRD keys additionalChildKinds by kind alone (x-kubernetes-list-map-keys: [kind]): a definition
+    # lists one PodGroup, say, and another API group's kind of that name cannot be listed beside it.
+    listed = {k.kind: k.api_version for k in definition.additional_child_kinds}
+    collided: set[tuple[str, str]] = set()
     for obj in snapshot.tree:
         owner = snapshot.direct_owner(obj)
         if owner is not None and owner.get("kind") not in component_kinds:
             continue  # made by Kubernetes for an object the workload created (e.g. EndpointSlices of a Service)
-        if (obj.get("apiVersion"), obj.get("kind")) not in known:
+        gvk = (str(obj.get("apiVersion")), str(obj.get("kind")))
+        if gvk not in known and gvk[1] in listed and gvk[1] not in component_kinds:
+            if gvk not in collided:
+                collided.add(gvk)
+                out.items.append(
+                    verdict_for(
+                        definition,
+                        "cannot-express",
+                        "additionalChildKinds",
+                        out.phase,
+                        Outcome.CANNOT_EXPRESS,
+                        f"the live tree holds {gvk[0]} {gvk[1]} {obj['metadata']['name']}; the definition lists "
+                        f"{listed[gvk[1]]} {gvk[1]}, and Karta keys additionalChildKinds by kind alone (its CRD's "
+                        "list-map key), so no definition can list both",
+                        None,
+                        {"live": list(gvk), "listed": [listed[gvk[1]], gvk[1]]},
+                    )
+                )
+            continue
+        if gvk not in known:
             ok = False
             out.check(
                 "ownership",

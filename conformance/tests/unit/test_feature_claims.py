@@ -372,3 +372,43 @@ def test_under_a_rayjob_the_redis_cleanup_pod_was_read_as_the_submitter(tmp_path
     ((outcome, message),) = found["template-fidelity"]
     assert outcome is Outcome.FAIL and "-redis-cleanup-" in message
     assert message.endswith("label karta.conformance/role='submitter' from the template is 'head'")
+
+
+@pytest.mark.parametrize(
+    ("api_version", "outcome"),
+    [
+        ("scheduling.x-k8s.io/v1alpha1", Outcome.CANNOT_EXPRESS),
+        ("scheduling.volcano.sh/v1beta1", Outcome.PASS),
+    ],
+)
+def test_a_podgroup_of_another_group_than_the_listed_one_cannot_be_expressed(
+    api_version: str, outcome: Outcome
+) -> None:
+    """--batch-scheduler scheduler-plugins: KubeRay's scheduling.x-k8s.io PodGroup owned by the RayCluster.
+    The definition lists Volcano's PodGroup, and Karta keys additionalChildKinds by kind alone: the gap is
+    CANNOT-EXPRESS (no definition can list both), not an ownership FAIL; Volcano's own PodGroup passes."""
+    root = _cluster([{"groupName": "workers", "replicas": 1, "minReplicas": 1, "maxReplicas": 2}])
+    pods = [_pod(root, "head", "head", "headgroup"), _pod(root, "w", "worker", "workers")]
+    group = {
+        "apiVersion": api_version,
+        "kind": "PodGroup",
+        "metadata": {
+            "name": "pg",
+            "namespace": "ns",
+            "uid": "uid-pg",
+            "ownerReferences": [{"kind": "RayCluster", "name": root["metadata"]["name"], "uid": "rc"}],
+        },
+    }
+    snapshot = _snapshot(root, pods, ["running"])
+    snapshot.tree = [*pods, group]
+    [definition] = [d for d in load_path(DEFINITIONS) if d.name == "raycluster"]
+    verdicts = check_snapshot(definition, snapshot)
+    ownership = [v for v in verdicts if v.claim == "ownership"]
+    gaps = [v for v in verdicts if v.claim == "cannot-express" and v.subject == "additionalChildKinds"]
+    assert [v.outcome for v in ownership] == [Outcome.PASS]
+    if outcome is Outcome.CANNOT_EXPRESS:
+        (gap,) = gaps
+        assert gap.outcome is Outcome.CANNOT_EXPRESS
+        assert "lists scheduling.volcano.sh/v1beta1 PodGroup" in gap.message
+    else:
+        assert gaps == []
