@@ -412,3 +412,31 @@ def test_a_podgroup_of_another_group_than_the_listed_one_cannot_be_expressed(
         assert "lists scheduling.volcano.sh/v1beta1 PodGroup" in gap.message
     else:
         assert gaps == []
+
+
+@pytest.mark.parametrize("name", ["rayjob", "raycronjob"])
+def test_without_a_head_template_the_redis_cleanup_pod_has_no_template(name: str) -> None:
+    """A RayJob on an existing cluster (clusterSelector, no rayClusterSpec): the redis-cleanup Pod's template
+    is null, as Karta reads it too (before: a container of resources alone, which Karta read with name '' and
+    the harness with none: the oracle's disagreement on rayjob-cluster-selector, session 10)."""
+    from conformance.evaluate.instances import instances
+
+    [definition] = [d for d in load_path(DEFINITIONS) if d.name == name]
+    component = definition.component("redis-cleanup-pod")
+    assert component is not None
+    selector = {"clusterSelector": {"ray.io/cluster": "existing"}, "entrypoint": "python -c 1"}
+    spec = selector if name == "rayjob" else {"schedule": "* * * * *", "jobTemplate": selector}
+    root = {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayJob",
+        "metadata": {"name": "r", "namespace": "ns"},
+        "spec": spec,
+    }
+    read = [i.pod_template for i in instances(component, root)]
+    assert read == [{}]  # null, read as an empty template: no container at all
+    with_head = copy.deepcopy(root)
+    cluster = next(f.object for f in load_fixtures() if f.kind == "RayJob")["spec"]["rayClusterSpec"]
+    (with_head["spec"] if name == "rayjob" else with_head["spec"]["jobTemplate"])["rayClusterSpec"] = cluster
+    (template,) = [i.pod_template for i in instances(component, with_head)]
+    assert isinstance(template, dict)
+    assert template["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "200m", "memory": "256Mi"}
