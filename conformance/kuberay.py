@@ -60,6 +60,21 @@ def running_already(root: dict[str, Any] | None) -> bool:
     return False
 
 
+def suspended_already(root: dict[str, Any] | None) -> bool:
+    """Whether a root created with ``spec.suspend: true`` is already suspended by KubeRay's own account (a
+    RayJob's deployment Suspended, a RayCluster's state suspended): on a slow machine the ``created``
+    snapshot can come after that (seen: kind, rayjob-suspend)."""
+    status = (root or {}).get("status") or {}
+    if not ((root or {}).get("spec") or {}).get("suspend"):
+        return False
+    kind = (root or {}).get("kind")
+    if kind == "RayJob":
+        return status.get("jobDeploymentStatus") == "Suspended"
+    if kind == "RayCluster":
+        return status.get("state") == "suspended"
+    return False
+
+
 ZERO_SERVE_ENDPOINTS = (
     "ZeroServeEndpoints"  # RayService Ready=False: the serve Service's endpoints dropped to 0
 )

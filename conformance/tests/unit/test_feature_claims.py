@@ -424,9 +424,14 @@ def test_without_a_head_template_the_redis_cleanup_pod_has_no_template(name: str
     [definition] = [d for d in load_path(DEFINITIONS) if d.name == name]
     component = definition.component("redis-cleanup-pod")
     assert component is not None
-    selector = {"clusterSelector": {"ray.io/cluster": "existing"}, "entrypoint": "python -c 1"}
-    spec = selector if name == "rayjob" else {"schedule": "* * * * *", "jobTemplate": selector}
-    root = {
+    selector: dict[str, Any] = {
+        "clusterSelector": {"ray.io/cluster": "existing"},
+        "entrypoint": "python -c 1",
+    }
+    spec: dict[str, Any] = (
+        selector if name == "rayjob" else {"schedule": "* * * * *", "jobTemplate": selector}
+    )
+    root: dict[str, Any] = {
         "apiVersion": "ray.io/v1",
         "kind": "RayJob",
         "metadata": {"name": "r", "namespace": "ns"},

@@ -43,3 +43,16 @@ def test_a_snapshot_saved_before_unlisted_existed_loads_as_complete(tmp_path: Pa
     del data["unlisted"]
     path.write_text(json.dumps(data))
     assert Snapshot.load(path).unlisted == {}
+
+
+def test_a_root_created_suspended_is_suspended_already_by_kuberays_own_status() -> None:
+    """The created snapshot of a root made with spec.suspend can come after KubeRay suspended it (kind, a
+    slow machine: rayjob-suspend's created phase read Suspended): then that is the truth, not initializing."""
+    from conformance.kuberay import running_already, suspended_already
+
+    job = {"kind": "RayJob", "spec": {"suspend": True}, "status": {"jobDeploymentStatus": "Suspended"}}
+    cluster = {"kind": "RayCluster", "spec": {"suspend": True}, "status": {"state": "suspended"}}
+    assert suspended_already(job) and suspended_already(cluster) and not running_already(job)
+    assert not suspended_already({**job, "status": {}})  # not yet: initializing
+    assert not suspended_already({**job, "spec": {"suspend": False}})  # resumed: whatever it says is not this
+    assert not suspended_already({"kind": "RayService", "spec": {"suspend": True}, "status": {}})
