@@ -490,3 +490,37 @@ def test_a_created_snapshot_of_a_root_already_running_expects_running(
     # a settled phase's expectation is the scenario's own, whatever the status
     settled = ctx.snap("rc", "ready", ("ray.io/v1", "RayCluster", "rc"), Expectation(statuses=["running"]))
     assert settled.expect.statuses == ["running"]
+
+
+def test_sigterm_unwinds_pytest_so_the_clusters_fixtures_tear_down(tmp_path: Path) -> None:
+    """CI cancelling a job sends SIGTERM: pytest must unwind like Ctrl-C so the session's fixtures (a live
+    cluster's processes, its Ray heads) tear down, not die with them left running (seen: a local cluster's
+    control plane outlived a killed `make test`)."""
+    import contextlib
+    import os
+    import subprocess
+    import sys
+
+    from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
+
+    ready, torn = tmp_path / "ready", tmp_path / "torn-down"
+    case = Path(__file__).resolve().parents[1] / "data" / "sigterm" / "sleeper_case.py"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "python_files=sleeper_case.py",
+         "--rootdir", str(Path(__file__).resolve().parents[3]), str(case)],
+        env={**os.environ, "SLEEPER_READY": str(ready), "SLEEPER_TORN_DOWN": str(torn)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        started = retry(
+            stop=stop_after_delay(60), wait=wait_fixed(0.2), retry=retry_if_result(lambda up: not up)
+        )
+        with contextlib.suppress(RetryError):
+            started(lambda: ready.exists() or process.poll() is not None)()
+        assert ready.exists(), f"the case never started (exit {process.poll()})"
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert torn.read_text() == "torn down"
