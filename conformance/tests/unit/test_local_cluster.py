@@ -84,6 +84,7 @@ def test_a_controller_manager_that_exited_after_kwokctl_is_one_line_with_its_log
 
     cluster = LocalCluster("unit")
     cluster.home = tmp_path / "home"
+    cluster.kwok_workdir = cluster.home / "kwok"  # set from the cache folder's home at construction
     cluster.control_plane_pids.mkdir(parents=True)
     cluster.control_plane_logs.mkdir(parents=True)
     dead = subprocess.Popen(["true"])
