@@ -92,13 +92,12 @@ conformance: venv ## the main job: static and live conformance of $(DEFINITIONS)
 		$(if $(value KIND_IMAGE),--kind-image "$$KIND_IMAGE") $(if $(value CHART),--chart "$$CHART") $(if $(value FEATURES),--features "$$FEATURES") $(if $(value BATCH_SCHEDULER),--batch-scheduler "$$BATCH_SCHEDULER") $(if $(value KEEP_CLUSTER),--keep-cluster) \
 		$(if $(value PARALLEL),--parallel "$$PARALLEL") $(if $(filter existing,$(value CLUSTER)),--kubeconfig "$$KUBECONFIG") --artifacts "$$ARTIFACTS" \
 		--json "$$ARTIFACTS/live-report.json" --junit "$$ARTIFACTS/live-junit.xml" --markdown "$$ARTIFACTS/live-summary.md"
-	@echo "== summary: $$ARTIFACTS/live-summary.md and $$ARTIFACTS/static-summary.md (JSON and JUnit beside them)"
 
 images: venv ## the kind backend's offline images (Debian rootfs, kind node, KubeRay operator, Ray), cached by inputs
 	$(KC) images build $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION")
 
-check-static: venv ## karta-conformance check --static definitions/
-	$(BIN)/karta-conformance check --static definitions/ definitions/variants/ --ungated definitions/upstream/
+check-static: venv ## karta-conformance check --static $(DEFINITIONS) (+ upstream's kartas, reported, not gated)
+	$(KC) check --static "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION")
 
 oracle: venv ## Karta's own Go packages read the fixtures and $(ARTIFACTS)/snapshots; any disagreement with the harness fails
 	$(KC) check --static "$$DEFINITIONS" --oracle karta

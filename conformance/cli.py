@@ -1,16 +1,25 @@
-"""The ``karta-conformance`` command line.
+"""karta-conformance proves Karta workload definitions true against a real, running KubeRay.
 
-    karta-conformance check --static PATH...      definitions against fixtures and CRD schemas
-    karta-conformance check --live PATH...        definitions against live objects (one shared scenario run)
-    karta-conformance check --snapshots DIR PATH... definitions against Snapshots saved by a live run (no cluster)
-    ... --oracle karta                            also compare the harness's reading with Karta's own (Go) reading
-    karta-conformance convert FILE --to karta|resource-interface   one dialect into the other
-    karta-conformance cluster up|down|status      the local backend's cluster
-    karta-conformance ci matrix|compat|features   what the GitHub workflows compute
-    karta-conformance tools install|path|run      pinned tools built from Go modules (actionlint, kind, helm)
-    karta-conformance images build|list           the kind backend's offline images (no registry needed)
+Commands:
+  check --static PATH...            definitions against fixtures and KubeRay CRD schemas (no cluster)
+  check --live PATH...              definitions against live objects: a cluster with the pinned KubeRay,
+                                    every scenario driven through its phases, every claim on every Snapshot
+  check --snapshots DIR PATH...     the live claims on Snapshots a live run saved (no cluster)
+  check ... --oracle karta          also compare the harness's reading with Karta's own (Go) reading
+  convert FILE --to karta|resource-interface   one dialect into the other
+  cluster up|down|status            the local backend's cluster
+  ci matrix|compat|features         what the GitHub workflows compute
+  tools install|path|run            pinned tools built from Go modules (actionlint, kind, helm)
+  images build|list                 the kind backend's offline images (no registry needed)
 
-Exit codes: 0 all claims hold, 1 a claim is violated, 2 bad input or no cluster.
+Exit codes:
+  0  every claim of the gated definitions holds (CANNOT-EXPRESS, UNVERIFIED and N/A do not fail
+     the gate unless --strict; --ungated definitions never set it)
+  1  a claim is violated (FAIL) or could not be evaluated (ERROR)
+  2  bad input (a definition, a flag, a path) or no cluster: one line, never a traceback
+  130 interrupted (Ctrl-C or SIGTERM): everything the run started is stopped
+
+`karta-conformance COMMAND --help` describes a command's options.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from conformance import versions
@@ -31,122 +40,45 @@ from conformance.report import formats as report
 from conformance.snapshot import Snapshot
 from conformance.verdict import exit_code
 
+BATCH_SCHEDULER_NAMES = "volcano, yunikorn, kai-scheduler, scheduler-plugins"
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the overview's layout; option help is wrapped as usual."""
+
+
+def _command(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    help: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help, description=description or help, formatter_class=_Formatter
+    )
+    parser.set_defaults(run=run)
+    return parser
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="karta-conformance", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="karta-conformance", description=__doc__, formatter_class=_Formatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _check_parser(commands)
 
-    check = commands.add_parser("check", help="check definitions (static or live)")
-    mode = check.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--static", action="store_true", help="no cluster: fixtures and CRD schemas")
-    mode.add_argument(
-        "--live", action="store_true", help="against a live cluster with KubeRay (one shared scenario run)"
-    )
-    mode.add_argument(
-        "--snapshots",
-        type=Path,
-        metavar="DIR",
-        default=None,
-        help="no cluster: the live claims on Snapshots a live run saved (e.g. artifacts/snapshots)",
-    )
-    check.add_argument("paths", nargs="+", metavar="PATH", help="definition files or folders")
-    check.add_argument(
-        "--oracle",
-        choices=["karta"],
-        default=None,
-        help="also read every Snapshot (fixtures with --static) with Karta's own Go packages and "
-        "report each disagreement with the harness (built from the pinned Karta on first use)",
-    )
-    check.add_argument(
-        "--karta-source",
-        type=Path,
-        default=None,
-        help="with --oracle: Karta's source folder when the module proxy does not serve the pinned "
-        "version (default: $KARTA_SOURCE, else ../shared/karta next to the repository)",
-    )
-    check.add_argument("--fixtures", type=Path, default=None, help="fixtures folder (default: fixtures/)")
-    check.add_argument(
-        "--kuberay-version",
-        action="append",
-        dest="kuberay_versions",
-        help="KubeRay version(s) to check against (repeatable; static default: all supported, live: the default)",
-    )
-    check.add_argument(
-        "--cluster",
-        default="auto",
-        help="live backend: auto (kind if Docker answers, else local), local, kind, existing",
-    )
-    check.add_argument("--kubeconfig", default=None, help="with --cluster existing: the kubeconfig to use")
-    check.add_argument(
-        "--kind-image",
-        default=None,
-        help="with --cluster kind: a pinned node image or Kubernetes version (default: the first pinned)",
-    )
-    check.add_argument(
-        "--chart",
-        default=None,
-        help="with --cluster kind: install the KubeRay operator from this local chart folder or archive "
-        "instead of the Helm repository ({version} becomes the KubeRay version; env KARTA_CONFORMANCE_CHART)",
-    )
-    check.add_argument(
-        "--keep-cluster", action="store_true", help="with --cluster kind: keep the kind cluster afterwards"
-    )
-    check.add_argument(
-        "--batch-scheduler",
-        default=None,
-        metavar="NAME",
-        help="with --live --cluster local: run the KubeRay operator with --batch-scheduler=NAME (volcano, "
-        "yunikorn, kai-scheduler): its Pods are handed to that scheduler, with its labels and annotations "
-        "(volcano: a PodGroup per RayCluster or RayJob too); a kube-scheduler profile of that name binds "
-        "them here, no gang semantics",
-    )
-    check.add_argument(
-        "--features",
-        default=None,
-        metavar="all|NAME,...",
-        help="with --live: run the feature matrix's scenarios for these features (conformance/features.yaml) "
-        "instead of the default set; `all`: the default set and every feature. A feature the KubeRay "
-        "version lacks is reported n/a",
-    )
-    check.add_argument(
-        "--parallel",
-        type=int,
-        default=None,
-        metavar="N",
-        help="with --live: run up to N scenarios side by side, each in its own namespace (1 to 8; default: "
-        "the backend's, kind 3, local 2, existing 1); an operator restart still runs while the others wait",
-    )
-    check.add_argument(
-        "--cluster-name",
-        default="karta",
-        help="with --cluster local or kind: the cluster's name (several can run side by side; default karta)",
-    )
-    check.add_argument("--junit", type=Path, default=None, help="write a JUnit XML report here")
-    check.add_argument("--json", dest="json_path", type=Path, default=None, help="write the JSON report here")
-    check.add_argument("--markdown", type=Path, default=None, help="write the Markdown summary here")
-    check.add_argument(
-        "--strict",
-        action="store_true",
-        help="treat checks this machine cannot verify (e.g. missing CRDs) as failures",
-    )
-    check.add_argument("--artifacts", type=Path, default=None, help="folder for logs and diagnostics")
-    check.add_argument(
-        "--ungated",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="more definitions whose verdicts are reported but do not set the exit code (e.g. definitions/upstream)",
-    )
-
-    convert = commands.add_parser(
+    convert = _command(
+        commands,
         "convert",
-        help="turn a definition into the other dialect (YAML on stdout; exit 1 if a field cannot be converted)",
+        _convert,
+        "turn a definition into the other dialect (YAML on stdout; exit 1 if a field cannot be converted)",
     )
     convert.add_argument("file", type=Path, metavar="FILE")
     convert.add_argument("--to", required=True, choices=["karta", "resource-interface"])
     convert.add_argument("--output", "-o", type=Path, default=None, help="write here instead of stdout")
 
-    cluster = commands.add_parser("cluster", help="manage the local backend's cluster")
+    cluster = _command(commands, "cluster", _cluster, "manage the local backend's cluster")
     cluster.add_argument("action", choices=["up", "down", "status"])
     cluster.add_argument(
         "--provider", default="local", choices=["local"], help="only the local backend is managed here"
@@ -156,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     cluster.add_argument("--name", default="karta", help="cluster name (several can run side by side)")
 
-    ci = commands.add_parser("ci", help="what the GitHub workflows compute")
+    ci = _command(commands, "ci", _ci, "what the GitHub workflows compute")
     ci_commands = ci.add_subparsers(dest="ci_command", required=True)
     matrix = ci_commands.add_parser("matrix", help="the nightly matrix (KubeRay x kind node image) as JSON")
     matrix.add_argument(
@@ -174,13 +106,13 @@ def _parser() -> argparse.ArgumentParser:
         "--json", type=Path, default=None, dest="json_path", help="write the matrix as JSON"
     )
 
-    tool = commands.add_parser("tools", help="pinned tools built from their Go modules into the cache")
+    tool = _command(commands, "tools", _tools, "pinned tools built from their Go modules into the cache")
     tool.add_argument("action", choices=["install", "path", "run"])
     tool.add_argument("name", nargs="?", help="actionlint, kind or helm (install: all when omitted)")
     tool.add_argument("args", nargs=argparse.REMAINDER, help="with run: the tool's arguments")
 
-    image = commands.add_parser(
-        "images", help="the kind backend's offline images, built with the local Docker"
+    image = _command(
+        commands, "images", _images, "the kind backend's offline images, built with the local Docker"
     )
     image.add_argument("action", choices=["build", "list"])
     image.add_argument(
@@ -195,6 +127,164 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``check``: its options in three groups, each help text ending in its default (the README's
+    options table says the same: ``test_cli_help_and_readme_agree``)."""
+    check = _command(
+        commands,
+        "check",
+        _check,
+        "check definitions (static, live, or on saved Snapshots)",
+        "Check Karta definitions. Exit codes: 0 the gated definitions hold, 1 a claim is violated, "
+        "2 bad input or no cluster.",
+    )
+    what = check.add_argument_group("what to check")
+    mode = what.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--static", action="store_true", help="no cluster: fixtures and CRD schemas")
+    mode.add_argument(
+        "--live", action="store_true", help="against a live cluster with KubeRay (one shared scenario run)"
+    )
+    mode.add_argument(
+        "--snapshots",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="no cluster: the live claims on Snapshots a live run saved (e.g. artifacts/snapshots)",
+    )
+    what.add_argument("paths", nargs="+", metavar="PATH", help="definition files or folders (gated)")
+    what.add_argument(
+        "--ungated",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="more definitions whose verdicts are reported but never set the exit code, e.g. upstream's "
+        "kartas (repeatable; default: none)",
+    )
+    what.add_argument(
+        "--kuberay-version",
+        action="append",
+        dest="kuberay_versions",
+        metavar="VERSION",
+        help="the KubeRay version(s) (repeatable with --static; --live takes one; default: static every "
+        "pinned version, live the pinned default)",
+    )
+    what.add_argument(
+        "--features",
+        default=None,
+        metavar="all|NAME,...",
+        help="with --live: the feature scenarios of these inventory entries (conformance/inventory.yaml) "
+        "instead of the default set; `all` adds every one to it; a feature the KubeRay version lacks is "
+        "n/a (default: the default scenarios)",
+    )
+    what.add_argument(
+        "--fixtures", type=Path, default=None, help="the fixtures folder (default: the shipped fixtures)"
+    )
+    what.add_argument(
+        "--oracle",
+        choices=["karta"],
+        default=None,
+        help="also read every Snapshot (fixtures with --static) with Karta's own Go packages and report "
+        "each disagreement with the harness (default: off)",
+    )
+    what.add_argument(
+        "--karta-source",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --oracle: Karta's source folder, when the Go module proxy does not serve the pinned "
+        "Karta (default: $KARTA_SOURCE, else ../shared/karta beside the checkout when it exists)",
+    )
+    what.add_argument(
+        "--strict",
+        action="store_true",
+        help="UNVERIFIED and CANNOT-EXPRESS verdicts fail the gate too (default: off)",
+    )
+
+    live = check.add_argument_group("live cluster (--live)")
+    live.add_argument(
+        "--cluster",
+        default="auto",
+        choices=["auto", "kind", "local", "existing"],
+        help="the backend: kind (Docker), local (a real control plane and operator, kwok's nodes), "
+        "existing (your cluster) (default: auto, kind when Docker answers, else local)",
+    )
+    live.add_argument(
+        "--kubeconfig",
+        default=None,
+        metavar="PATH",
+        help="with --cluster existing: its kubeconfig (default: none)",
+    )
+    live.add_argument(
+        "--kind-image",
+        default=None,
+        metavar="IMAGE|VERSION",
+        help="with --cluster kind: a pinned node image or its Kubernetes version (default: the node image "
+        "built by `images build`, else the first pinned one)",
+    )
+    live.add_argument(
+        "--chart",
+        default=None,
+        metavar="DIR|TGZ",
+        help="with --cluster kind: the KubeRay operator chart, a folder or archive ({version} becomes the "
+        "KubeRay version) (default: $KARTA_CONFORMANCE_CHART, else ../shared/kuberay/{version}/kuberay-operator "
+        "beside the checkout when it exists, else the Helm repository)",
+    )
+    live.add_argument(
+        "--keep-cluster",
+        action="store_true",
+        help="with --cluster kind: keep the cluster afterwards; a later run reuses it (default: off)",
+    )
+    live.add_argument(
+        "--cluster-name",
+        default="karta",
+        metavar="NAME",
+        help="with --cluster local or kind: the cluster's name, so runs can go side by side (default: karta)",
+    )
+    live.add_argument(
+        "--batch-scheduler",
+        default=None,
+        metavar="NAME",
+        help=f"with --cluster local: run the KubeRay operator with --batch-scheduler=NAME ({BATCH_SCHEDULER_NAMES}): "
+        "its Pods go to that scheduler with its labels and annotations, and a kube-scheduler profile of that "
+        "name binds them, without gang semantics (default: none)",
+    )
+    live.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        metavar="N",
+        help="scenarios side by side, each in its own namespace, 1 to 8; an operator restart still runs "
+        "alone (default: the backend's, kind 3, local 2, existing 1)",
+    )
+
+    out = check.add_argument_group("reports")
+    out.add_argument(
+        "--json",
+        dest="json_path",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the JSON report (default: none)",
+    )
+    out.add_argument(
+        "--junit", type=Path, default=None, metavar="FILE", help="the JUnit XML report (default: none)"
+    )
+    out.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the Markdown summary, also appended to $GITHUB_STEP_SUMMARY when set (default: none)",
+    )
+    out.add_argument(
+        "--artifacts",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --live: Snapshots, diagnostics and logs (default: artifacts)",
+    )
+
+
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM (a CI runner cancelling, `kill`) unwinds like Ctrl-C: every cleanup runs, clusters stop."""
     raise KeyboardInterrupt
@@ -205,25 +295,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminated)
     try:
-        if args.command == "check":
-            return _check(args)
-        if args.command == "convert":
-            return _convert(args)
-        if args.command == "cluster":
-            return _cluster(args)
-        if args.command == "ci":
-            return _ci(args)
-        if args.command == "tools":
-            return _tools(args)
-        if args.command == "images":
-            return _images(args)
+        run: Callable[[argparse.Namespace], int] = args.run
+        return run(args)
     except UserError as error:
         print(f"karta-conformance: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("karta-conformance: interrupted (everything it started is stopped)", file=sys.stderr)
         return 130
-    return 2
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -247,7 +326,11 @@ def _convert(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from conformance.definition import load_definitions
 
-    ungated = {d.name for d in load_definitions(args.ungated)} if args.ungated else set()
+    groups = [report.Group(str(p), tuple(d.name for d in load_definitions([p]))) for p in args.paths]
+    groups += [
+        report.Group(str(p), tuple(d.name for d in load_definitions([p])), gated=False) for p in args.ungated
+    ]
+    ungated = {name for g in groups if not g.gated for name in g.definitions}
     args.paths = [*args.paths, *args.ungated]
     pins = versions.load()
     for output in (args.json_path, args.junit, args.markdown):
@@ -258,9 +341,9 @@ def _check(args: argparse.Namespace) -> int:
     if args.features is not None:
         if not args.live:
             raise UserError("--features needs --live")
-        from conformance import features
+        from conformance import inventory
 
-        features.select(args.features)  # exit 2 on an unknown feature before any work
+        inventory.select(args.features)  # exit 2 on an unknown feature before any work
     if args.parallel is not None and not args.live:
         raise UserError("--parallel needs --live")
     snapshots: list[Snapshot] = []
@@ -325,23 +408,26 @@ def _check(args: argparse.Namespace) -> int:
                 "disagreements": oracle.disagreements,
             },
         }
-    print("\n".join(report.text_lines(verdicts, header)))
-    if oracle_line:
-        print(oracle_line)
-    gated = [v for v in verdicts if v.definition not in ungated]
     if ungated:
-        bad = sorted(
-            {v.definition for v in verdicts if v.definition in ungated and exit_code([v], strict=args.strict)}
-        )
-        print(
-            f"reported, not gated (--ungated): {', '.join(sorted(ungated))}"
-            + (f"; with violations: {', '.join(bad)}" if bad else "")
-        )
         meta["ungated"] = sorted(ungated)
+    rows = report.gate(verdicts, groups, strict=args.strict)
     report.write_reports(
-        verdicts, header, meta, json_path=args.json_path, junit=args.junit, markdown_path=args.markdown
+        verdicts,
+        header,
+        meta,
+        json_path=args.json_path,
+        junit=args.junit,
+        markdown_path=args.markdown,
+        gate_rows=rows,
     )
-    return exit_code(gated, strict=args.strict)
+    lines = report.text_lines(verdicts, header, rows)
+    if oracle_line:
+        lines.insert(-len(report.gate_lines(rows)), oracle_line)
+    written = [str(p) for p in (args.markdown, args.json_path, args.junit) if p]
+    if written:
+        lines.insert(-len(report.gate_lines(rows)), f"reports: {', '.join(written)}")
+    print("\n".join(lines))
+    return exit_code([v for v in verdicts if v.definition not in ungated], strict=args.strict)
 
 
 def load_snapshots(folder: Path) -> list[Snapshot]:

@@ -1,13 +1,13 @@
 """The KubeRay operator's feature gates as the harness runs it: the chart's defaults (its values.yaml
 ``featureGates`` list, rendered by the chart into one ``--feature-gates=`` flag), plus the gates the
-inventory says the harness turns on (``features.harness_gates``: gates that only start the controller of
+inventory says the harness turns on (``inventory.harness_gates``: gates that only start the controller of
 a kind of their own, such as RayCronJob)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from conformance import features
+from conformance import inventory
 
 # values.yaml `featureGates` of the kuberay-operator chart at each pinned version, in its order.
 CHART_FEATURE_GATES: dict[str, tuple[tuple[str, bool], ...]] = {
@@ -45,7 +45,7 @@ def chart_defaults(version: str) -> tuple[tuple[str, bool], ...]:
 
 def run_with(version: str) -> tuple[tuple[str, bool], ...]:
     """The gates the harness's operator of ``version`` runs with: the chart's, the harness's turned on."""
-    on = set(features.harness_gates(version))
+    on = set(inventory.harness_gates(version))
     listed = [(name, enabled or name in on) for name, enabled in chart_defaults(version)]
     return (*listed, *((name, True) for name in sorted(on - {n for n, _ in listed})))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.definition.model import Definition, Expression
-from conformance.evaluate.errors import EvaluationError
+from conformance.errors import EvaluationError
 from conformance.verdict import Outcome, Verdict, verdict_for
 
 

@@ -9,11 +9,12 @@ verdict naming the kinds and why. A complete snapshot adds no verdict.
 
 from __future__ import annotations
 
+from conformance.claims import names
 from conformance.definition.model import Definition
 from conformance.snapshot import Snapshot
 from conformance.verdict import Outcome, Verdict, verdict_for
 
-CLAIM = "snapshot-complete"
+CLAIM = names.SNAPSHOT_COMPLETE
 
 
 def unlisted_kinds(definition: Definition, snapshot: Snapshot) -> list[Verdict]:

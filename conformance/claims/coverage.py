@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 
-from conformance import features
+from conformance import inventory
+from conformance.claims import names
 from conformance.definition.dialects.karta import ONLY_HERE_STATUSES
 from conformance.definition.model import Definition
 from conformance.verdict import Outcome, Verdict, verdict_for
 
-CLAIM = "not-checked"
+CLAIM = names.NOT_CHECKED
 
 
 def not_checked(
@@ -32,7 +33,7 @@ def not_checked(
     version of a live run; a status that only features this version lacks can show is N/A there."""
     verdicts = []
     kind = definition.root.kind.kind if definition.root.kind else ""
-    scenarios = [f for f in features.load() if kind in f.kinds and f.scenario]
+    scenarios = [f for f in inventory.load() if kind in f.kinds and f.scenario]
     driven = {s: f.name for f in scenarios for s in f.statuses}
     lacking = {
         s: [f for f in scenarios if s in f.statuses]
@@ -41,7 +42,7 @@ def not_checked(
     }
     covered = driven if shown is None else {s: f for s, f in driven.items() if s in shown}
     if shown is None:  # static: the actions a feature scenario of this kind takes are checked live
-        acted = {a for f in features.load() if kind in f.kinds and f.scenario for a in f.actions}
+        acted = {a for f in inventory.load() if kind in f.kinds and f.scenario for a in f.actions}
     for component in definition.components:
         suspend = component.suspend
         if suspend is not None:

@@ -33,15 +33,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from conformance import features
+from conformance import inventory
 from conformance import kuberay as workloads
+from conformance.claims import names
 from conformance.claims.collect import Verdicts
 from conformance.claims.completeness import unlisted_kinds
 from conformance.claims.coverage import not_checked
 from conformance.claims.static import hermetic
 from conformance.definition import dialects
 from conformance.definition.model import Component, Definition
-from conformance.evaluate.errors import EvaluationError
+from conformance.errors import EvaluationError
 from conformance.evaluate.gangs import gang_groups
 from conformance.evaluate.instances import Instance, beyond_karta, instances
 from conformance.evaluate.pods import PodMatch, match, pod_name, selects
@@ -76,14 +77,14 @@ def check(
         mine = [s for s in snapshots if applies(definition, s)]
         if not mine:
             kind = definition.root.kind
-            brought = features.kind_feature(kind.kind) if kind else None
+            brought = inventory.kind_feature(kind.kind) if kind else None
             lacking = (
                 brought is not None and kuberay_version is not None and not brought.active_in(kuberay_version)
             )
             verdicts.append(
                 verdict_for(
                     definition,
-                    "scenario",
+                    names.SCENARIO,
                     "rootComponent.kind",
                     "live",
                     Outcome.NOT_APPLICABLE if lacking else Outcome.ERROR,
@@ -134,7 +135,7 @@ def _gvk(out: Verdicts, snapshot: Snapshot) -> None:
     served = gvk_key(kind.api_version, kind.kind) in snapshot.served
     same = (root.get("apiVersion"), root.get("kind")) == (kind.api_version, kind.kind)
     out.check(
-        "gvk",
+        names.GVK,
         "rootComponent.kind",
         served and same,
         "served and equal to the live root"
@@ -150,12 +151,12 @@ def _paths(out: Verdicts, snapshot: Snapshot) -> dict[str, list[Instance]] | Non
         try:
             declared[component.name] = instances(component, snapshot.root)
         except EvaluationError as error:
-            out.failed("paths-live", error, "the live root")
+            out.failed(names.PATHS_LIVE, error, "the live root")
             failed = True
             continue
         stricter = beyond_karta(component, snapshot.root)
         if stricter:
-            out.fail_at("beyond-karta", component.instance_id_path, component.where, stricter)
+            out.fail_at(names.BEYOND_KARTA, component.instance_id_path, component.where, stricter)
         spec = component.spec
         for instance in declared[component.name]:
             if (
@@ -166,7 +167,7 @@ def _paths(out: Verdicts, snapshot: Snapshot) -> dict[str, list[Instance]] | Non
                 path = spec.pod_template_spec_path or spec.pod_spec_path
                 assert path is not None
                 out.check(
-                    "paths-live",
+                    names.PATHS_LIVE,
                     path.where,
                     False,
                     f"yields {instance.pod_template!r} for instance {instance.id!r} on the live root",
@@ -175,7 +176,7 @@ def _paths(out: Verdicts, snapshot: Snapshot) -> dict[str, list[Instance]] | Non
                 failed = True
     if not failed:
         out.check(
-            "paths-live",
+            names.PATHS_LIVE,
             "",
             True,
             "every spec, scale and instance path yields aligned values on the live root",
@@ -208,12 +209,12 @@ def _membership(out: Verdicts, snapshot: Snapshot) -> dict[str, PodMatch] | None
             chosen = [c for c in _pod_components(definition) if selects(definition, c, pod)]
             if len(chosen) != 1:
                 ok = False
-                names = ", ".join(c.name for c in chosen) or "no component"
+                selecting = ", ".join(c.name for c in chosen) or "no component"
                 out.check(
-                    "membership",
+                    names.MEMBERSHIP,
                     ", ".join(f"{c.where}.podSelector" for c in chosen) or "childComponents",
                     False,
-                    f"Pod {pod_name(pod)} of the workload is selected by {names}; exactly one is required",
+                    f"Pod {pod_name(pod)} of the workload is selected by {selecting}; exactly one is required",
                     labels=pod["metadata"].get("labels"),
                 )
                 continue
@@ -228,7 +229,7 @@ def _membership(out: Verdicts, snapshot: Snapshot) -> dict[str, PodMatch] | None
                     ok = False
                     selector = component.pod_selector.component_type if component.pod_selector else None
                     out.check(
-                        "membership",
+                        names.MEMBERSHIP,
                         f"{component.where}.podSelector.componentTypeSelector",
                         False,
                         f"selects Pod {pod_name(pod)}, which belongs to another workload, and the component's "
@@ -237,11 +238,11 @@ def _membership(out: Verdicts, snapshot: Snapshot) -> dict[str, PodMatch] | None
                         labels=pod["metadata"].get("labels"),
                     )
     except EvaluationError as error:
-        out.failed("membership", error)
+        out.failed(names.MEMBERSHIP, error)
         return None
     if ok:
         out.check(
-            "membership",
+            names.MEMBERSHIP,
             "",
             True,
             f"each of the {len(workload)} Pods is selected by exactly one component; none outside",
@@ -289,7 +290,7 @@ def _instances_and_replicas(
                 ok_ids = False
                 selector = component.pod_selector.instance_id_path if component.pod_selector else None
                 out.fail_at(
-                    "instance-ids",
+                    names.INSTANCE_IDS,
                     selector,
                     component.where,
                     f"Pods of {owner} carry instance id(s) {unknown} that the spec does not declare {sorted(spec_ids)}",
@@ -308,7 +309,7 @@ def _instances_and_replicas(
                 ):
                     ok_ids = False
                     out.check(
-                        "instance-ids",
+                        names.INSTANCE_IDS,
                         f"{component.where}.instanceIdPath",
                         False,
                         f"instance {instance.id!r} declares {wanted} replica(s) but no Pod of {owner} carries its id",
@@ -323,23 +324,35 @@ def _instances_and_replicas(
                 # Karta's scale of a leaf counts Pods (CalculateSubtreeScale sums the leaves' scales as the
                 # Pods a gang needs), so the reading must be the Pods, numOfHosts included.
                 own = _owner_group_pods(snapshot, owner, instance.id)
-                if live != wanted and own == live and component.instance_id_path is not None:
-                    # The Pods follow their owner's own spec, which differs from the root's: Karta reads
-                    # scale paths on the root only, so no definition can read the owner's number.
+                copied = _root_group_pods(snapshot, owner, instance.id)
+                if (
+                    live != wanted
+                    and own == live
+                    and copied is not None
+                    and copied != own
+                    and wanted == copied
+                    and component.instance_id_path is not None
+                ):
+                    # CANNOT-EXPRESS, in KubeRay's terms: the RayCluster's worker group (replicas x numOfHosts,
+                    # 0 when suspended) differs from the root's group it was copied from, the Pods follow the
+                    # RayCluster's, and the definition reads exactly the root's. Karta reads scale paths on
+                    # the root only, so no definition can read the RayCluster's number. A reading that is
+                    # not the root's own (maxReplicas for replicas) is the definition's fault: a FAIL below.
                     path = component.scale.replicas_path if component.scale else None
                     out.items.append(
                         verdict_for(
                             out.definition,
-                            "cannot-express",
+                            names.CANNOT_EXPRESS,
                             path.where if path else f"{component.where}.scaleDefinition",
                             out.phase,
                             Outcome.CANNOT_EXPRESS,
-                            f"{owner}: {live} live Pod(s) for instance {instance.id!r}, as {owner}'s own spec says; "
-                            f"the root says {wanted}. The operator changed the {owner.split('/')[0]} and not the root "
+                            f"{owner}: {live} live Pod(s) for instance {instance.id!r}, as {owner}'s own worker group "
+                            f"says; the root's cluster spec it was copied from says {copied}, and the definition reads "
+                            f"that ({wanted}). The operator changed the {owner.split('/')[0]} and not the root "
                             "(a RayService's replicas-only change never reaches it; RayJob deletionStrategy "
                             "DeleteWorkers suspends its worker groups), and Karta evaluates scale paths on the root only",
                             path.text if path else None,
-                            {"root_reads": wanted, "owner_spec": own, "live": live},
+                            {"root_reads": wanted, "root_spec": copied, "owner_spec": own, "live": live},
                         )
                     )
                 elif live != wanted:
@@ -352,7 +365,7 @@ def _instances_and_replicas(
                         else ""
                     )
                     out.check(
-                        "replicas",
+                        names.REPLICAS,
                         path.where if path else f"{component.where}.scaleDefinition",
                         False,
                         f"{owner}: {live} live Pod(s) for instance {instance.id or component.name!r}, the scale path says "
@@ -363,16 +376,16 @@ def _instances_and_replicas(
                 if (isinstance(low, int) and low > wanted) or (isinstance(high, int) and wanted > high):
                     ok_replicas = False
                     out.check(
-                        "replicas",
+                        names.REPLICAS,
                         f"{component.where}.scaleDefinition",
                         False,
                         f"instance {instance.id!r}: expected min <= replicas <= max, got {low}, {wanted}, {high}",
                     )
     if ok_ids:
-        out.check("instance-ids", "", True, "instance ids on the Pods match the spec, per owner")
+        out.check(names.INSTANCE_IDS, "", True, "instance ids on the Pods match the spec, per owner")
     if ok_replicas:
         out.check(
-            "replicas",
+            names.REPLICAS,
             "",
             True,
             "live Pods per instance match the scale paths"
@@ -386,7 +399,7 @@ def _multi_host_gap(out: Verdicts, component: Component, group: str, hosts: int)
     out.items.append(
         verdict_for(
             out.definition,
-            "cannot-express",
+            names.CANNOT_EXPRESS,
             f"{component.where}.podSelector.replicaSelector",
             out.phase,
             Outcome.CANNOT_EXPRESS,
@@ -400,6 +413,43 @@ def _multi_host_gap(out: Verdicts, component: Component, group: str, hosts: int)
     )
 
 
+def _root_group_pods(snapshot: Snapshot, owner: str, group: str) -> int | None:
+    """The Pods worker group ``group`` should have by the RayCluster spec embedded in the root, which
+    KubeRay copies into the RayCluster ``owner`` it makes (a RayJob's ``rayClusterSpec``, a RayService's
+    ``rayClusterConfig``, a RayCronJob's ``jobTemplate.rayClusterSpec``): replicas x numOfHosts, 0 when
+    suspended. None when the owner is the root, or the root embeds no such group. Read from the root by
+    this model of KubeRay, never by the definition under test."""
+    kind, _, name = owner.partition("/")
+    if kind != "RayCluster" or name == snapshot.root["metadata"].get("name"):
+        return None
+    embedded = _embedded_cluster_spec(snapshot.root)
+    if embedded is None:
+        return None
+    return _group_pods(embedded, group)
+
+
+def _embedded_cluster_spec(root: dict[str, Any]) -> dict[str, Any] | None:
+    """The RayCluster spec a RayJob, RayService or RayCronJob root carries for the clusters it makes."""
+    spec = root.get("spec") or {}
+    job = spec.get("jobTemplate")  # a RayCronJob's RayJobs
+    job = job if isinstance(job, dict) else {}
+    embedded = spec.get("rayClusterSpec") or spec.get("rayClusterConfig") or job.get("rayClusterSpec")
+    return embedded if isinstance(embedded, dict) else None
+
+
+def _group_pods(spec: dict[str, Any], group: str) -> int | None:
+    """A RayCluster spec's Pods for worker group ``group``: replicas x numOfHosts, 0 when the cluster or
+    the group is suspended; None without such a group."""
+    if spec.get("suspend") is True:
+        return 0
+    for item in spec.get("workerGroupSpecs") or []:
+        if item.get("groupName") == group:
+            if item.get("suspend") is True:
+                return 0
+            return int(item.get("replicas") or 0) * max(int(item.get("numOfHosts") or 1), 1)
+    return None
+
+
 def _owner_group_pods(snapshot: Snapshot, owner: str, group: str) -> int | None:
     """The Pods a worker group of ``owner`` (``Kind/name``, a RayCluster below the root) should have by
     its own spec: replicas x numOfHosts, 0 when suspended; None when the owner is the root or not a
@@ -409,14 +459,7 @@ def _owner_group_pods(snapshot: Snapshot, owner: str, group: str) -> int | None:
         return None
     for obj in snapshot.tree:
         if obj.get("kind") == kind and obj["metadata"].get("name") == name:
-            spec = obj.get("spec") or {}
-            if spec.get("suspend") is True:
-                return 0
-            for item in spec.get("workerGroupSpecs") or []:
-                if item.get("groupName") == group:
-                    if item.get("suspend") is True:
-                        return 0
-                    return int(item.get("replicas") or 0) * max(int(item.get("numOfHosts") or 1), 1)
+            return _group_pods(obj.get("spec") or {}, group)
     return None
 
 
@@ -463,7 +506,7 @@ def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) 
             if parent.kind.kind not in chain and not others & set(chain):
                 ok = False
                 out.check(
-                    "ownership",
+                    names.OWNERSHIP,
                     f"{component.where}.ownerRef",
                     False,
                     f"{obj['kind']} {obj['metadata']['name']} has owner chain {' -> '.join(chain) or 'none'}; "
@@ -488,7 +531,7 @@ def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) 
                 out.items.append(
                     verdict_for(
                         definition,
-                        "cannot-express",
+                        names.CANNOT_EXPRESS,
                         "additionalChildKinds",
                         out.phase,
                         Outcome.CANNOT_EXPRESS,
@@ -503,14 +546,14 @@ def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) 
         if gvk not in known:
             ok = False
             out.check(
-                "ownership",
+                names.OWNERSHIP,
                 "additionalChildKinds",
                 False,
                 f"the live tree holds {obj.get('apiVersion')} {obj.get('kind')} {obj['metadata']['name']}, "
                 "which is neither a component kind nor listed in additionalChildKinds",
             )
     if ok:
-        out.check("ownership", "", True, "owner references and kinds match the live tree")
+        out.check(names.OWNERSHIP, "", True, "owner references and kinds match the live tree")
 
 
 def _top_owner(out: Verdicts, snapshot: Snapshot) -> None:
@@ -522,7 +565,7 @@ def _top_owner(out: Verdicts, snapshot: Snapshot) -> None:
     owners = snapshot.root.get("metadata", {}).get("ownerReferences") or []
     if not owners:
         out.check(
-            "top-owner",
+            names.TOP_OWNER,
             "rootComponent.kind",
             True,
             f"the root has no owner: a consumer walking up from its Pods stops at it and looks up {kind}",
@@ -533,7 +576,7 @@ def _top_owner(out: Verdicts, snapshot: Snapshot) -> None:
         if reference.get("controller"):
             above = reference
     out.add(
-        "top-owner",
+        names.TOP_OWNER,
         "rootComponent.kind",
         Outcome.CANNOT_EXPRESS,
         f"the root is owned by {above.get('apiVersion')} {above.get('kind')} {above.get('name')}: a consumer "
@@ -558,14 +601,14 @@ def _suspend_actions(out: Verdicts, snapshot: Snapshot) -> None:
         try:
             theirs = action_changes(actions, snapshot.root)
         except EvaluationError as error:
-            out.failed("suspend-actions", error)
+            out.failed(names.SUSPEND_ACTIONS, error)
             continue
         done = "suspended" if action == "suspend" else "resumed"
         said = ", ".join(_shown(c) for c in sorted(theirs, key=str))
         made = ", ".join(_shown(c) for c in sorted(live, key=str))
         kind = snapshot.root.get("kind")
         out.check(
-            "suspend-actions",
+            names.SUSPEND_ACTIONS,
             subject,
             theirs == live,
             f"set {said}: the change that {done} this {kind} live"
@@ -592,13 +635,13 @@ def _gang(out: Verdicts, snapshot: Snapshot) -> None:
     try:
         groups = gang_groups(definition, snapshot.pods())
     except EvaluationError as error:
-        out.failed("gang", error)
+        out.failed(names.GANG, error)
         return
     wanted = sorted(sorted(v) for v in expected.values())
     got = sorted(sorted(g.pods) for g in groups)
     if wanted == got:
         out.check(
-            "gang",
+            names.GANG,
             "optimizationInstructions.gangScheduling",
             True,
             f"one group per {owner_kind} ({len(groups)} groups)",
@@ -611,7 +654,7 @@ def _gang(out: Verdicts, snapshot: Snapshot) -> None:
             else f"groups {[g.label for g in groups]} do not match one group per {owner_kind}"
         )
         out.check(
-            "gang",
+            names.GANG,
             "optimizationInstructions.gangScheduling.podGroups",
             False,
             detail,
@@ -629,13 +672,20 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
     def gap(message: str, evidence: dict[str, Any]) -> Verdict:
         """A minimum no definition can get right (CANNOT-EXPRESS), with what shows it."""
         return verdict_for(
-            definition, "gang-minimum", subject, out.phase, Outcome.CANNOT_EXPRESS, message, None, evidence
+            definition,
+            names.GANG_MINIMUM,
+            subject,
+            out.phase,
+            Outcome.CANNOT_EXPRESS,
+            message,
+            None,
+            evidence,
         )
 
     try:
         groups = gang_groups(definition, snapshot.pods(), snapshot.root)
     except EvaluationError as error:
-        out.failed("gang-minimum", error, "a member Pod")
+        out.failed(names.GANG_MINIMUM, error, "a member Pod")
         return
     owners = {str(o["metadata"]["uid"]): o for o in snapshot.tree if o.get("kind") == owner_kind}
     pods = {pod_name(p): p for p in snapshot.pods()}
@@ -653,7 +703,7 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
         }
         if len(mine) != 1:
             out.check(
-                "gang-minimum",
+                names.GANG_MINIMUM,
                 subject,
                 False,
                 f"group {group.label} holds Pods of {len(mine)} {owner_kind}s; a minimum needs one",
@@ -665,7 +715,7 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
         evidence |= {"owner": owner["metadata"]["name"], "minimum": group.minimum, "expected": need}
         if group.minimum is None:
             out.check(
-                "gang-minimum",
+                names.GANG_MINIMUM,
                 subject,
                 False,
                 f"group {group.label}: its Pods get different minimums {sorted(set(minimums.values()))} "
@@ -705,7 +755,7 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
             )
         elif group.minimum != need:
             out.check(
-                "gang-minimum",
+                names.GANG_MINIMUM,
                 subject,
                 False,
                 f"group {group.label}: minimum {group.minimum} (subtree scale of {group.effective_component!r}), "
@@ -715,7 +765,7 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
             )
         else:
             out.check(
-                "gang-minimum",
+                names.GANG_MINIMUM,
                 subject,
                 True,
                 f"group {group.label}: minimum {group.minimum} = what {owner_kind} {owner['metadata']['name']} needs",
@@ -729,11 +779,8 @@ def _root_cluster_need(snapshot: Snapshot, owner: dict[str, Any]) -> int | None:
     the root embeds no cluster spec."""
     if owner["metadata"].get("uid") == snapshot.root["metadata"].get("uid"):
         return None
-    spec = snapshot.root.get("spec") or {}
-    job = spec.get("jobTemplate")  # a RayCronJob's RayJobs
-    job = job if isinstance(job, dict) else {}
-    embedded = spec.get("rayClusterSpec") or spec.get("rayClusterConfig") or job.get("rayClusterSpec")
-    return workloads.raycluster_gang_size({"spec": embedded}) if isinstance(embedded, dict) else None
+    embedded = _embedded_cluster_spec(snapshot.root)
+    return workloads.raycluster_gang_size({"spec": embedded}) if embedded is not None else None
 
 
 def _status(out: Verdicts, snapshot: Snapshot) -> None:
@@ -742,7 +789,7 @@ def _status(out: Verdicts, snapshot: Snapshot) -> None:
     try:
         reading = read_status(root.status, snapshot.root)
     except EvaluationError as error:
-        out.failed("status", error, "the live root")
+        out.failed(names.STATUS, error, "the live root")
         return
     expected = sorted(snapshot.expect.statuses)
     known = dialects.by_name(out.definition.dialect).statuses
@@ -751,7 +798,7 @@ def _status(out: Verdicts, snapshot: Snapshot) -> None:
         out.items.append(
             verdict_for(
                 out.definition,
-                "cannot-express",
+                names.CANNOT_EXPRESS,
                 "rootComponent.statusDefinition.statusMappings",
                 out.phase,
                 Outcome.CANNOT_EXPRESS,
@@ -763,7 +810,7 @@ def _status(out: Verdicts, snapshot: Snapshot) -> None:
         return
     ok = sorted(reading.matched) == expected and not reading.contradictions
     out.check(
-        "status",
+        names.STATUS,
         "rootComponent.statusDefinition.statusMappings",
         ok,
         f"matched {list(reading.matched) or 'nothing'}"
@@ -827,7 +874,7 @@ def _fidelity(
                 )
                 break
             ok = False
-            out.fail_at("template-fidelity", path, component.where, f"Pod {pod_name(pod)}: {problem}")
+            out.fail_at(names.TEMPLATE_FIDELITY, path, component.where, f"Pod {pod_name(pod)}: {problem}")
             break
     stale_why = (
         "The Pods keep the templates of an older spec of the root, and no newer owner is coming (a RayService's "
@@ -853,7 +900,7 @@ def _fidelity(
         out.items.append(
             verdict_for(
                 out.definition,
-                "cannot-express",
+                names.CANNOT_EXPRESS,
                 where,
                 out.phase,
                 Outcome.CANNOT_EXPRESS,
@@ -863,7 +910,7 @@ def _fidelity(
             )
         )
     if ok:
-        out.check("template-fidelity", "", True, f"{checked} Pod(s) carry their extracted templates")
+        out.check(names.TEMPLATE_FIDELITY, "", True, f"{checked} Pod(s) carry their extracted templates")
 
 
 def _template_differences(template: dict[str, Any], pod: dict[str, Any]) -> list[str]:

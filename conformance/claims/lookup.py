@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.claims import names
 from conformance.definition.dialects.karta import LABEL_GROUP, LABEL_KIND, LABEL_VERSION, LOOKUP_LABELS
 from conformance.definition.model import Definition
 from conformance.verdict import Outcome, Verdict, verdict_for
@@ -108,7 +109,7 @@ def _admitted(one: Admitted) -> Verdict:
     evidence: dict[str, Any] = {"object": one.object_name, "crd": one.crd}
     if one.refused is not None:
         message = f"the API server refused it as a Karta ({one.crd}): {one.refused}"
-        return verdict_for(definition, "admitted", "", PHASE, Outcome.FAIL, message, evidence=evidence)
+        return verdict_for(definition, names.ADMITTED, "", PHASE, Outcome.FAIL, message, evidence=evidence)
     if one.dropped:
         shown = ", ".join(one.dropped[:5]) + (
             f" (+{len(one.dropped) - 5} more)" if len(one.dropped) > 5 else ""
@@ -118,12 +119,12 @@ def _admitted(one: Admitted) -> Verdict:
             "no consumer ever reads these fields"
         )
         evidence["dropped"] = list(one.dropped)
-        return verdict_for(definition, "admitted", "", PHASE, Outcome.FAIL, message, evidence=evidence)
+        return verdict_for(definition, names.ADMITTED, "", PHASE, Outcome.FAIL, message, evidence=evidence)
     if one.read_back_error is not None:
         message = f"the Karta as read back is not a valid definition: {one.read_back_error}"
-        return verdict_for(definition, "admitted", "", PHASE, Outcome.FAIL, message, evidence=evidence)
+        return verdict_for(definition, names.ADMITTED, "", PHASE, Outcome.FAIL, message, evidence=evidence)
     message = f"admitted as Karta {one.object_name} ({one.crd}) and read back with every spec field kept"
-    return verdict_for(definition, "admitted", "", PHASE, Outcome.PASS, message, evidence=evidence)
+    return verdict_for(definition, names.ADMITTED, "", PHASE, Outcome.PASS, message, evidence=evidence)
 
 
 def _lookup(one: Admitted) -> Verdict:
@@ -134,7 +135,7 @@ def _lookup(one: Admitted) -> Verdict:
     evidence: dict[str, Any] = {"object": one.object_name, "selector": label_selector(expected)}
 
     def verdict(outcome: Outcome, message: str) -> Verdict:
-        return verdict_for(definition, "lookup", subject, PHASE, outcome, message, evidence=evidence)
+        return verdict_for(definition, names.LOOKUP, subject, PHASE, outcome, message, evidence=evidence)
 
     if kind is None:
         return verdict(
@@ -181,13 +182,13 @@ def _lookup(one: Admitted) -> Verdict:
         )
     others = [seen for seen in candidates if seen.name != one.object_name]
     if others:
-        names = ", ".join(
+        hiding = ", ".join(
             f"{seen.name} ({'already in the cluster' if seen.install_set is None else 'same install set'})"
             for seen in others
         )
         return verdict(
             Outcome.FAIL,
-            f"{len(candidates)} Kartas with gang instructions for {gvk}: this one and {names}; a consumer refuses "
+            f"{len(candidates)} Kartas with gang instructions for {gvk}: this one and {hiding}; a consumer refuses "
             'them all ("found multiple Kartas with gang scheduling instructions") and groups these Pods its own way',
         )
     return verdict(
@@ -201,5 +202,5 @@ def unverified(definitions: Iterable[Definition], reason: str) -> list[Verdict]:
     return [
         verdict_for(definition, claim, "", PHASE, Outcome.UNVERIFIED, reason)
         for definition in definitions
-        for claim in ("admitted", "lookup")
+        for claim in (names.ADMITTED, names.LOOKUP)
     ]

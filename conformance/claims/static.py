@@ -23,14 +23,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance import features
+from conformance import inventory
+from conformance.claims import names
 from conformance.claims.collect import Verdicts, shown
 from conformance.claims.coverage import not_checked
 from conformance.definition import rules
 from conformance.definition.model import Component, Context, Definition, Expression
 from conformance.definition.schema import Crd, find, path_in_schema
+from conformance.errors import EvaluationError
 from conformance.evaluate.common import outputs
-from conformance.evaluate.errors import EvaluationError
 from conformance.evaluate.instances import beyond_karta, instance_ids, instances
 from conformance.fixtures import Fixture
 from conformance.jq import expr as jqexpr
@@ -66,7 +67,7 @@ def check_definition(
         return out.items
     problems = rules.check(definition)
     for problem in problems:
-        out.add("valid", problem.where, Outcome.FAIL, f"{problem.message} [{problem.rule}]")
+        out.add(names.VALID, problem.where, Outcome.FAIL, f"{problem.message} [{problem.rule}]")
     if problems:
         out.add(
             "evaluation",
@@ -75,7 +76,7 @@ def check_definition(
             f"not evaluated: the definition breaks {len(problems)} Karta validation rule(s)",
         )
         return out.items
-    out.add("valid", "", Outcome.PASS, "Karta validation rules hold")
+    out.add(names.VALID, "", Outcome.PASS, "Karta validation rules hold")
     out.items.extend(not_checked(definition, STATIC))
     _instance_ids_in_spec(definition, out)
     root_kind = definition.root.kind
@@ -102,7 +103,7 @@ def hermetic(definition: Definition, out: Verdicts) -> bool:
         for problem in jqexpr.hermetic_problems(expression.text):
             bad += 1
             out.add(
-                "hermetic",
+                names.HERMETIC,
                 expression.where,
                 Outcome.FAIL,
                 f"uses {problem}; definitions are evaluated as Karta does, without environment, modules, "
@@ -118,7 +119,10 @@ def hermetic(definition: Definition, out: Verdicts) -> bool:
         )
         return False
     out.add(
-        "hermetic", "", Outcome.PASS, "no expression uses the environment, modules, inputs or side channels"
+        names.HERMETIC,
+        "",
+        Outcome.PASS,
+        "no expression uses the environment, modules, inputs or side channels",
     )
     return True
 
@@ -132,14 +136,14 @@ def _instance_ids_in_spec(definition: Definition, out: Verdicts) -> None:
         expression = component.instance_id_path
         if expression is None:
             continue
-        read = _analysed(expression, out.add, "instance-id-in-spec")
+        read = _analysed(expression, out.add, names.INSTANCE_ID_IN_SPEC)
         if read is None:
             continue
         outside = [p for p in read if p[0] != "spec"]
         if outside or not read:
             named = ", ".join("." + ".".join(p).replace(".[]", "[]") for p in outside) or "no field of the CR"
             out.add(
-                "instance-id-in-spec",
+                names.INSTANCE_ID_IN_SPEC,
                 expression.where,
                 Outcome.FAIL,
                 f"instanceIdPath reads {named}: instance ids must come from the CR's spec",
@@ -147,7 +151,7 @@ def _instance_ids_in_spec(definition: Definition, out: Verdicts) -> None:
             )
         else:
             out.add(
-                "instance-id-in-spec",
+                names.INSTANCE_ID_IN_SPEC,
                 expression.where,
                 Outcome.PASS,
                 "reads .spec only",
@@ -163,12 +167,12 @@ def _check_fixture(definition: Definition, fixture: Fixture, out: Verdicts) -> N
         try:
             results = outputs(expression, root)
         except EvaluationError as error:
-            out.failed("paths-resolve", error, phase=phase)
+            out.failed(names.PATHS_RESOLVE, error, phase=phase)
             continue
         optional = ".scaleDefinition." in expression.where or ".statusDefinition." in expression.where
         if not optional and not [r for r in results if r is not None]:
             out.add(
-                "paths-resolve",
+                names.PATHS_RESOLVE,
                 expression.where,
                 Outcome.FAIL,
                 f"yields no value on {fixture.source} (jq: {shown(expression.text)})",
@@ -178,7 +182,7 @@ def _check_fixture(definition: Definition, fixture: Fixture, out: Verdicts) -> N
             )
         else:
             out.add(
-                "paths-resolve",
+                names.PATHS_RESOLVE,
                 expression.where,
                 Outcome.PASS,
                 "resolves",
@@ -195,11 +199,11 @@ def _check_component(component: Component, fixture: Fixture, phase: str, out: Ve
         try:
             ids = instance_ids(component, root)
         except EvaluationError as error:
-            out.failed("instance-ids", error, phase=phase)
+            out.failed(names.INSTANCE_IDS, error, phase=phase)
             return
         if not ids:
             out.add(
-                "instance-ids",
+                names.INSTANCE_IDS,
                 component.instance_id_path.where,
                 Outcome.FAIL,
                 f"yields no instance id on {fixture.source}",
@@ -207,11 +211,11 @@ def _check_component(component: Component, fixture: Fixture, phase: str, out: Ve
                 expression=component.instance_id_path.text,
             )
             return
-        out.add("instance-ids", component.instance_id_path.where, Outcome.PASS, f"ids {ids}", phase=phase)
+        out.add(names.INSTANCE_IDS, component.instance_id_path.where, Outcome.PASS, f"ids {ids}", phase=phase)
         stricter = beyond_karta(component, root)
         if stricter:
             out.add(
-                "beyond-karta",
+                names.BEYOND_KARTA,
                 component.instance_id_path.where,
                 Outcome.FAIL,
                 stricter,
@@ -221,10 +225,12 @@ def _check_component(component: Component, fixture: Fixture, phase: str, out: Ve
     try:
         declared = instances(component, root)
     except EvaluationError as error:
-        out.failed("instance-alignment", error, phase=phase)
+        out.failed(names.INSTANCE_ALIGNMENT, error, phase=phase)
         return
     if component.instance_id_path is not None:
-        out.add("instance-alignment", component.where, Outcome.PASS, "per-instance paths align", phase=phase)
+        out.add(
+            names.INSTANCE_ALIGNMENT, component.where, Outcome.PASS, "per-instance paths align", phase=phase
+        )
     spec = component.spec
     template_path = spec.pod_template_spec_path or spec.pod_spec_path if spec else None
     if template_path is not None:
@@ -232,7 +238,7 @@ def _check_component(component: Component, fixture: Fixture, phase: str, out: Ve
         if bad:
             instance, problem = next(iter(bad.items()))
             out.add(
-                "pod-template-shape",
+                names.POD_TEMPLATE_SHAPE,
                 template_path.where,
                 Outcome.FAIL,
                 f"{problem}"
@@ -243,7 +249,11 @@ def _check_component(component: Component, fixture: Fixture, phase: str, out: Ve
             )
         else:
             out.add(
-                "pod-template-shape", template_path.where, Outcome.PASS, "PodTemplateSpec-shaped", phase=phase
+                names.POD_TEMPLATE_SHAPE,
+                template_path.where,
+                Outcome.PASS,
+                "PodTemplateSpec-shaped",
+                phase=phase,
             )
     if component.scale is not None:
         _check_scale(component, declared, phase, out)
@@ -269,7 +279,7 @@ def _check_scale(component: Component, declared: list[Any], phase: str, out: Ver
         for name, value in values.items():
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
                 out.add(
-                    "scale",
+                    names.SCALE,
                     paths[name].where,
                     Outcome.FAIL,
                     f"{name} is {jqexpr.stringify(value)}{label}: must be an integer >= 0 (jq: {shown(paths[name].text)})",
@@ -281,7 +291,7 @@ def _check_scale(component: Component, declared: list[Any], phase: str, out: Ver
         ordered = [v for v in (low, mid, high) if isinstance(v, int)]
         if ordered != sorted(ordered):
             out.add(
-                "scale",
+                names.SCALE,
                 f"{component.where}.scaleDefinition",
                 Outcome.FAIL,
                 f"expected minReplicas <= replicas <= maxReplicas{label}, got {low}, {mid}, {high}",
@@ -289,7 +299,7 @@ def _check_scale(component: Component, declared: list[Any], phase: str, out: Ver
             )
             return
     out.add(
-        "scale",
+        names.SCALE,
         f"{component.where}.scaleDefinition",
         Outcome.PASS,
         "scale values are ordered integers",
@@ -303,7 +313,7 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
     assert kind is not None
     if schema.crds is None:
         out.add(
-            "schema",
+            names.SCHEMA,
             "rootComponent.kind",
             Outcome.UNVERIFIED,
             f"cannot check against KubeRay {schema.version} here: {schema.unavailable}",
@@ -312,10 +322,10 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
         return
     crd = find(schema.crds, kind)
     openapi = crd.schema(kind.version) if crd else None
-    brought = features.kind_feature(kind.kind)
+    brought = inventory.kind_feature(kind.kind)
     if crd is None and brought is not None and not brought.exists_in(schema.version):
         out.add(
-            "schema",
+            names.SCHEMA,
             "rootComponent.kind",
             Outcome.NOT_APPLICABLE,
             f"KubeRay {schema.version} does not serve {kind.kind} (feature {brought.name}: "
@@ -325,7 +335,7 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
         return
     if crd is None or openapi is None:
         out.add(
-            "schema",
+            names.SCHEMA,
             "rootComponent.kind",
             Outcome.FAIL,
             f"{kind} is not served by the CRDs of KubeRay {schema.version}",
@@ -338,7 +348,7 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
         read = _analysed(
             expression,
             out.add,
-            "schema",
+            names.SCHEMA,
             f"; its paths are not checked against KubeRay {schema.version}'s CRD",
             phase,
         )
@@ -350,7 +360,7 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
             if missing is not None and absent is not None:
                 lacking += 1
                 out.add(
-                    "schema",
+                    names.SCHEMA,
                     expression.where,
                     Outcome.CANNOT_EXPRESS,
                     f"{missing} of {kind.kind} in KubeRay {schema.version}'s CRD: the field exists in "
@@ -363,7 +373,7 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
             elif missing is not None:
                 failures += 1
                 out.add(
-                    "schema",
+                    names.SCHEMA,
                     expression.where,
                     Outcome.FAIL,
                     f"{missing} of {kind.kind} in KubeRay {schema.version}'s CRD (jq: {shown(expression.text)})",
@@ -372,7 +382,7 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
                 )
     if not failures and not lacking:
         out.add(
-            "schema",
+            names.SCHEMA,
             "",
             Outcome.PASS,
             f"every root path exists in KubeRay {schema.version}'s CRD",
@@ -380,10 +390,10 @@ def _check_schema(definition: Definition, schema: SchemaSource, out: Verdicts) -
         )
 
 
-def _lacked(kind: str, path: tuple[str, ...], version: str) -> features.Feature | None:
+def _lacked(kind: str, path: tuple[str, ...], version: str) -> inventory.Feature | None:
     """The inventory's feature whose field ``path`` is (a field of ``kind``), when ``version`` lacks it."""
     dotted = ".".join(path)
-    for feature in features.load():
+    for feature in inventory.load():
         if kind in feature.kinds and feature.type == "field" and feature.what == dotted:
             return None if feature.exists_in(version) else feature
     return None

@@ -5,6 +5,6 @@ API server returns them (``dict``), outputs are plain values or
 :class:`EvaluationError` with the definition field that failed.
 """
 
-from conformance.evaluate.errors import EvaluationError
+from conformance.errors import EvaluationError
 
 __all__ = ["EvaluationError"]

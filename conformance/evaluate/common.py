@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.definition.model import Expression
-from conformance.evaluate.errors import EvaluationError
+from conformance.errors import EvaluationError
 from conformance.jq import expr as jqexpr
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.definition.model import Component, Definition, Expression, PodGroupMember
+from conformance.errors import EvaluationError
 from conformance.evaluate.common import outputs, single_value
-from conformance.evaluate.errors import EvaluationError
 from conformance.evaluate.instances import instance_ids, scales
 from conformance.evaluate.pods import karta_component, pod_name
 

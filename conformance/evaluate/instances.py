@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.definition.model import Component, Expression
+from conformance.errors import EvaluationError
 from conformance.evaluate.common import outputs, wrong_output
-from conformance.evaluate.errors import EvaluationError
 
 SINGLE = ""  # the id of the only instance of a component without instanceIdPath
 INT32 = (-(2**31), 2**31 - 1)

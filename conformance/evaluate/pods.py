@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.definition.model import Component, Definition, Expression
+from conformance.errors import EvaluationError
 from conformance.evaluate.common import outputs, single_value
-from conformance.evaluate.errors import EvaluationError
 
 
 @dataclass(frozen=True)

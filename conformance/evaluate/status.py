@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.definition.model import ConditionsDefinition, Expression, Matcher, StatusDefinition
+from conformance.errors import EvaluationError
 from conformance.evaluate.common import outputs, wrong_output
-from conformance.evaluate.errors import EvaluationError
 from conformance.jq import expr as jqexpr
 
 READING_FAILS = "; Karta's status reading fails"

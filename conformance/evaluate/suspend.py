@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from conformance.definition.model import Expression, SuspendAction
+from conformance.errors import EvaluationError
 from conformance.evaluate.common import outputs
-from conformance.evaluate.errors import EvaluationError
 
 Change = tuple[tuple[str | int, ...], str]  # (key path, the value as canonical JSON)
 

@@ -1,6 +1,6 @@
 """Feature scenarios (issue 11): KubeRay behaviours beyond the default scenarios, one Snapshot per phase.
 
-Each scenario drives one or more entries of the inventory (``conformance/features.yaml``); they are
+Each scenario drives one or more entries of the inventory (``conformance/inventory.yaml``); they are
 selected with ``check --live --features NAME,...|all`` and never run by default. Same rules as the
 default scenarios: bounded polls with deadlines, a ScenarioFailed naming the phase on timeout.
 """
@@ -14,8 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from conformance import features as inventory
-from conformance import fixtures
+from conformance import fixtures, inventory
 from conformance.backends import batch_schedulers
 from conformance.backends.base import Capability
 from conformance.definition.model import Definition

@@ -14,8 +14,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from conformance import features as inventory
-from conformance import fixtures, versions
+from conformance import fixtures, inventory, versions
 from conformance.backends import batch_schedulers
 from conformance.backends.base import Capability, Provider
 from conformance.errors import EnvironmentProblem

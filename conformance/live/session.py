@@ -20,7 +20,7 @@ from typing import Any
 
 from conformance.backends.base import Provider
 from conformance.backends.registry import make_provider
-from conformance.claims import live, lookup
+from conformance.claims import live, lookup, names
 from conformance.definition import Definition
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.k8s import diagnostics
@@ -387,7 +387,9 @@ def scenario_verdicts(result: LiveResult, definitions: Sequence[Definition]) -> 
         for definition in definitions:
             if definition.root.kind is None or definition.root.kind.kind != _root_kind(scenario):
                 continue
-            verdicts.append(verdict_for(definition, "scenario", "", f"{scenario}/{phase}", outcome, message))
+            verdicts.append(
+                verdict_for(definition, names.SCENARIO, "", f"{scenario}/{phase}", outcome, message)
+            )
     return verdicts
 
 
@@ -400,7 +402,7 @@ def evaluate(definitions: Sequence[Definition], result: LiveResult) -> list[Verd
         replace(
             v, outcome=Outcome.NOT_APPLICABLE, message=f"{v.message} ({result.left_out[kinds[v.definition]]})"
         )
-        if v.claim == "scenario"
+        if v.claim == names.SCENARIO
         and v.phase == "live"
         and v.outcome is Outcome.ERROR
         and kinds.get(v.definition) in result.left_out

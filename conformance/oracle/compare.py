@@ -29,16 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.claims import names
 from conformance.definition import dialects, rules
 from conformance.definition.model import Component, Definition
+from conformance.errors import EvaluationError
 from conformance.evaluate import gangs, instances, pods, status
-from conformance.evaluate.errors import EvaluationError
 from conformance.fixtures import Fixture
 from conformance.oracle import build, run
 from conformance.snapshot import Expectation, Snapshot, walk_tree
 from conformance.verdict import Outcome, Verdict, verdict_for
 
-CLAIM = "oracle"
+CLAIM = names.ORACLE
 
 
 class Failed:

@@ -13,8 +13,8 @@ from typing import Any
 
 from conformance import versions
 from conformance.errors import UserError
+from conformance.neutral import cell
 from conformance.report import matrix
-from conformance.report.neutral import cell
 
 
 def nightly_matrix() -> dict[str, list[dict[str, str]]]:

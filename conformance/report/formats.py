@@ -7,13 +7,15 @@ import math
 import os
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.claims import names
 from conformance.errors import UserError
-from conformance.report.neutral import capped, cell, text
-from conformance.verdict import Outcome, Verdict
+from conformance.neutral import capped, cell, text
+from conformance.verdict import Outcome, Verdict, exit_code
 
 MARKDOWN_PROBLEMS = 100  # "What to fix" items in the Markdown summary; the JSON report has them all
 
@@ -27,8 +29,89 @@ def summarize(verdicts: list[Verdict]) -> dict[tuple[str, str], dict[Outcome, in
     return table
 
 
-def text_lines(verdicts: list[Verdict], header: str | None = None) -> list[str]:
-    """One verdict line per definition and claim, then one line per failing check."""
+@dataclass(frozen=True)
+class Group:
+    """Definitions given together (one PATH of ``check``): gated ones set the exit code, ungated ones
+    (``--ungated PATH``) are reported only."""
+
+    label: str
+    definitions: tuple[str, ...]
+    gated: bool = True
+
+
+def gate(verdicts: list[Verdict], groups: Sequence[Group], *, strict: bool = False) -> list[dict[str, Any]]:
+    """Per group, gated ones first: its counts and the gate's answer (gated) or its findings (ungated).
+
+    A finding is a verdict that would fail the gate: FAIL and ERROR, and with ``strict`` UNVERIFIED and
+    CANNOT-EXPRESS too. The JSON report's ``gate``, the Markdown summary's first table and the text
+    report's last lines are these rows."""
+    rows = []
+    for group in sorted(groups, key=lambda g: not g.gated):
+        members = set(group.definitions)
+        mine = [v for v in verdicts if v.definition in members]
+        counts = {outcome.value: sum(v.outcome is outcome for v in mine) for outcome in Outcome}
+        findings = [v for v in mine if exit_code([v], strict=strict)]
+        rows.append(
+            {
+                "group": group.label,
+                "gated": group.gated,
+                "definitions": len(members),
+                "counts": counts,
+                "findings": len(findings),
+                "definitions_with_findings": sorted({v.definition for v in findings}),
+                "answer": ("fails" if findings else "passes") if group.gated else "reported, not gated",
+            }
+        )
+    return rows
+
+
+_COUNTED = (
+    (Outcome.ERROR, "not evaluated"),
+    (Outcome.UNVERIFIED, "unverified here"),
+    (Outcome.CANNOT_EXPRESS, "CANNOT-EXPRESS"),
+    (Outcome.NOT_APPLICABLE, "n/a"),
+)
+
+
+def gate_counts(row: dict[str, Any]) -> str:
+    """``550 passed, 0 failed`` (and the other outcomes that occurred), or for an ungated group
+    ``153 finding(s) in 3 of 3 definition(s)``."""
+    counts = row["counts"]
+    if not row["gated"]:
+        with_findings = len(row["definitions_with_findings"])
+        return f"{row['findings']} finding(s) in {with_findings} of {row['definitions']} definition(s)"
+    extra = "".join(f", {counts[o.value]} {name}" for o, name in _COUNTED if counts[o.value])
+    return f"{counts[Outcome.PASS.value]} passed, {counts[Outcome.FAIL.value]} failed{extra}"
+
+
+def gate_line(row: dict[str, Any]) -> str:
+    """One line: ``definitions/: 550 passed, 0 failed: gate passes``, or for an ungated group
+    ``definitions/upstream/ (reported, not gated): 153 finding(s) in 3 of 3 definition(s)``."""
+    label = text(row["group"], 300)
+    if not row["gated"]:
+        return f"{label} (reported, not gated): {gate_counts(row)}"
+    return f"{label}: {gate_counts(row)}: gate {row['answer']}"
+
+
+def gate_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The text report's last lines: ungated groups first, then each gated group, so the last line a
+    terminal shows is the gate's answer (a last overall line when several groups are gated)."""
+    lines = [gate_line(r) for r in rows if not r["gated"]] + [gate_line(r) for r in rows if r["gated"]]
+    gated = [r for r in rows if r["gated"]]
+    if len(gated) > 1:
+        failing = [text(r["group"], 300) for r in gated if r["answer"] == "fails"]
+        lines.append(
+            f"gate fails: {', '.join(failing)}" if failing else f"gate passes: {len(gated)} groups hold"
+        )
+    return lines
+
+
+def text_lines(
+    verdicts: list[Verdict], header: str | None = None, gate_rows: list[dict[str, Any]] | None = None
+) -> list[str]:
+    """One verdict line per definition and claim, then one line per failing check, then the totals:
+    per group and the gate's answer when ``gate_rows`` are given (the gate's answer last), else one
+    line over every verdict."""
     lines = [text(header)] if header else []
     for (definition, claim), counts in summarize(verdicts).items():
         total = sum(counts.values())
@@ -60,6 +143,8 @@ def text_lines(verdicts: list[Verdict], header: str | None = None) -> list[str]:
             lines.append(f"{verdict.outcome!s:10} {text(verdict.line())}{phase}")
     passed = sum(1 for v in verdicts if v.ok)
     lines.append("")
+    if gate_rows is not None:
+        return lines + gate_lines(gate_rows)
     lines.append(
         f"{passed} passed, {sum(1 for v in verdicts if v.outcome is Outcome.FAIL)} failed, "
         f"{sum(1 for v in verdicts if v.outcome is Outcome.ERROR)} not evaluated, "
@@ -77,10 +162,16 @@ def text_lines(verdicts: list[Verdict], header: str | None = None) -> list[str]:
     return lines
 
 
-def write_json(path: str | Path, verdicts: list[Verdict], meta: dict[str, Any]) -> None:
+def write_json(
+    path: str | Path,
+    verdicts: list[Verdict],
+    meta: dict[str, Any],
+    gate_rows: list[dict[str, Any]] | None = None,
+) -> None:
     # Each verdict is bounded (its evidence comes from live objects and definitions), not the list of
-    # them: a run with more than JSON_LIST_LIMIT verdicts keeps every one.
+    # them: a run with more than JSON_LIST_LIMIT verdicts keeps every one. The gate's answer comes first.
     document = {
+        **({"gate": capped(_plain(gate_rows))} if gate_rows is not None else {}),
         "meta": capped(_plain(meta)),
         "verdicts": [capped(_plain(v.to_json())) for v in verdicts],
     }
@@ -100,8 +191,19 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def markdown(verdicts: list[Verdict], title: str, meta_lines: Iterable[str] = ()) -> str:
+def markdown(
+    verdicts: list[Verdict],
+    title: str,
+    meta_lines: Iterable[str] = (),
+    gate_rows: list[dict[str, Any]] | None = None,
+) -> str:
     lines = [f"## {cell(title, 300)}", ""]
+    if gate_rows:
+        lines += ["| definitions | answer |", "| --- | --- |"]
+        for row in gate_rows:
+            answer = f"gate {row['answer']}" if row["gated"] else "reported, not gated"
+            lines.append(f"| {cell(row['group'], 300)} | **{answer}**: {cell(gate_counts(row), 300)} |")
+        lines.append("")
     lines += [f"{cell(line)}  " for line in meta_lines]
     lines += ["", "| definition | claim | result |", "| --- | --- | --- |"]
     for (definition, claim), counts in summarize(verdicts).items():
@@ -136,7 +238,7 @@ def markdown(verdicts: list[Verdict], title: str, meta_lines: Iterable[str] = ()
 def gang_minimum_lines(verdicts: list[Verdict]) -> list[str]:
     """The ``gang-minimum`` verdicts as a table: per definition, phase and pod group, the minimum a
     Karta consumer computes and the Pods the owner needs together."""
-    rows = [v for v in verdicts if v.claim == "gang-minimum" and "group" in v.evidence]
+    rows = [v for v in verdicts if v.claim == names.GANG_MINIMUM and "group" in v.evidence]
     if not rows:
         return []
     lines = [
@@ -210,14 +312,15 @@ def write_reports(
     json_path: str | Path | None = None,
     junit: str | Path | None = None,
     markdown_path: str | Path | None = None,
+    gate_rows: list[dict[str, Any]] | None = None,
 ) -> None:
     """The JSON, JUnit and Markdown reports of one run (those asked for); the summary also goes to
     ``$GITHUB_STEP_SUMMARY``. The CLI and the pytest live session both write theirs here."""
     if json_path:
-        write_json(json_path, verdicts, meta)
+        write_json(json_path, verdicts, meta, gate_rows)
     if junit:
         write_junit(junit, verdicts, f"karta-conformance {meta.get('mode', '')}".strip())
-    summary = markdown(verdicts, header)
+    summary = markdown(verdicts, header, gate_rows=gate_rows)
     if markdown_path:
         write(markdown_path, summary)
     append_step_summary(summary)

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance import features as inventory
-from conformance.report.neutral import cell
+from conformance import inventory
+from conformance.neutral import cell
 
 # Worst first: a cell shows the worst outcome of each claim.
 SEVERITY = ("error", "fail", "cannot-express", "unverified", "n/a", "pass")

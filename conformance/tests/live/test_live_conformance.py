@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conformance import features
+from conformance import inventory
 from conformance.definition import Definition, load_path
 from conformance.evaluate.gangs import gang_groups
 from conformance.live.session import LiveResult, evaluate
@@ -64,7 +64,7 @@ def test_scenarios_complete(live: LiveResult) -> None:
 
 def _serves_raycronjob(live: LiveResult) -> bool:
     """The run drove raycronjob: the version serves the kind and the backend's default set has it."""
-    served = features.by_name()["raycronjob"].active_in(live.kuberay_version or "")
+    served = inventory.by_name()["raycronjob"].active_in(live.kuberay_version or "")
     return served and "RayCronJob" not in live.left_out
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from conformance.definition import Definition, load_path
-from conformance.evaluate.errors import EvaluationError
+from conformance.errors import EvaluationError
 from conformance.evaluate.gangs import gang_groups, subtree_scale
 from conformance.evaluate.instances import SINGLE, instance_ids, instances
 from conformance.evaluate.pods import classify

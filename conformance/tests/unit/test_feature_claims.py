@@ -239,8 +239,9 @@ def test_a_replicas_only_rayservice_change_the_cluster_never_sees_cannot_be_expr
     assert found["cannot-express"] == [
         (
             Outcome.CANNOT_EXPRESS,
-            "RayCluster/rc: 1 live Pod(s) for instance 'gpu-workers', as RayCluster/rc's own spec says; the root "
-            "says 2. The operator changed the RayCluster and not the root (a RayService's replicas-only change "
+            "RayCluster/rc: 1 live Pod(s) for instance 'gpu-workers', as RayCluster/rc's own worker group says; the "
+            "root's cluster spec it was copied from says 2, and the definition reads that (2). The operator changed "
+            "the RayCluster and not the root (a RayService's replicas-only change "
             "never reaches it; RayJob deletionStrategy DeleteWorkers suspends its worker groups), and Karta "
             "evaluates scale paths on the root only",
         )
@@ -445,3 +446,84 @@ def test_without_a_head_template_the_redis_cleanup_pod_has_no_template(name: str
     (template,) = [i.pod_template for i in instances(component, with_head)]
     assert isinstance(template, dict)
     assert template["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "200m", "memory": "256Mi"}
+
+
+# A definition that reads the wrong scale field: maxReplicas where KubeRay's replicas count the Pods.
+MAX_FOR_REPLICAS = {
+    "rayjob": ".spec.rayClusterSpec.workerGroupSpecs[]? | (.maxReplicas // 2147483647)",
+}
+
+
+def _reading_max_for_replicas(tmp_path: Path, name: str) -> Definition:
+    document = shipped(name)
+    worker = next(
+        c for c in document["spec"]["structureDefinition"]["childComponents"] if c["name"] == "worker"
+    )
+    worker["scaleDefinition"]["replicasPath"] = MAX_FOR_REPLICAS[name]
+    [definition] = load_path(write(tmp_path, document))
+    return definition
+
+
+def _rayjob_snapshot(*, workers_deleted: bool) -> Snapshot:
+    """A RayJob's RayCluster ``rc`` with its head and, unless KubeRay deleted them (deletionStrategy
+    DeleteWorkers: the RayCluster's worker groups suspended, the RayJob's rayClusterSpec untouched), its
+    one worker (replicas 1, maxReplicas 2)."""
+    root = copy.deepcopy(next(f.object for f in load_fixtures() if f.kind == "RayJob"))
+    root["metadata"].update({"uid": "rj", "namespace": "ns"})
+    root["status"] = {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED", "rayClusterName": "rc"}
+    cluster_spec = copy.deepcopy(root["spec"]["rayClusterSpec"])
+    for group in cluster_spec["workerGroupSpecs"]:
+        group["suspend"] = workers_deleted
+    cluster = _child_cluster(root, cluster_spec)
+    pods = [_pod(cluster, "head", "head", "headgroup")]
+    if not workers_deleted:
+        pods.append(_pod(cluster, "worker", "worker", "workers"))
+    return Snapshot(
+        scenario="rayjob",
+        phase="phase",
+        namespace="ns",
+        root=root,
+        tree=[cluster, *pods],
+        namespace_pods=pods,
+        events=[],
+        served=["ray.io/v1/RayJob", "ray.io/v1/RayCluster", "v1/Pod"],
+        expect=Expectation(statuses=["completed"], current_owners=["rc"]),
+    )
+
+
+def test_cannot_express_replicas_needs_the_clusters_group_to_differ_from_the_roots_and_the_roots_reading() -> (
+    None
+):
+    """The rule, right definition: the RayCluster's group (suspended by DeleteWorkers: 0 Pods) differs from
+    the root's group it was copied from (1), and the definition reads the root's 1: CANNOT-EXPRESS."""
+    [definition] = [d for d in load_path(DEFINITIONS) if d.name == "rayjob"]
+    found = _by_claim(definition, _rayjob_snapshot(workers_deleted=True))
+    assert "replicas" not in found
+    replicas_gaps = [m for o, m in found["cannot-express"] if "live Pod(s) for instance 'workers'" in m]
+    assert replicas_gaps and all(
+        "copied from says 1, and the definition reads that (1)" in m for m in replicas_gaps
+    )
+
+
+def test_a_wrong_scale_field_in_the_same_state_fails_and_earns_no_cannot_express(tmp_path: Path) -> None:
+    """The rule, wrong definition in the same state: maxReplicas (2) is not the root's replicas (1), so the
+    difference is the definition's fault, not KubeRay's: FAIL on replicas, no CANNOT-EXPRESS for it."""
+    found = _by_claim(_reading_max_for_replicas(tmp_path, "rayjob"), _rayjob_snapshot(workers_deleted=True))
+    assert [o for o, _ in found["replicas"]] == [Outcome.FAIL]
+    assert "the scale path says 2" in found["replicas"][0][1]
+    assert not [m for _, m in found.get("cannot-express", []) if "live Pod(s) for instance" in m]
+
+
+def test_a_wrong_scale_field_on_a_cluster_the_operator_did_not_change_fails(tmp_path: Path) -> None:
+    """The case a new user hit: the root and the RayCluster say the same (1 worker), the definition reads
+    maxReplicas (2). Before the rule was stated in KubeRay's terms this was CANNOT-EXPRESS, exit 0."""
+    found = _by_claim(_reading_max_for_replicas(tmp_path, "rayjob"), _rayjob_snapshot(workers_deleted=False))
+    assert found["replicas"] == [
+        (
+            Outcome.FAIL,
+            "RayCluster/rc: 1 live Pod(s) for instance 'workers', the scale path says 2",
+        )
+    ]
+    assert "cannot-express" not in found
+    [right] = [d for d in load_path(DEFINITIONS) if d.name == "rayjob"]
+    assert _by_claim(right, _rayjob_snapshot(workers_deleted=False)) == {}

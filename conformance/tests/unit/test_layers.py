@@ -16,7 +16,9 @@ named. Two rules:
 1. no import cycle among the harness's modules (``conformance/tests`` excepted);
 2. no pure module imports an edge module;
 3. no module outside ``conformance/backends`` imports a backend's implementation: the CLI, the live
-   session and the tests' fixtures reach backends through ``backends.registry`` and ``backends.base``.
+   session and the tests' fixtures reach backends through ``backends.registry`` and ``backends.base``;
+4. the bottom of the house stays the bottom: ``errors`` (every error type) imports ``neutral`` alone, and
+   ``neutral`` (making input text inert) imports nothing of the harness.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ PURE = (
     "conformance.snapshot",
     "conformance.kuberay",
     "conformance.errors",
+    "conformance.neutral",
     "conformance.fixtures",
     "conformance.inputs",
     "conformance.versions",
@@ -235,3 +238,13 @@ def test_an_implementation_import_outside_the_backends_is_named() -> None:
     assert implementation_imports(graph) == [
         "conformance.cli imports conformance.backends.kind.imagebuild (line 9)"
     ]
+
+
+# The bottom: what every layer may import, so it imports (almost) nothing itself.
+BOTTOM = {"conformance.errors": {"conformance.neutral"}, "conformance.neutral": set()}
+
+
+def test_the_bottom_modules_import_nothing_above_them() -> None:
+    graph = import_graph()
+    wrong = {m: sorted(set(graph[m]) - allowed) for m, allowed in BOTTOM.items() if set(graph[m]) - allowed}
+    assert wrong == {}, f"modules below every layer importing another harness module: {wrong}"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance.neutral import JSON_LIST_LIMIT, JSON_STRING_LIMIT
 from conformance.report.formats import write_json
-from conformance.report.neutral import JSON_LIST_LIMIT, JSON_STRING_LIMIT
 from conformance.verdict import Outcome, Verdict
 
 pytestmark = pytest.mark.unit

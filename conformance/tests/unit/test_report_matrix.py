@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conformance import features as inventory
+from conformance import inventory
 from conformance.cli import main
 from conformance.report import matrix
 

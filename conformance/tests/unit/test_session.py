@@ -14,8 +14,7 @@ from typing import Any, cast
 
 import pytest
 
-from conformance import features as inventory
-from conformance import versions
+from conformance import inventory, versions
 from conformance.backends.base import Capability, Provider
 from conformance.definition import load_path
 from conformance.errors import EnvironmentProblem, UserError

@@ -1,4 +1,4 @@
-"""The feature matrix's inventory (``features.yaml``): KubeRay behaviours that move Pods, per version.
+"""The feature matrix's inventory (``inventory.yaml``): KubeRay behaviours that move Pods, per version.
 
 Pure: reads the packaged YAML and answers which features exist, in which pinned versions, and which
 scenario drives each (or why none does yet). The live side (``conformance/live/features.py``) holds
@@ -84,12 +84,12 @@ def _conflict(raw: Any) -> Conflict | None:
 
 
 class InventoryError(ValueError):
-    """features.yaml breaks its own rules (a developer error: the unit tests catch it)."""
+    """inventory.yaml breaks its own rules (a developer error: the unit tests catch it)."""
 
 
 def parse(raw: Any) -> tuple[Feature, ...]:
     if not isinstance(raw, dict) or not isinstance(raw.get("features"), list):
-        raise InventoryError("features.yaml: a mapping with a `features` list")
+        raise InventoryError("inventory.yaml: a mapping with a `features` list")
     found: list[Feature] = []
     for index, entry in enumerate(raw["features"]):
         where = f"features[{index}]"
@@ -189,7 +189,7 @@ def problems(features: tuple[Feature, ...], pinned: tuple[str, ...]) -> list[str
 
 @functools.cache
 def load() -> tuple[Feature, ...]:
-    text = resources.files("conformance").joinpath("features.yaml").read_text()
+    text = resources.files("conformance").joinpath("inventory.yaml").read_text()
     return parse(yaml.safe_load(text))
 
 

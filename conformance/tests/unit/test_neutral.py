@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conformance.errors import UserError
+from conformance.neutral import cell, text
 from conformance.report import formats as report
-from conformance.report.neutral import cell, text
 from conformance.verdict import Outcome, Verdict
 
 pytestmark = pytest.mark.unit

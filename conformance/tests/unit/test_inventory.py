@@ -1,10 +1,10 @@
-"""The feature matrix's inventory (conformance/features.yaml) and the --features selection."""
+"""The feature matrix's inventory (conformance/inventory.yaml) and the --features selection."""
 
 from __future__ import annotations
 
 import pytest
 
-from conformance import features, versions
+from conformance import inventory, versions
 from conformance.claims import live
 from conformance.definition import load_path
 from conformance.errors import UserError
@@ -49,19 +49,19 @@ REQUIRED = {
 
 
 def test_the_inventory_keeps_its_rules() -> None:
-    assert features.problems(features.load(), PINNED) == []
+    assert inventory.problems(inventory.load(), PINNED) == []
 
 
 def test_the_inventory_lists_every_entry_the_issue_names() -> None:
-    assert REQUIRED - set(features.by_name()) == set()
+    assert REQUIRED - set(inventory.by_name()) == set()
 
 
 def test_every_scenario_named_in_the_inventory_exists() -> None:
     registry = {**SCENARIOS, **FEATURE_SCENARIOS}
-    missing = {f.name: f.scenario for f in features.load() if f.scenario and f.scenario not in registry}
+    missing = {f.name: f.scenario for f in inventory.load() if f.scenario and f.scenario not in registry}
     assert missing == {}
     # ... and every feature scenario drives at least one entry (none is dead code).
-    assert set(FEATURE_SCENARIOS) - {f.scenario for f in features.load()} == set()
+    assert set(FEATURE_SCENARIOS) - {f.scenario for f in inventory.load()} == set()
 
 
 def _entry(**changes: object) -> dict[str, object]:
@@ -80,31 +80,31 @@ def _entry(**changes: object) -> dict[str, object]:
 
 
 def test_an_entry_without_scenario_or_reason_is_refused() -> None:
-    (problem,) = features.problems(features.parse({"features": [_entry(scenario=None)]}), PINNED)
+    (problem,) = inventory.problems(inventory.parse({"features": [_entry(scenario=None)]}), PINNED)
     assert problem == "x: needs exactly one of `scenario` and `reason` (has neither)"
 
 
 def test_an_entry_with_both_scenario_and_reason_is_refused() -> None:
-    (problem,) = features.problems(features.parse({"features": [_entry(reason="later")]}), PINNED)
+    (problem,) = inventory.problems(inventory.parse({"features": [_entry(reason="later")]}), PINNED)
     assert problem == "x: needs exactly one of `scenario` and `reason` (has both)"
 
 
 def test_an_entry_in_a_version_not_pinned_is_refused() -> None:
-    (problem,) = features.problems(
-        features.parse({"features": [_entry(versions=["v1.6.2", "v1.2.0"])]}), PINNED
+    (problem,) = inventory.problems(
+        inventory.parse({"features": [_entry(versions=["v1.6.2", "v1.2.0"])]}), PINNED
     )
     assert problem.startswith("x: version v1.2.0 is not pinned in versions.yaml (v1.3.2, ")
 
 
 def test_a_gate_on_in_a_version_without_the_feature_is_refused() -> None:
     entry = _entry(gate={"name": "G", "default_on": ["v1.7.0"]})
-    (problem,) = features.problems(features.parse({"features": [entry]}), PINNED)
+    (problem,) = inventory.problems(inventory.parse({"features": [entry]}), PINNED)
     assert problem == "x: gate G on by default in v1.7.0, which lacks it"
 
 
 def test_unknown_keys_are_refused() -> None:
-    with pytest.raises(features.InventoryError, match=r"unknown keys \['scenarios'\]"):
-        features.parse({"features": [_entry(scenarios="multi-host")]})
+    with pytest.raises(inventory.InventoryError, match=r"unknown keys \['scenarios'\]"):
+        inventory.parse({"features": [_entry(scenarios="multi-host")]})
 
 
 def test_no_features_runs_the_default_set() -> None:
@@ -122,7 +122,7 @@ def test_all_runs_the_default_set_first_then_every_feature_scenario() -> None:
     assert chosen.scenarios is not None
     assert chosen.scenarios[: len(SCENARIOS)] == list(SCENARIOS)
     active = {
-        f.scenario for f in features.load() if f.scenario and f.active_in("v1.6.2") and not f.batch_scheduler
+        f.scenario for f in inventory.load() if f.scenario and f.active_in("v1.6.2") and not f.batch_scheduler
     }
     assert set(FEATURE_SCENARIOS) & active <= set(chosen.scenarios)
     # rayservice-suspend exists in v1.7.0 only: not run on v1.6.2, run on v1.7.0
@@ -133,13 +133,13 @@ def test_all_runs_the_default_set_first_then_every_feature_scenario() -> None:
 def test_a_feature_of_a_batch_scheduler_runs_only_on_a_run_with_that_batch_scheduler() -> None:
     plain = selection("all", "v1.6.2")
     assert "batch-scheduler-volcano" not in (plain.scenarios or [])
-    outcome, message = plain.state(features.by_name()["batch-scheduler-volcano"])
+    outcome, message = plain.state(inventory.by_name()["batch-scheduler-volcano"])
     assert outcome is Outcome.UNVERIFIED
     assert message.startswith("needs a run with --batch-scheduler volcano")
     volcano = selection("all", "v1.6.2", batch_scheduler="volcano")
     assert "batch-scheduler-volcano" in (volcano.scenarios or [])
     assert (volcano.scenarios or [])[: len(SCENARIOS)] == list(SCENARIOS)  # the default set runs under it too
-    assert volcano.state(features.by_name()["batch-scheduler-volcano"]) == (
+    assert volcano.state(inventory.by_name()["batch-scheduler-volcano"]) == (
         None,
         "driven by scenario batch-scheduler-volcano",
     )
@@ -148,12 +148,12 @@ def test_a_feature_of_a_batch_scheduler_runs_only_on_a_run_with_that_batch_sched
 def test_a_feature_the_version_lacks_is_na_and_not_run() -> None:
     chosen = selection("rayservice-suspend", "v1.6.2")
     assert chosen.scenarios == []
-    outcome, message = chosen.state(features.by_name()["rayservice-suspend"])
+    outcome, message = chosen.state(inventory.by_name()["rayservice-suspend"])
     assert outcome is Outcome.NOT_APPLICABLE
     assert message == "KubeRay v1.6.2 does not have spec.suspend (it exists in v1.7.0)"
     on = selection("rayservice-suspend", "v1.7.0")
     assert on.scenarios == ["rayservice-suspend"]
-    assert on.state(features.by_name()["rayservice-suspend"]) == (
+    assert on.state(inventory.by_name()["rayservice-suspend"]) == (
         None,
         "driven by scenario rayservice-suspend",
     )
@@ -162,7 +162,7 @@ def test_a_feature_the_version_lacks_is_na_and_not_run() -> None:
 def test_a_gated_feature_is_na_where_the_gate_is_off_by_default() -> None:
     chosen = selection("multi-host-replica-labels", "v1.5.1")
     assert chosen.scenarios == []
-    outcome, message = chosen.state(features.by_name()["multi-host-replica-labels"])
+    outcome, message = chosen.state(inventory.by_name()["multi-host-replica-labels"])
     assert (outcome, message) == (
         Outcome.NOT_APPLICABLE,
         "needs feature gate RayMultiHostIndexing, off in KubeRay v1.5.1's default flags",
@@ -222,7 +222,7 @@ def test_na_never_fails_and_cannot_express_fails_only_when_strict() -> None:
 
 def test_a_feature_a_batch_scheduler_stops_is_na_on_such_a_run_where_it_does() -> None:
     """KubeRay v1.5.1+ with --batch-scheduler=volcano never runs a RayJob on an existing cluster."""
-    feature = features.by_name()["rayjob-cluster-selector"]
+    feature = inventory.by_name()["rayjob-cluster-selector"]
     volcano = selection("all", "v1.6.2", batch_scheduler="volcano")
     assert "rayjob-cluster-selector" not in (volcano.scenarios or [])
     outcome, message = volcano.state(feature)
@@ -237,10 +237,10 @@ def test_a_feature_a_batch_scheduler_stops_is_na_on_such_a_run_where_it_does() -
 def test_a_gate_the_harness_turns_on_runs_its_scenario_by_default_where_the_version_has_it() -> None:
     """RayCronJob: off in the chart, turned on by the harness (it only starts that kind's controller), so
     definitions/raycronjob.yaml is proved by every default run of v1.6.2 and v1.7.0 and is n/a before."""
-    cron = features.by_name()["raycronjob"]
+    cron = inventory.by_name()["raycronjob"]
     assert cron.gate is not None and cron.gate.harness_on and not cron.gate.default_on
     assert [v for v in PINNED if cron.active_in(v)] == ["v1.6.2", "v1.7.0"]
-    assert features.harness_gates("v1.6.2") == ("RayCronJob",) and features.harness_gates("v1.5.1") == ()
+    assert inventory.harness_gates("v1.6.2") == ("RayCronJob",) and inventory.harness_gates("v1.5.1") == ()
     assert "raycronjob" in default_scenarios("v1.6.2") and "raycronjob" not in default_scenarios("v1.5.1")
     assert selection("raycronjob", "v1.7.0").scenarios == ["raycronjob"]
     assert selection("raycronjob", "v1.5.1").state(cron) == (
@@ -248,7 +248,7 @@ def test_a_gate_the_harness_turns_on_runs_its_scenario_by_default_where_the_vers
         "KubeRay v1.5.1 does not have the RayCronJob kind (spec.schedule, spec.jobTemplate, spec.suspend) "
         "(it exists in v1.6.2, v1.7.0)",
     )
-    assert features.kind_feature("RayCronJob") is cron and features.kind_feature("RayJob") is None
+    assert inventory.kind_feature("RayCronJob") is cron and inventory.kind_feature("RayJob") is None
 
 
 def test_a_definition_of_a_kind_the_version_does_not_serve_is_na_live_not_an_error() -> None:
