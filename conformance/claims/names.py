@@ -20,6 +20,8 @@ POD_TEMPLATE_SHAPE: Final = "pod-template-shape"
 SCALE: Final = "scale"
 SCHEMA: Final = "schema"
 BEYOND_KARTA: Final = "beyond-karta"  # works in Karta, but a consumer cannot tell the Pods apart
+EVALUATION: Final = "evaluation"  # ERROR: not evaluated (the definition breaks a rule, or is not hermetic)
+FIXTURES: Final = "fixtures"  # ERROR: no fixture of the root kind to evaluate the definition on
 
 # Live claims (conformance/claims/live.py): the definition on each Snapshot of a scenario.
 GVK: Final = "gvk"

@@ -70,7 +70,7 @@ def check_definition(
         out.add(names.VALID, problem.where, Outcome.FAIL, f"{problem.message} [{problem.rule}]")
     if problems:
         out.add(
-            "evaluation",
+            names.EVALUATION,
             "",
             Outcome.ERROR,
             f"not evaluated: the definition breaks {len(problems)} Karta validation rule(s)",
@@ -84,7 +84,7 @@ def check_definition(
     mine = [f for f in fixtures if f.api_version == root_kind.api_version and f.kind == root_kind.kind]
     if not mine:
         out.add(
-            "fixtures",
+            names.FIXTURES,
             "rootComponent.kind",
             Outcome.ERROR,
             f"no fixture of kind {root_kind.api_version} {root_kind.kind} to evaluate the definition on",
@@ -112,7 +112,7 @@ def hermetic(definition: Definition, out: Verdicts) -> bool:
             )
     if bad:
         out.add(
-            "evaluation",
+            names.EVALUATION,
             "",
             Outcome.ERROR,
             f"not evaluated: {bad} use(s) of the environment, modules, inputs or side channels",

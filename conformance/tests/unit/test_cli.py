@@ -82,7 +82,7 @@ def _check_options() -> dict[str, str]:
         flags = [f for f in action.option_strings if f.startswith("--")]
         if not flags or flags[0] in ("--help", "--static", "--live", "--snapshots"):
             continue
-        said = re.search(r"\(default: (.*)\)$", " ".join((action.help or "").split()))
+        said = re.search(r"[(;] ?default: (.*)\)$", " ".join((action.help or "").split()))
         assert said, f"{flags[0]}: its help must end with (default: ...)"
         found[flags[0]] = said.group(1)
     return found
@@ -90,13 +90,16 @@ def _check_options() -> dict[str, str]:
 
 def _readme_options() -> dict[str, str]:
     """The README's options table: flag (second column) -> default (third column)."""
+    import re
+
     lines = README.read_text(encoding="utf-8").splitlines()
     start = lines.index("## Options")
     rows = {}
     for line in lines[start + 1 :]:
         if line.startswith("## "):
             break
-        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        # cells split on the pipes that are not escaped (``IMAGE\|VERSION`` is one cell)
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])] if line.startswith("|") else []
         if len(cells) >= 3 and cells[1].startswith("`--"):
             rows[cells[1].strip("`").split()[0]] = cells[2].replace("\\|", "|")
     return rows

@@ -46,6 +46,7 @@ PURE = (
     "conformance.kuberay",
     "conformance.errors",
     "conformance.neutral",
+    "conformance.inventory",
     "conformance.fixtures",
     "conformance.inputs",
     "conformance.versions",
@@ -58,6 +59,7 @@ EDGES = (
     "conformance.toolchain",
     "conformance.static",
     "conformance.cli",
+    "conformance.progress",
     "conformance.oracle.build",
     "conformance.oracle.run",
 )
