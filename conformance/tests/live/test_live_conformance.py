@@ -130,7 +130,7 @@ def test_given_definitions_hold_on_live_objects(live: LiveResult, given: list[De
 
 
 def test_pods_under_root_variant_selects_other_workloads_pods(live: LiveResult) -> None:
-    """The evidence for the README: variant (b) cannot scope its Pods to the workload."""
+    """The evidence for definitions/README.md: variant (b) cannot scope its Pods to the workload."""
     (variant,) = load_path(DEFINITIONS / "variants")
     verdicts = evaluate([variant], live)
     failing = {v.claim for v in verdicts if not v.ok}

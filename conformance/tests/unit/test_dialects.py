@@ -59,7 +59,7 @@ def test_shipped_definitions_are_kartas_and_round_trip(path: Path) -> None:
         path.name in {"raycluster.yaml", "rayjob.yaml", "rayservice.yaml", "raycronjob.yaml"}
     )
     assert ("suspending" in mappings) == (path.name == "rayservice.yaml")
-    # RayService has the statuses but no actions: spec.suspend exists in v1.7.0 only (README).
+    # RayService has the statuses but no actions: spec.suspend exists in v1.7.0 only (definitions/README.md).
     actions = "suspendDefinition" in document["spec"]["structureDefinition"]["rootComponent"]
     assert actions == (path.name in {"raycluster.yaml", "rayjob.yaml", "raycronjob.yaml"})
     assert lost == (
