@@ -208,6 +208,10 @@ class Context:
         """Wait (bounded) for RayJob ``name`` to finish; its status, or ScenarioFailed unless it SUCCEEDED."""
 
         def finished() -> dict[str, Any] | None:
+            # Each poll is a phase boundary: the scenario only watches the Ray job run to its end, so
+            # another scenario's operator restart may run meanwhile (KubeRay picks the job up again)
+            # instead of waiting the job's whole run for this scenario to settle.
+            self.at_rest()
             current = ((self.get("ray.io/v1", "RayJob", name) or {}).get("status")) or {}
             return current if current.get("jobDeploymentStatus") in ("Complete", "Failed") else None
 
