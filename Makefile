@@ -9,7 +9,7 @@ UPSTREAM ?= definitions/upstream/
 ARTIFACTS ?= artifacts
 KIND_IMAGE ?=
 # A local KubeRay chart folder or archive for the kind backend ({version} = the KubeRay version;
-# default: ../shared/kuberay/{version}/kuberay-operator when that folder exists, else the Helm repository).
+# default: $KARTA_CONFORMANCE_CHART, else the Helm repository).
 CHART ?=
 # kind: keep the cluster afterwards (KEEP_CLUSTER=1); existing: the cluster's kubeconfig (KUBECONFIG=PATH).
 KEEP_CLUSTER ?=
@@ -23,8 +23,8 @@ PARALLEL ?=
 # fails with the reason: TEST_CLUSTER=local leaves it out.
 TEST_CLUSTER ?= local,kind
 KC := $(BIN)/karta-conformance
-# Karta's source folder for the oracle when the Go module proxy does not serve the pinned Karta
-# (default in the harness: ../shared/karta next to the repository).
+# Karta's source folder for the oracle when the Go module proxy does not serve the pinned Karta (no
+# default: the harness reads no folder a user did not name).
 KARTA_SOURCE ?=
 ifneq ($(KARTA_SOURCE),)
 export KARTA_SOURCE

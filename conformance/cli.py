@@ -192,7 +192,7 @@ def _check_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
         default=None,
         metavar="DIR",
         help="with --oracle: Karta's source folder, when the Go module proxy does not serve the pinned "
-        "Karta (default: $KARTA_SOURCE, else ../shared/karta beside the checkout when it exists)",
+        "Karta (default: $KARTA_SOURCE)",
     )
     what.add_argument(
         "--strict",
@@ -226,8 +226,7 @@ def _check_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
         default=None,
         metavar="DIR|TGZ",
         help="with --cluster kind: the KubeRay operator chart, a folder or archive ({version} becomes the "
-        "KubeRay version) (default: $KARTA_CONFORMANCE_CHART, else ../shared/kuberay/{version}/kuberay-operator "
-        "beside the checkout when it exists, else the Helm repository)",
+        "KubeRay version) (default: $KARTA_CONFORMANCE_CHART, else the Helm repository)",
     )
     live.add_argument(
         "--keep-cluster",

@@ -692,7 +692,9 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
     if not groups:
         # Every phase gets its verdict, whether or not the operator had made Pods when it was taken (a
         # created phase races the operator): the set of verdicts is the same from run to run.
-        out.check(names.GANG_MINIMUM, subject, True, "no pod group at this phase (no member Pods): nothing to size")
+        out.check(
+            names.GANG_MINIMUM, subject, True, "no pod group at this phase (no member Pods): nothing to size"
+        )
     for group in sorted(groups, key=lambda g: g.label):
         minimums = dict(group.pod_minimums)
         mine = {

@@ -57,11 +57,6 @@ def pin() -> KartaPin:
     return KartaPin(version=str(entry["version"]), module=str(entry["module"]))
 
 
-def default_source() -> Path:
-    """``../shared/karta`` relative to the repository root."""
-    return ORACLE_DIR.parents[2].parent / "shared" / "karta"
-
-
 def _proxies() -> str:
     """The configured module proxies without ``direct``/``off``: the Karta check never falls back
     to fetching from the repository host."""
@@ -124,13 +119,19 @@ def locate_source(karta_source: Path | None = None) -> tuple[Path, str, bool]:
     folder, reason = _from_proxy(wanted.module, wanted.version)
     if folder is not None:
         return folder, "module proxy", True
-    local = karta_source or Path(os.environ.get(SOURCE_ENV) or default_source())
-    local = local.expanduser().resolve()
+    named = karta_source or (Path(os.environ[SOURCE_ENV]) if os.environ.get(SOURCE_ENV) else None)
+    if named is None:
+        raise EnvironmentProblem(
+            f"Karta {wanted.version} cannot be built: the module proxy refuses {wanted.module}@{wanted.version} "
+            f"({reason}); set {SOURCE_ENV} (or --karta-source) to a folder holding Karta's source at that version"
+        )
+    local = named.expanduser().resolve()
     go_mod = local / "go.mod"
     if not go_mod.is_file():
         raise EnvironmentProblem(
             f"Karta {wanted.version} cannot be built: the module proxy refuses {wanted.module}@{wanted.version} "
-            f"({reason}) and {local} holds no Karta source (set {SOURCE_ENV} or --karta-source)"
+            f"({reason}) and {local} holds no Karta source (named by {'--karta-source' if karta_source else SOURCE_ENV}; "
+            f"set {SOURCE_ENV} or --karta-source to Karta's source folder)"
         )
     first = go_mod.read_text().splitlines()[:1]
     if first != [f"module {wanted.module}"]:

@@ -8,6 +8,7 @@ files are copied to ``<cache>/crds/<version>/``. Nothing is committed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -32,7 +33,11 @@ def crd_dir(kuberay_version: str) -> Path:
     target = cache.component_dir("crds", kuberay_version)
     if any(target.glob("*.yaml")):
         return target
-    refused = target.with_name(target.name + ".unavailable")
+    # A "no" is keyed by every place that was searched: a later run that names a source folder asks again.
+    searched = "\n".join(str(r) for r in gomod.kuberay_source_roots())
+    refused = target.with_name(
+        f"{target.name}.unavailable-{hashlib.sha256(searched.encode()).hexdigest()[:12]}"
+    )
     if refused.exists() and time.time() - refused.stat().st_mtime < RETRY_UNAVAILABLE_AFTER:
         raise CrdsUnavailable(f"{refused.read_text().strip()} (cached answer; remove {refused} to ask again)")
     pins = versions.load()

@@ -51,14 +51,11 @@ SOURCE_ENV = "KARTA_CONFORMANCE_KUBERAY_SOURCE"
 
 
 def kuberay_source_roots() -> list[Path]:
-    """Folders holding ``<version>/ray-operator`` for KubeRay versions the module proxy refuses:
-    ``$KARTA_CONFORMANCE_KUBERAY_SOURCE``, then the team's ``shared/kuberay`` beside the checkout."""
-    roots = []
+    """Folders holding ``<version>/ray-operator`` for KubeRay versions the module proxy refuses: the one
+    the user names in ``$KARTA_CONFORMANCE_KUBERAY_SOURCE``, and nothing else (no folder is searched
+    unless a user points at it)."""
     explicit = os.environ.get(SOURCE_ENV)
-    if explicit:
-        roots.append(Path(explicit).expanduser())
-    roots.append(Path(__file__).resolve().parents[3] / "shared" / "kuberay")
-    return roots
+    return [Path(explicit).expanduser().resolve()] if explicit else []
 
 
 def kuberay_module(module: str, version: str) -> tuple[Path, bool]:
@@ -72,7 +69,10 @@ def kuberay_module(module: str, version: str) -> tuple[Path, bool]:
             go_mod = candidate / "go.mod"
             if go_mod.is_file() and go_mod.read_text().startswith(f"module {module}\n"):
                 return candidate, True
-        tried = ", ".join(str(r / version / "ray-operator") for r in kuberay_source_roots())
-        raise ModuleUnavailable(
-            f"{error}; no local source either (looked in {tried}; set {SOURCE_ENV})"
-        ) from None
+        roots = kuberay_source_roots()
+        tried = (
+            f"no {roots[0] / version / 'ray-operator'} under ${SOURCE_ENV} either"
+            if roots
+            else f"set {SOURCE_ENV} to a folder holding {version}/ray-operator (KubeRay's source at that tag)"
+        )
+        raise ModuleUnavailable(f"{error}; {tried}") from None

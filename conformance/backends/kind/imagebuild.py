@@ -29,7 +29,10 @@ from conformance.errors import EnvironmentProblem
 from conformance.progress import say, step
 from conformance.toolchain import build, cache, gomod, locks
 
-SHARED_ENGINE = Path(__file__).resolve().parents[3].parent / "shared" / "bin" / "docker-engine-up"
+# A machine whose Docker engine needs a runc wrapper for privileged containers (a capability its kernel
+# refuses) names the script that set the engine up; its `--print-wrapper` is the wrapper the kind node's
+# containerd then uses too. Unset: plain runc.
+ENGINE_SCRIPT_ENV = "KARTA_CONFORMANCE_ENGINE_SCRIPT"
 PLAIN_WRAPPER = '#!/bin/sh\nexec /usr/sbin/runc "$@"\n'
 
 
@@ -193,9 +196,12 @@ def rootfs() -> Built:
 
 def runc_wrapper() -> str:
     """The runc wrapper this machine's engine uses (``docker-engine-up --print-wrapper``), else plain runc."""
-    if SHARED_ENGINE.is_file():
-        return _output(["bash", str(SHARED_ENGINE), "--print-wrapper"])
-    return PLAIN_WRAPPER
+    script = os.environ.get(ENGINE_SCRIPT_ENV)
+    if not script:
+        return PLAIN_WRAPPER
+    if not Path(script).is_file():
+        raise EnvironmentProblem(f"${ENGINE_SCRIPT_ENV} names no file", where=script)
+    return _output(["bash", script, "--print-wrapper"])
 
 
 def base(parent: Built, work: Path) -> Built:

@@ -435,10 +435,7 @@ def inert_neighbour(manifest: dict[str, Any]) -> dict[str, Any]:
     return inert
 
 
-CHART_ENV = "KARTA_CONFORMANCE_CHART"
-# Where a workplace without a Helm repository keeps the official charts: next to the repository, as
-# ``../shared/kuberay/<version>/kuberay-operator`` (used when no --chart / $KARTA_CONFORMANCE_CHART is given).
-SHARED_CHART = "../shared/kuberay/{version}/kuberay-operator"
+CHART_ENV = "KARTA_CONFORMANCE_CHART"  # a local chart folder or archive, where no Helm repository answers
 
 
 def resolve_chart_source(source: str | None, kuberay_version: str) -> str | None:

@@ -27,7 +27,6 @@ from conformance.backends.kind import images as offline
 from conformance.backends.kind.plan import (
     CHART_ENV,
     FITTED,
-    SHARED_CHART,
     KindPlan,
     fit_fixture,
     inert_neighbour,
@@ -59,13 +58,6 @@ REQUIRED = {
     "kind": "run `make tools` (builds the pinned kind with Go) or install kind",
     "helm": "run `make tools` (builds the pinned Helm with Go) or install Helm 3",
 }
-
-
-def shared_chart(kuberay_version: str) -> str | None:
-    """The official chart next to the repository (``SHARED_CHART``) when that folder exists, else None
-    (the Helm repository)."""
-    folder = REPOSITORY.parent / SHARED_CHART.removeprefix("../").replace("{version}", kuberay_version)
-    return str(folder) if (folder / "Chart.yaml").is_file() else None
 
 
 class KindProvider:
@@ -104,7 +96,7 @@ class KindProvider:
             name,
             kuberay_version,
             node_image,
-            chart_source or os.environ.get(CHART_ENV) or shared_chart(pins_plan.kuberay.version),
+            chart_source or os.environ.get(CHART_ENV) or None,  # None: the Helm repository
             built_node=built_node,
             workloads_node=workloads in self.local_images,
         )

@@ -99,7 +99,9 @@ def _readme_options() -> dict[str, str]:
         if line.startswith("## "):
             break
         # cells split on the pipes that are not escaped (``IMAGE\|VERSION`` is one cell)
-        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])] if line.startswith("|") else []
+        cells = (
+            [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])] if line.startswith("|") else []
+        )
         if len(cells) >= 3 and cells[1].startswith("`--"):
             rows[cells[1].strip("`").split()[0]] = cells[2].replace("\\|", "|")
     return rows

@@ -109,7 +109,6 @@ def recorder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
     monkeypatch.setenv("KARTA_CONFORMANCE_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)  # pytest-kind keeps a .pytest-kind/ folder in the working directory
     monkeypatch.setattr(kind_provider, "docker_answers", lambda: True)
-    monkeypatch.setattr(kind_provider, "shared_chart", lambda version: None)  # as on a laptop: no ../shared
     monkeypatch.delenv(kind_plan.CHART_ENV, raising=False)
     binaries = {}
     for tool in ("docker", "kubectl", "kind", "helm"):
@@ -362,7 +361,6 @@ def test_fixture_app_switches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 
 
 def test_describe_names_backend_versions_and_what_is_simulated(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kind_provider, "shared_chart", lambda version: None)
     monkeypatch.delenv(kind_plan.CHART_ENV, raising=False)
     line = KindProvider("v1.6.2", runner=Recorder()).describe()
     assert line.startswith(
@@ -381,26 +379,19 @@ def test_describe_names_backend_versions_and_what_is_simulated(monkeypatch: pyte
     assert "simulated: 4 nvidia.com/gpu and 4 rdma/hca per node" in line
 
 
-def test_the_shared_chart_next_to_the_repository_is_the_default(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """No --chart and no $KARTA_CONFORMANCE_CHART: ../shared/kuberay/<version>/kuberay-operator when it
-    holds a chart (this workplace), else the Helm repository (a laptop, GitHub); the flag wins over both."""
+def test_no_chart_folder_is_read_unless_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No --chart and no $KARTA_CONFORMANCE_CHART: the Helm repository, even with a chart folder beside the
+    checkout (the harness reads no folder a user did not name); the variable, then the flag, win."""
     monkeypatch.delenv(kind_plan.CHART_ENV, raising=False)
-    repository = tmp_path / "repo"
-    chart = tmp_path / "shared" / "kuberay" / "v1.6.2" / "kuberay-operator"
-    monkeypatch.setattr(kind_provider, "REPOSITORY", repository)
-    assert kind_provider.shared_chart("v1.6.2") is None
-    assert KindProvider("v1.6.2", runner=Recorder()).plan.chart_source is None
-    chart.mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("name: kuberay-operator\n")
-    assert kind_provider.shared_chart("v1.6.2") == str(chart)
-    assert kind_provider.shared_chart("v1.5.1") is None
-    assert KindProvider("v1.6.2", runner=Recorder()).plan.chart_source == str(chart)
+    beside = kind_provider.REPOSITORY.parent / "shared" / "kuberay" / "v1.6.2" / "kuberay-operator"
+    assert KindProvider("v1.6.2", runner=Recorder()).plan.chart_source is None, f"read {beside} unasked"
     other = tmp_path / "other-chart"
     other.mkdir()
     monkeypatch.setenv(kind_plan.CHART_ENV, str(other))
     assert KindProvider("v1.6.2", runner=Recorder()).plan.chart_source == str(other)
+    flag = tmp_path / "flag-chart"
+    flag.mkdir()
+    assert KindProvider("v1.6.2", runner=Recorder(), chart_source=str(flag)).plan.chart_source == str(flag)
 
 
 def test_images_built_here_and_a_local_chart_are_used_and_named(tmp_path: Path) -> None:

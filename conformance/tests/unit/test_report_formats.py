@@ -54,7 +54,10 @@ def _gate_verdicts() -> list[Verdict]:
 def test_the_gate_answer_is_the_last_text_line_and_the_first_of_markdown_and_json(tmp_path: Path) -> None:
     from conformance.report.formats import Group, gate, markdown, text_lines
 
-    groups = [Group("definitions/", ("mine",)), Group("definitions/upstream/", ("theirs", "other"), gated=False)]
+    groups = [
+        Group("definitions/", ("mine",)),
+        Group("definitions/upstream/", ("theirs", "other"), gated=False),
+    ]
     rows = gate(_gate_verdicts(), groups)
     lines = text_lines(_gate_verdicts(), "header", rows)
     assert lines[-2:] == [
