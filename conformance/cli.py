@@ -5,6 +5,7 @@ Commands:
   check --live PATH...              definitions against live objects: a cluster with the pinned KubeRay,
                                     every scenario driven through its phases, every claim on every Snapshot
   check --snapshots DIR PATH...     the live claims on Snapshots a live run saved (no cluster)
+  check --flows DIR PATH...         every recorded frame of a live run's saved flows judged (no cluster)
   check ... --oracle karta          also compare the harness's reading with Karta's own (Go) reading
   convert FILE --to karta|resource-interface   one dialect into the other
   cluster up|down|status            the local backend's cluster
@@ -150,6 +151,13 @@ def _check_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
         metavar="DIR",
         default=None,
         help="no cluster: the live claims on Snapshots a live run saved (e.g. artifacts/snapshots)",
+    )
+    mode.add_argument(
+        "--flows",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="no cluster: judge every frame of the flows a live run saved (e.g. artifacts/flows)",
     )
     what.add_argument("paths", nargs="+", metavar="PATH", help="definition files or folders (gated)")
     what.add_argument(
@@ -357,6 +365,15 @@ def _check(args: argparse.Namespace) -> int:
             from conformance.oracle.compare import fixture_snapshots
 
             snapshots = fixture_snapshots(load_fixtures(args.fixtures))
+    elif args.flows is not None:
+        from conformance.claims import frames
+        from conformance.definition import load_definitions
+        from conformance.flow import load_flows
+
+        flows = load_flows(args.flows)
+        verdicts = frames.judge(load_definitions(args.paths), flows)
+        header = f"karta-conformance on saved flows: {len(flows)} flow(s) from {args.flows}"
+        meta = {"mode": "flows", "flows": [f.scenario for f in flows]}
     elif args.snapshots is not None:
         from conformance.claims import live
         from conformance.definition import load_definitions
@@ -420,6 +437,10 @@ def _check(args: argparse.Namespace) -> int:
         gate_rows=rows,
     )
     lines = report.text_lines(verdicts, header, rows)
+    from conformance.claims.frames import summary_lines
+
+    for line in summary_lines(v for v in verdicts if v.definition not in ungated):
+        lines.insert(-len(report.gate_lines(rows)), f"frames: {line}")
     if oracle_line:
         lines.insert(-len(report.gate_lines(rows)), oracle_line)
     written = [str(p) for p in (args.markdown, args.json_path, args.junit) if p]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from conformance import inventory
@@ -67,10 +67,15 @@ def applies(definition: Definition, snapshot: Snapshot) -> bool:
 
 
 def check(
-    definitions: Iterable[Definition], snapshots: Iterable[Snapshot], kuberay_version: str | None = None
+    definitions: Iterable[Definition],
+    snapshots: Iterable[Snapshot],
+    kuberay_version: str | None = None,
+    frame_statuses: Mapping[str, Collection[str]] | None = None,
 ) -> list[Verdict]:
     """Every claim of every definition on the Snapshots of its root kind (taken on ``kuberay_version``,
-    when known: a status only a feature that version lacks can show is then N/A, not unverified)."""
+    when known: a status only a feature that version lacks can show is then N/A, not unverified).
+    ``frame_statuses``: per definition, statuses its mappings read rightly on some recorded frame
+    (``claims/frames.py``): shown, like those a Snapshot expected."""
     verdicts: list[Verdict] = []
     snapshots = list(snapshots)
     for definition in definitions:
@@ -104,6 +109,7 @@ def check(
             verdicts.extend(unlisted_kinds(definition, snapshot))
         if mine:  # without snapshots the ERROR above already says the definition was not checked live
             shown = {status for s in mine for status in s.expect.statuses}
+            shown |= set((frame_statuses or {}).get(definition.name, ()))
             acted = {str(m.get("action")) for s in mine for m in s.expect.made_by}
             verdicts.extend(not_checked(definition, "live", shown, acted, kuberay_version))
     return verdicts

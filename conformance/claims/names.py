@@ -32,6 +32,9 @@ OWNERSHIP: Final = "ownership"
 GANG: Final = "gang"
 GANG_MINIMUM: Final = "gang-minimum"
 STATUS: Final = "status"
+STATUS_FRAMES: Final = (
+    "status-frames"  # the status reading on every recorded frame of the root (claims/frames.py)
+)
 TEMPLATE_FIDELITY: Final = "template-fidelity"
 SUSPEND_ACTIONS: Final = "suspend-actions"
 TOP_OWNER: Final = "top-owner"

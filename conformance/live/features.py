@@ -1920,7 +1920,7 @@ def _resting(ctx: Context, probe: Callable[[], Any]) -> Callable[[], Any]:
 
 
 def raycronjob(ctx: Context) -> list[Snapshot]:
-    """A RayCronJob ticking every 20 s, its RayJobs keeping their clusters: created (before the first
+    """A RayCronJob ticking every 15 s, its RayJobs keeping their clusters: created (before the first
     tick) -> first-job (its RayJob Running on a ready cluster: RayCronJob -> RayJob -> RayCluster -> Pods)
     -> two-jobs (the second tick's RayJob and cluster beside the first's: two gangs under one root; the
     schedule suspended as soon as the second RayJob is made, so a slow backend does not pile up clusters,
@@ -1977,14 +1977,14 @@ def raycronjob(ctx: Context) -> list[Snapshot]:
 
         return probe
 
-    # The schedule is `@every 20s` (the fixture): the first tick 20 s after creation; then the RayJob
+    # The schedule is `@every 15s` (the fixture): the first tick 15 s after creation; then the RayJob
     # deploys its cluster. No RayJob at all within a minute: the operator runs no RayCronJob controller
     # (its gate off: an existing cluster's operator as the chart installs it).
     try:
         ctx.wait(scenario, "first-job", "the first tick's RayJob", _resting(ctx, lambda: jobs() or None), 60)
     except ScenarioFailed:
         reason = (
-            "no RayJob 60 s after the RayCronJob was created (a tick every 20 s): the cluster's "
+            "no RayJob 60 s after the RayCronJob was created (a tick every 15 s): the cluster's "
             "operator runs no RayCronJob controller (feature gate RayCronJob, off in the chart's defaults)"
         )
         for phase in ("first-job", "two-jobs", "resumed"):
@@ -2002,7 +2002,7 @@ def raycronjob(ctx: Context) -> list[Snapshot]:
         )
     )
 
-    # The next tick's RayJob (20 s after the first; KubeRay v1.7.0, which names a tick's RayJob by its
+    # The next tick's RayJob (15 s after the first; KubeRay v1.7.0, which names a tick's RayJob by its
     # minute and skips one that exists, makes it at the first tick of the next minute) beside the first
     # one's, whose cluster stays (shutdownAfterJobFinishes false) whether or not its job has finished.
     ctx.wait(
@@ -2048,7 +2048,7 @@ def raycronjob(ctx: Context) -> list[Snapshot]:
     made = {j["metadata"]["name"] for j in jobs()}
     ctx.kube.patch_merge(*RAYCRONJOB, name, ctx.namespace, {"spec": {"suspend": False}})
     # The ticks missed while suspended come at once, one RayJob each (KubeRay has no starting deadline),
-    # else the next tick within 20 s (a minute on v1.7.0). Once one is made, the schedule is suspended again.
+    # else the next tick within 15 s (a minute on v1.7.0). Once one is made, the schedule is suspended again.
     ctx.wait(
         scenario,
         "resumed",

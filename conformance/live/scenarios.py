@@ -30,6 +30,7 @@ from conformance.kuberay import (
 )
 from conformance.live.capture import Snapshotter
 from conformance.live.parallel import Lane
+from conformance.live.recorder import FlowRecorder
 from conformance.progress import say
 from conformance.snapshot import Expectation, Snapshot
 
@@ -71,6 +72,8 @@ class Context:
     # restart is exclusive. None: a scenario driven alone (no other scenario to coordinate with).
     lane: Lane | None = None
     started: float = field(default_factory=time.monotonic)  # the scenario's start, for progress lines
+    # The scenario's Flow being recorded (every change in its namespace): each snapshot marks its phase.
+    recorder: FlowRecorder | None = None
 
     def able(self, capability: Capability, scenario: str, *phases: str) -> bool:
         """Whether the backend offers ``capability``; if not, ``phases`` (which need it) are UNVERIFIED."""
@@ -109,6 +112,8 @@ class Context:
                 expect,
                 scheduler_override=batch_schedulers.known(self.provider.batch_scheduler).scheduler_name,
             )
+        if self.recorder is not None:
+            self.recorder.mark(phase, root, expect.statuses)
         snapshot = self.snapshotter.take(scenario, phase, self.namespace, root, expect)
         already = (
             "running"
@@ -392,7 +397,12 @@ def rayservice(ctx: Context) -> list[Snapshot]:
         ctx.wait(scenario, "app-unhealthy", "the Serve app to turn UNHEALTHY", failing, 180)
         snapshots.append(
             ctx.snap(
-                scenario, "app-unhealthy", root, Expectation(statuses=["failed"], current_owners=[pending])
+                # Ready stays True (serve endpoints remain) while the app is UNHEALTHY: it serves,
+                # degraded (KubeRay's model, conformance/model: rayservice/ready-degraded), not failed
+                scenario,
+                "app-unhealthy",
+                root,
+                Expectation(statuses=["degraded"], current_owners=[pending]),
             )
         )
         ctx.provider.set_app_unhealthy(ctx.namespace, heads[0]["metadata"]["name"], False)

@@ -20,15 +20,17 @@ from typing import Any
 
 from conformance.backends.base import Provider
 from conformance.backends.registry import make_provider
-from conformance.claims import live, lookup, names
+from conformance.claims import frames, live, lookup, names
 from conformance.definition import Definition
 from conformance.errors import EnvironmentProblem, UserError
+from conformance.flow import Flow
 from conformance.k8s import diagnostics
 from conformance.k8s.client import Kube
 from conformance.live.admission import Admission, AdmissionUnavailable
 from conformance.live.capture import Snapshotter
 from conformance.live.features import Selection, selection  # also registers the feature scenarios
 from conformance.live.parallel import EXCLUSIVE, HELD, RELEASED, WAITS, Lane, PhaseGate, run_side_by_side
+from conformance.live.recorder import FlowRecorder
 from conformance.live.scenarios import (
     FEATURE_SCENARIOS,
     SCENARIOS,
@@ -61,12 +63,14 @@ class LiveResult:
     unverified: list[PhaseUnverified] = field(default_factory=list)  # phases this backend cannot drive
     diagnostics: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    flows: list[Flow] = field(default_factory=list)  # one per scenario: every change in its namespace
     kuberay_version: str | None = None  # of the cluster the snapshots were taken on
     # root kind -> why its default scenario was left out on this backend (its definitions are then N/A)
     left_out: dict[str, str] = field(default_factory=dict)
 
     def add(self, other: LiveResult) -> None:
         self.snapshots.extend(other.snapshots)
+        self.flows.extend(other.flows)
         self.failures.extend(other.failures)
         self.unverified.extend(other.unverified)
         self.diagnostics.extend(other.diagnostics)
@@ -87,6 +91,29 @@ class Namespace:
         with self.session.diagnostics_lock:
             diagnostics.collect(self.session.kube, self.name, folder, self.session.provider.logs(), note=note)
         return folder
+
+
+# The kinds a flow records when no definition says more: the Ray family, and what KubeRay makes for it.
+FLOW_KINDS = (
+    ("ray.io/v1", "RayCluster"),
+    ("ray.io/v1", "RayJob"),
+    ("ray.io/v1", "RayService"),
+    ("ray.io/v1", "RayCronJob"),
+    ("batch/v1", "Job"),
+    ("v1", "Pod"),
+    ("v1", "Service"),
+)
+
+
+def flow_kinds(definitions: Sequence[Definition]) -> list[tuple[str, str]]:
+    """Every kind the definitions can reach (roots, components, additionalChildKinds) and the Ray
+    family's own, as (apiVersion, kind)."""
+    kinds = set(FLOW_KINDS)
+    for definition in definitions:
+        gvks = [c.kind for c in definition.components if c.kind is not None]
+        gvks += list(definition.additional_child_kinds)
+        kinds |= {(g.api_version, g.kind) for g in gvks}
+    return sorted(kinds)
 
 
 def check_parallel(value: int | None) -> int | None:
@@ -131,6 +158,9 @@ class LiveSession:
         self.parallel = check_parallel(parallel) or provider.parallel
         self.diagnostics_lock = threading.Lock()
         self._kube: Kube | None = None
+        # The kinds each scenario's Flow records: what the definitions under test can reach (set by
+        # ``run``), else the Ray family's own.
+        self.flow_kinds: list[tuple[str, str]] = list(FLOW_KINDS)
 
     @classmethod
     def for_cluster(
@@ -255,7 +285,12 @@ class LiveSession:
         started = time.monotonic()
         with self.namespace(name) as namespace:
             progress(f"scenario {name} in namespace {namespace.name} ...")
-            context = Context(self.kube, self.provider, namespace.name, snapshotter, progress, lane=lane)
+            recorder = FlowRecorder(
+                self.kube, name, namespace.name, self.flow_kinds, self.provider.kuberay_version
+            ).start()
+            context = Context(
+                self.kube, self.provider, namespace.name, snapshotter, progress, lane=lane, recorder=recorder
+            )
             try:
                 with lane.holding():
                     scenario(context)
@@ -270,6 +305,9 @@ class LiveSession:
                 part.diagnostics.append(folder)
                 progress(f"FAILED: {failure} (diagnostics: {folder})")
             finally:
+                part.flows.append(recorder.stop())
+                if recorder.gaps:
+                    progress(f"flow: not recorded: {recorder.gaps}")
                 part.snapshots.extend(context.snapshots)
                 part.unverified.extend(context.unverified)
                 part.seconds[name] = time.monotonic() - started
@@ -281,6 +319,8 @@ class LiveSession:
             snapshot.save(
                 self.artifacts / "snapshots" / f"{index:02d}-{snapshot.scenario}-{snapshot.phase}.json"
             )
+        for flow in result.flows:
+            flow.save(self.artifacts / "flows")
 
     def meta(self, result: LiveResult) -> dict[str, Any]:
         return {
@@ -322,6 +362,7 @@ class LiveSession:
     ) -> LiveRun:
         """The scenarios once (``names``, or those of the selected features; default: the default
         set), every snapshot saved, every definition evaluated on them."""
+        self.flow_kinds = flow_kinds(definitions)
         admission = Admission(self.kube, self.progress)
         try:
             admitted, unavailable = self.admit(admission, definitions)
@@ -337,6 +378,7 @@ class LiveSession:
             lookup.unverified(definitions, unavailable) if unavailable else lookup.check(admitted)
         ) + evaluate(evaluated, result)
         meta = self.meta(result)
+        meta["frames"] = frames.summary_lines(verdicts)
         meta["admission"] = {
             "crd": admission.crd_label,
             "session": admission.session,
@@ -394,8 +436,11 @@ def scenario_verdicts(result: LiveResult, definitions: Sequence[Definition]) -> 
 
 
 def evaluate(definitions: Sequence[Definition], result: LiveResult) -> list[Verdict]:
-    verdicts = live.check(definitions, result.snapshots, result.kuberay_version) + scenario_verdicts(
-        result, definitions
+    judged = frames.judge(definitions, result.flows)
+    verdicts = (
+        live.check(definitions, result.snapshots, result.kuberay_version, frames.confirmed_statuses(judged))
+        + scenario_verdicts(result, definitions)
+        + judged
     )
     kinds = {d.name: d.root.kind.kind for d in definitions if d.root.kind is not None}
     return [

@@ -52,13 +52,15 @@ def test_shipped_definitions_are_kartas_and_round_trip(path: Path) -> None:
     legacy, lost = to_resource_interface(document)
     # What the legacy dialect cannot hold: the suspend/resume actions and the Suspended mapping of
     # RayCluster, RayJob, RayService and RayCronJob (shown live by the raycluster-suspend, rayjob-suspend,
-    # rayservice-suspend and raycronjob scenarios), and RayService's Suspending mapping.
+    # rayservice-suspend and raycronjob scenarios), the Suspending mapping of RayCluster, RayJob and
+    # RayService, and RayCluster's Resuming (every frame of the suspension flows judged).
     mappings = document["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"]
     suspended = "suspended" in mappings
     assert suspended == (
         path.name in {"raycluster.yaml", "rayjob.yaml", "rayservice.yaml", "raycronjob.yaml"}
     )
-    assert ("suspending" in mappings) == (path.name == "rayservice.yaml")
+    assert ("suspending" in mappings) == (path.name in {"raycluster.yaml", "rayjob.yaml", "rayservice.yaml"})
+    assert ("resuming" in mappings) == (path.name == "raycluster.yaml")
     # RayService has the statuses but no actions: spec.suspend exists in v1.7.0 only (definitions/README.md).
     actions = "suspendDefinition" in document["spec"]["structureDefinition"]["rootComponent"]
     assert actions == (path.name in {"raycluster.yaml", "rayjob.yaml", "raycronjob.yaml"})
@@ -71,7 +73,7 @@ def test_shipped_definitions_are_kartas_and_round_trip(path: Path) -> None:
             f"rootComponent.statusDefinition.statusMappings.{name}: ResourceInterface "
             f"(optimization.nvidia.com/v1alpha1) has no {name.capitalize()} status (Karta (run.ai/v1alpha1) only)"
             for name in mappings
-            if name in ("suspending", "suspended")
+            if name in ("suspending", "suspended", "resuming")
         ]
         if suspended
         else []
@@ -79,7 +81,7 @@ def test_shipped_definitions_are_kartas_and_round_trip(path: Path) -> None:
     assert (legacy["apiVersion"], legacy["kind"]) == ("optimization.nvidia.com/v1alpha1", "ResourceInterface")
     back, lost_back = to_karta(legacy)
     kept = copy.deepcopy(document)
-    for name in ("suspending", "suspended"):
+    for name in ("suspending", "suspended", "resuming"):
         kept["spec"]["structureDefinition"]["rootComponent"]["statusDefinition"]["statusMappings"].pop(
             name, None
         )
@@ -135,6 +137,9 @@ def test_convert_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         f"karta-conformance: not converted: {DEFINITIONS / 'rayjob.yaml'}: "
         "rootComponent.statusDefinition.statusMappings.suspended: ResourceInterface "
         "(optimization.nvidia.com/v1alpha1) has no Suspended status (Karta (run.ai/v1alpha1) only)",
+        f"karta-conformance: not converted: {DEFINITIONS / 'rayjob.yaml'}: "
+        "rootComponent.statusDefinition.statusMappings.suspending: ResourceInterface "
+        "(optimization.nvidia.com/v1alpha1) has no Suspending status (Karta (run.ai/v1alpha1) only)",
     ]
     assert main(["convert", str(UPSTREAM / "rayjob.yaml"), "--to", "resource-interface"]) == 1
     err = capsys.readouterr().err.splitlines()
@@ -327,5 +332,5 @@ def test_ungated_definitions_are_reported_but_do_not_set_the_exit_code(
     # The gate's answer is the last line; upstream's findings are on their own line before it.
     assert out.rstrip().splitlines()[-2:] == [
         f"{UPSTREAM} (reported, not gated): 6 finding(s) in 2 of 3 definition(s)",
-        f"{DEFINITIONS}: 125 passed, 0 failed, 3 n/a: gate passes",
+        f"{DEFINITIONS}: 129 passed, 0 failed, 3 n/a: gate passes",
     ]

@@ -175,12 +175,13 @@ def test_repeated_instance_ids_are_accepted_and_the_last_wins() -> None:
             },
             ("running",),
         ),
+        # Ready=True (serve endpoints remain) with the active app UNHEALTHY: it serves, degraded
         (
             {
                 "conditions": [{"type": "Ready", "status": "True"}],
                 "activeServiceStatus": {"applicationStatuses": {"echo": {"status": "UNHEALTHY"}}},
             },
-            ("failed",),
+            ("degraded",),
         ),
         (
             {

@@ -47,6 +47,8 @@ PURE = (
     "conformance.errors",
     "conformance.neutral",
     "conformance.inventory",
+    "conformance.flow",
+    "conformance.model",
     "conformance.fixtures",
     "conformance.inputs",
     "conformance.versions",

@@ -1,0 +1,197 @@
+"""Every frame judged: the status a definition reads on each recorded state of its root, held against the
+independent model of KubeRay's states (``conformance/model/kuberay_states.py``), not only at the phases a
+scenario photographs (pure).
+
+A consumer acts on every state it sees. So for each frame of a flow's root (its creation, every update, its
+deletion), the definition's status reading must be one the model allows for that frame: at least one
+mapping matches, no two contradict, and every matched status is allowed. Where KubeRay itself writes the
+decisive field one reconcile late, the model allows the late reading too, and the verdict says how many
+frames needed that.
+
+Verdicts, per definition and flow root (phase ``<scenario>/frames``): a PASS counting the frames judged
+(``status on 96 frame(s) of RayJob rayjob: right on 96``), or a FAIL per wrong frame (the first
+``SHOWN`` of them) naming the frame (time, resourceVersion, the key status fields) and both readings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from conformance.claims import names
+from conformance.definition.model import Definition
+from conformance.errors import EvaluationError
+from conformance.evaluate.status import read_status
+from conformance.flow import Flow, Frame
+from conformance.model import kuberay_states
+from conformance.verdict import Outcome, Verdict, verdict_for
+
+SHOWN = 5  # wrong frames reported one by one, per definition and root; the rest are counted
+
+
+def key_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """The fields a status reading turns on, for a disagreement's line: spec.suspend, the status's
+    state-like fields and the conditions' type/status/reason."""
+    status = obj.get("status") or {}
+    shown: dict[str, Any] = {}
+    if (obj.get("spec") or {}).get("suspend") is not None:
+        shown["spec.suspend"] = obj["spec"]["suspend"]
+    for name in ("state", "jobDeploymentStatus", "jobStatus", "failed", "succeeded", "lastScheduleTime"):
+        if status.get(name) not in (None, ""):
+            shown[name] = status[name]
+    for which in ("activeServiceStatus", "pendingServiceStatus"):
+        apps = (status.get(which) or {}).get("applicationStatuses") or {}
+        if apps:
+            shown[f"{which}.apps"] = {k: (v or {}).get("status") for k, v in apps.items()}
+    conditions = [
+        f"{c.get('type')}={c.get('status')}" + (f"/{c['reason']}" if c.get("reason") else "")
+        for c in status.get("conditions") or []
+    ]
+    if conditions:
+        shown["conditions"] = conditions
+    if (obj.get("metadata") or {}).get("deletionTimestamp"):
+        shown["deleting"] = True
+    return shown
+
+
+def _frame_label(flow: Flow, frame: Frame) -> str:
+    return (
+        f"frame {frame.type} at +{frame.time - flow.started:.1f} s, resourceVersion {frame.resource_version} "
+        f"({json.dumps(key_fields(frame.object), sort_keys=True)})"
+    )
+
+
+def judge_flow(definition: Definition, flow: Flow) -> list[Verdict]:
+    """The definition's status reading on every frame of each of the flow's roots of its kind. Each
+    verdict's evidence counts the root's frames (``frames``, ``right``, ``late``) for the summary."""
+    root_kind = definition.root.kind
+    status = definition.root.status
+    if root_kind is None or status is None:
+        return []
+    verdicts: list[Verdict] = []
+    phase = f"{flow.scenario}/frames"
+    for api_version, kind, name in flow.roots():
+        if (api_version, kind) != (root_kind.api_version, root_kind.kind):
+            continue
+        judged = right = late = 0
+        wrong: list[str] = []
+        confirmed: set[str] = set()  # statuses the definition read, rightly, on some frame
+        for frame in flow.frames_of(kind, name):
+            if frame.type == "DELETED":
+                continue  # gone: no consumer reads it any more
+            try:
+                model = kuberay_states.read(frame.object, flow.kuberay_version or "")
+            except ValueError:  # a version the model has no rules for: nothing to judge against
+                model = None
+            if model is None:
+                continue
+            judged += 1
+            try:
+                reading = read_status(status, frame.object)
+            except EvaluationError as error:
+                wrong.append(f"{_frame_label(flow, frame)}: the definition's reading fails: {error.message}")
+                continue
+            matched = set(reading.matched)
+            problems = []
+            if not matched:
+                problems.append("no mapping matches")
+            if reading.contradictions:
+                problems.append(f"contradictory {reading.contradictions}")
+            if matched - model.allowed:
+                problems.append(f"{sorted(matched - model.allowed)} not allowed")
+            if problems:
+                wrong.append(
+                    f"{_frame_label(flow, frame)}: the definition reads {sorted(matched) or 'no status'}, "
+                    f"KubeRay's model allows {sorted(model.allowed)} (state {model.state}: {model.why}); "
+                    + "; ".join(problems)
+                )
+                continue
+            right += 1
+            confirmed |= matched
+            if matched & model.late and not matched - model.late:
+                late += 1
+        root_label = f"{kind} {name}"
+        evidence = {
+            "root": root_label,
+            "frames": judged,
+            "right": right,
+            "late": late,
+            "confirmed": sorted(confirmed),
+        }
+        for line in wrong[:SHOWN]:
+            verdicts.append(
+                verdict_for(
+                    definition,
+                    names.STATUS_FRAMES,
+                    "rootComponent.statusDefinition.statusMappings",
+                    phase,
+                    Outcome.FAIL,
+                    line,
+                    evidence=evidence,
+                )
+            )
+        if len(wrong) > SHOWN:
+            verdicts.append(
+                verdict_for(
+                    definition,
+                    names.STATUS_FRAMES,
+                    "rootComponent.statusDefinition.statusMappings",
+                    phase,
+                    Outcome.FAIL,
+                    f"... and {len(wrong) - SHOWN} more wrong frame(s) of {root_label}",
+                    evidence=evidence,
+                )
+            )
+        if not wrong:
+            lateness = f" ({late} only as KubeRay writes it one reconcile late)" if late else ""
+            verdicts.append(
+                verdict_for(
+                    definition,
+                    names.STATUS_FRAMES,
+                    "rootComponent.statusDefinition.statusMappings",
+                    phase,
+                    Outcome.PASS,
+                    f"status on {judged} frame(s) of {root_label}: right on {right}{lateness}",
+                    evidence=evidence,
+                )
+            )
+    return verdicts
+
+
+def judge(definitions: Iterable[Definition], flows: Iterable[Flow]) -> list[Verdict]:
+    flows = list(flows)
+    return [v for definition in definitions for flow in flows for v in judge_flow(definition, flow)]
+
+
+def confirmed_statuses(verdicts: Iterable[Verdict]) -> dict[str, set[str]]:
+    """Per definition, the statuses its mappings were seen to read rightly on some frame: a mapping so
+    shown is checked, not ``not-checked`` (``claims/coverage.py``)."""
+    found: dict[str, set[str]] = {}
+    for verdict in verdicts:
+        if verdict.claim == names.STATUS_FRAMES:
+            found.setdefault(verdict.definition, set()).update(verdict.evidence.get("confirmed") or ())
+    return found
+
+
+def summary_lines(verdicts: Iterable[Verdict]) -> list[str]:
+    """Per definition, from its ``status-frames`` verdicts: ``rayjob: 412 frames, status right on 412``."""
+    seen: set[tuple[str, str, str]] = set()
+    totals: dict[str, list[int]] = {}
+    for verdict in verdicts:
+        evidence = verdict.evidence
+        if verdict.claim != names.STATUS_FRAMES or "frames" not in evidence:
+            continue
+        key = (verdict.definition, verdict.phase, str(evidence["root"]))
+        if key in seen:
+            continue
+        seen.add(key)
+        total = totals.setdefault(verdict.definition, [0, 0, 0])
+        total[0] += int(evidence["frames"])
+        total[1] += int(evidence["right"])
+        total[2] += int(evidence["late"])
+    return [
+        f"{name}: {frames} frames, status right on {right}"
+        + (f" ({late} one reconcile late)" if late else "")
+        for name, (frames, right, late) in totals.items()
+    ]

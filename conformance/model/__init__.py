@@ -1,0 +1,1 @@
+"""Independent models of the workload operators the definitions describe (``kuberay_states``)."""

@@ -1,0 +1,88 @@
+"""Every frame judged (conformance/claims/frames.py) on flows recorded live (KubeRay v1.6.2, local backend;
+the root's frames kept, ``tests/data/flows/``): the shipped definitions read every frame as KubeRay's model
+allows, and a definition that is wrong only between the photographed phases fails, naming the frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.claims import frames, names
+from conformance.definition import Definition, load_path
+from conformance.evaluate.status import read_status
+from conformance.flow import Flow
+from conformance.tests.helpers import DEFINITIONS
+from conformance.verdict import Outcome
+
+pytestmark = pytest.mark.unit
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+FLOWS = DATA / "flows"
+TRANSIENT = DATA / "transient"
+
+# (flow, shipped definition, the transient-wrong one, a frame it misreads: its resourceVersion and readings)
+CASES = [
+    ("raycluster-suspend", "raycluster", "RayClusterSuspending=True", "['running']", "['suspending']"),
+    ("rayjob-suspend", "rayjob", '"jobDeploymentStatus": "Suspending"', "no status", "['suspending']"),
+    ("rayservice", "rayservice", "Ready=False/Initializing", "no status", "['initializing']"),
+]
+
+
+def _definition(path: Path) -> Definition:
+    [definition] = load_path(path)
+    return definition
+
+
+def _flow(name: str) -> Flow:
+    return Flow.load(FLOWS / f"{name}.flow.jsonl.gz")
+
+
+@pytest.mark.parametrize(("flow", "shipped", "_state", "_reads", "_allowed"), CASES)
+def test_the_shipped_definitions_read_every_frame_as_kuberay_allows(
+    flow: str, shipped: str, _state: str, _reads: str, _allowed: str
+) -> None:
+    recorded = _flow(flow)
+    verdicts = frames.judge([_definition(DEFINITIONS / f"{shipped}.yaml")], [recorded])
+    assert [v.outcome for v in verdicts] == [Outcome.PASS], [v.message for v in verdicts]
+    (passed,) = verdicts
+    count = sum(1 for f in recorded.frames if f.type != "DELETED")
+    assert passed.message.startswith(f"status on {count} frame(s) of ")
+    assert passed.claim == names.STATUS_FRAMES and passed.phase == f"{flow}/frames"
+
+
+@pytest.mark.parametrize(("flow", "shipped", "state", "reads", "allowed"), CASES)
+def test_a_definition_wrong_only_between_phases_fails_naming_the_frame(
+    flow: str, shipped: str, state: str, reads: str, allowed: str
+) -> None:
+    recorded = _flow(flow)
+    wrong = _definition(TRANSIENT / f"{shipped}.yaml")
+    # Right at every phase the scenario photographed: the root as it stood at each marker reads what
+    # the phase expected (what a Snapshot-only run judged, and passed).
+    root_kind = wrong.root.kind
+    assert wrong.root.status is not None and root_kind is not None
+    for marker in recorded.markers:
+        stood = recorded.state_at(marker.frame).get((root_kind.kind, marker.root[2]))
+        if stood is None:  # the phase came before the watch delivered the root's creation
+            continue
+        assert sorted(read_status(wrong.root.status, stood).matched) == sorted(marker.statuses), marker.phase
+    verdicts = frames.judge([wrong], [recorded])
+    failed = [v for v in verdicts if v.outcome is Outcome.FAIL]
+    assert failed and not [v for v in verdicts if v.outcome is Outcome.PASS]
+    first = failed[0].message
+    # The frame is named (its time, resourceVersion and key fields) with both readings.
+    assert first.startswith("frame MODIFIED at +") and "resourceVersion " in first
+    assert state in first
+    assert f"the definition reads {reads}, KubeRay's model allows {allowed}" in first
+    misread = {f.resource_version for f in recorded.frames}
+    assert any(f"resourceVersion {rv} " in first for rv in misread)
+
+
+def test_check_flows_judges_saved_flows_without_a_cluster(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import main
+
+    assert main(["check", "--flows", str(FLOWS), str(DEFINITIONS)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "frames: raycluster: 17 frames, status right on 17 (1 one reconcile late)" in out
+    assert out[-1].endswith(": 3 passed, 0 failed: gate passes")
+    assert main(["check", "--flows", str(FLOWS), str(TRANSIENT)]) == 1
