@@ -242,3 +242,17 @@ def test_karta_oracle_reads_the_once_divergent_cases_as_the_harness_on_live_snap
     assert not disagreements, "\n".join(disagreements)
     agreed = [v for v in result.verdicts if v.outcome is Outcome.PASS and v.phase == phase]
     assert agreed, f"nothing compared at {phase}: " + result.line()
+
+
+@pytest.mark.parametrize("name", ["raycluster", "rayjob", "rayservice"])
+def test_a_definition_wrong_only_between_phases_fails_on_the_live_flows(live: LiveResult, name: str) -> None:
+    """Each root kind's transient-wrong definition (tests/data/transient/: right at the photographed phases,
+    wrong on a state KubeRay writes between them) fails on the frames this run recorded, naming the frame;
+    the shipped definition of the kind reads every frame right (test_shipped_definition_holds_on_live_objects)."""
+    (wrong,) = load_path(Path(__file__).resolve().parents[1] / "data" / "transient" / f"{name}.yaml")
+    verdicts = [v for v in evaluate([wrong], live) if v.claim == "status-frames"]
+    failed = [v for v in verdicts if v.outcome is Outcome.FAIL]
+    assert failed, [v.message for v in verdicts]
+    assert failed[0].message.startswith("frame ") and "resourceVersion " in failed[0].message
+    assert "KubeRay's model allows" in failed[0].message
+    assert [f.scenario for f in live.flows if f.frames], "no flow recorded a frame"
