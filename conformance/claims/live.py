@@ -879,7 +879,11 @@ def _fidelity(
             handed.setdefault(component.name, (where, path.text if path else None, wanted))
             template = {**template, "spec": {**(template.get("spec") or {}), "schedulerName": override}}
         for problem in _template_differences(template, pod):
-            if owner is not None and owner["metadata"]["name"] in stale:
+            if (
+                owner is not None
+                and owner["metadata"]["name"] in stale
+                and _follows_its_stale_owner(pod, owner, snapshot.root, template)
+            ):
                 where = path.where if path else f"{component.where}.specDefinition"
                 gaps.setdefault(
                     component.name, (where, path.text if path else None, f"Pod {pod_name(pod)}: {problem}")
@@ -923,6 +927,46 @@ def _fidelity(
         )
     if ok:
         out.check(names.TEMPLATE_FIDELITY, "", True, f"{checked} Pod(s) carry their extracted templates")
+
+
+def _group_template(cluster_spec: dict[str, Any], pod: dict[str, Any]) -> dict[str, Any] | None:
+    """The template a RayCluster spec has for ``pod``'s group: the head's, or its worker group's
+    (``ray.io/group``); None for another node type (a redis-cleanup Pod) or a group the spec lacks."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    node_type = labels.get("ray.io/node-type")
+    if node_type == "head":
+        found = (cluster_spec.get("headGroupSpec") or {}).get("template")
+        return found if isinstance(found, dict) else None
+    if node_type == "worker":
+        for group in cluster_spec.get("workerGroupSpecs") or []:
+            if group.get("groupName") == labels.get("ray.io/group") and isinstance(
+                group.get("template"), dict
+            ):
+                template: dict[str, Any] = group["template"]
+                return template
+    return None
+
+
+def _follows_its_stale_owner(
+    pod: dict[str, Any], owner: dict[str, Any], root: dict[str, Any], extracted: dict[str, Any]
+) -> bool:
+    """CANNOT-EXPRESS, in KubeRay's terms: the Pod carries its RayCluster's own template for its group (an
+    older spec of the root the operator left as it was), and the definition's template differs from the
+    Pod exactly as the root's embedded template for that group does (the definition reads the root's).
+    A reading that is not the root's (another group's template, a wrong path) is a FAIL. A Pod of another
+    node type (a superseded cluster's redis-cleanup Pod, built from its head template by KubeRay's own
+    rules) has no group template to compare: it stays CANNOT-EXPRESS."""
+    embedded = _embedded_cluster_spec(root)
+    own = _group_template(owner.get("spec") or {}, pod)
+    copied = _group_template(embedded, pod) if embedded is not None else None
+    node_type = ((pod.get("metadata") or {}).get("labels") or {}).get("ray.io/node-type")
+    if node_type not in ("head", "worker"):
+        return True
+    if own is None or copied is None:
+        return False
+    return not _template_differences(own, pod) and _template_differences(
+        extracted, pod
+    ) == _template_differences(copied, pod)
 
 
 def _template_differences(template: dict[str, Any], pod: dict[str, Any]) -> list[str]:

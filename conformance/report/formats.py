@@ -51,12 +51,17 @@ def gate(verdicts: list[Verdict], groups: Sequence[Group], *, strict: bool = Fal
         mine = [v for v in verdicts if v.definition in members]
         counts = {outcome.value: sum(v.outcome is outcome for v in mine) for outcome in Outcome}
         findings = [v for v in mine if exit_code([v], strict=strict)]
+        inexpressible: dict[str, int] = {}
+        for v in mine:
+            if v.outcome is Outcome.CANNOT_EXPRESS:
+                inexpressible[v.definition] = inexpressible.get(v.definition, 0) + 1
         rows.append(
             {
                 "group": group.label,
                 "gated": group.gated,
                 "definitions": len(members),
                 "counts": counts,
+                "cannot_express": dict(sorted(inexpressible.items())),
                 "findings": len(findings),
                 "definitions_with_findings": sorted({v.definition for v in findings}),
                 "answer": ("fails" if findings else "passes") if group.gated else "reported, not gated",
@@ -93,10 +98,21 @@ def gate_line(row: dict[str, Any]) -> str:
     return f"{label}: {gate_counts(row)}: gate {row['answer']}"
 
 
+def cannot_express_line(row: dict[str, Any]) -> str | None:
+    """``definitions/: CANNOT-EXPRESS per definition: rayjob 3, rayservice 2`` (None when there is none)."""
+    counted = row.get("cannot_express") or {}
+    if not counted:
+        return None
+    listed = ", ".join(f"{text(name, 200)} {n}" for name, n in counted.items())
+    return f"{text(row['group'], 300)}: CANNOT-EXPRESS per definition: {listed}"
+
+
 def gate_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """The text report's last lines: ungated groups first, then each gated group, so the last line a
-    terminal shows is the gate's answer (a last overall line when several groups are gated)."""
-    lines = [gate_line(r) for r in rows if not r["gated"]] + [gate_line(r) for r in rows if r["gated"]]
+    """The text report's last lines: the CANNOT-EXPRESS count per definition of the gated groups, then the
+    ungated groups, then each gated group, so the last line a terminal shows is the gate's answer (a last
+    overall line when several groups are gated)."""
+    lines = [line for r in rows if r["gated"] and (line := cannot_express_line(r))]
+    lines += [gate_line(r) for r in rows if not r["gated"]] + [gate_line(r) for r in rows if r["gated"]]
     gated = [r for r in rows if r["gated"]]
     if len(gated) > 1:
         failing = [text(r["group"], 300) for r in gated if r["answer"] == "fails"]
@@ -204,6 +220,11 @@ def markdown(
             answer = f"gate {row['answer']}" if row["gated"] else "reported, not gated"
             lines.append(f"| {cell(row['group'], 300)} | **{answer}**: {cell(gate_counts(row), 300)} |")
         lines.append("")
+        lines += [
+            f"{cell(line, 1000)}  "
+            for row in gate_rows
+            if row["gated"] and (line := cannot_express_line(row))
+        ]
     lines += [f"{cell(line)}  " for line in meta_lines]
     lines += ["", "| definition | claim | result |", "| --- | --- | --- |"]
     for (definition, claim), counts in summarize(verdicts).items():

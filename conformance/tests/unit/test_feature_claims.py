@@ -527,3 +527,50 @@ def test_a_wrong_scale_field_on_a_cluster_the_operator_did_not_change_fails(tmp_
     assert "cannot-express" not in found
     [right] = [d for d in load_path(DEFINITIONS) if d.name == "rayjob"]
     assert _by_claim(right, _rayjob_snapshot(workers_deleted=False)) == {}
+
+
+def _upgrade_none_snapshot() -> Snapshot:
+    """upgradeStrategy None: the root's head template got a label the operator never brings to the active
+    RayCluster ``rc``, whose head Pod keeps the older template (scenario upgrade-none)."""
+    root = copy.deepcopy(next(f.object for f in load_fixtures() if f.kind == "RayService"))
+    root["metadata"].update({"uid": "rs", "namespace": "ns"})
+    root["status"] = {
+        "conditions": [{"type": "Ready", "status": "True"}],
+        "activeServiceStatus": {
+            "rayClusterName": "rc",
+            "applicationStatuses": {"echo": {"status": "RUNNING"}},
+        },
+    }
+    cluster = _child_cluster(root, copy.deepcopy(root["spec"]["rayClusterConfig"]))
+    head = _pod(cluster, "head", "head", "headgroup")
+    root["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["metadata"]["labels"]["upgraded"] = "yes"
+    return Snapshot(
+        scenario="upgrade-none",
+        phase="spec-changed",
+        namespace="ns",
+        root=root,
+        tree=[cluster, head],
+        namespace_pods=[head],
+        events=[],
+        served=["ray.io/v1/RayService", "ray.io/v1/RayCluster", "v1/Pod"],
+        expect=Expectation(statuses=["running"], current_owners=["rc"], stale_owners=["rc"], stable=False),
+    )
+
+
+def test_a_stale_owners_pods_are_cannot_express_only_when_they_follow_it_and_the_definition_reads_the_root(
+    tmp_path: Path,
+) -> None:
+    """The rule both ways, in one state (a head Pod on its RayCluster's older template): the shipped
+    definition reads the root's head template, so the difference is KubeRay's (CANNOT-EXPRESS); a definition
+    whose head template path reads a worker group's template differs from the Pod otherwise: FAIL."""
+    [right] = [d for d in load_path(DEFINITIONS) if d.name == "rayservice"]
+    found = _by_claim(right, _upgrade_none_snapshot())
+    assert "template-fidelity" not in found
+    assert [m for o, m in found["cannot-express"] if o is Outcome.CANNOT_EXPRESS and "component 'head'" in m]
+    document = shipped("rayservice")
+    head = next(c for c in document["spec"]["structureDefinition"]["childComponents"] if c["name"] == "head")
+    head["specDefinition"]["podTemplateSpecPath"] = ".spec.rayClusterConfig.workerGroupSpecs[0].template"
+    [wrong] = load_path(write(tmp_path, document))
+    found = _by_claim(wrong, _upgrade_none_snapshot())
+    assert [o for o, _ in found["template-fidelity"]] == [Outcome.FAIL]
+    assert not [m for _, m in found.get("cannot-express", []) if "component 'head'" in m]

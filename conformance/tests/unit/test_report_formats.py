@@ -60,7 +60,8 @@ def test_the_gate_answer_is_the_last_text_line_and_the_first_of_markdown_and_jso
     ]
     rows = gate(_gate_verdicts(), groups)
     lines = text_lines(_gate_verdicts(), "header", rows)
-    assert lines[-2:] == [
+    assert lines[-3:] == [
+        "definitions/: CANNOT-EXPRESS per definition: mine 1",
         "definitions/upstream/ (reported, not gated): 2 finding(s) in 1 of 2 definition(s)",
         "definitions/: 2 passed, 0 failed, 1 CANNOT-EXPRESS: gate passes",
     ]
@@ -85,6 +86,7 @@ def test_strict_makes_cannot_express_a_finding_that_fails_the_gate() -> None:
 
     rows = gate(_gate_verdicts(), [Group("a/", ("mine",)), Group("b/", ("other",))], strict=True)
     assert gate_lines(rows) == [
+        "a/: CANNOT-EXPRESS per definition: mine 1",
         "a/: 2 passed, 0 failed, 1 CANNOT-EXPRESS: gate fails",
         "b/: 1 passed, 0 failed: gate passes",
         "gate fails: a/",
