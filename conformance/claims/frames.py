@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from conformance.claims import names
+from conformance.definition import dialects
 from conformance.definition.model import Definition
 from conformance.errors import EvaluationError
 from conformance.evaluate.status import read_status
@@ -71,11 +72,13 @@ def judge_flow(definition: Definition, flow: Flow) -> list[Verdict]:
         return []
     verdicts: list[Verdict] = []
     phase = f"{flow.scenario}/frames"
+    known = dialects.by_name(definition.dialect).statuses
     for api_version, kind, name in flow.roots():
         if (api_version, kind) != (root_kind.api_version, root_kind.kind):
             continue
         judged = right = late = 0
         wrong: list[str] = []
+        inexpressible: list[str] = []  # frames whose every allowed status the dialect lacks
         confirmed: set[str] = set()  # statuses the definition read, rightly, on some frame
         for frame in flow.frames_of(kind, name):
             if frame.type == "DELETED":
@@ -87,6 +90,13 @@ def judge_flow(definition: Definition, flow: Flow) -> list[Verdict]:
             if model is None:
                 continue
             judged += 1
+            allowed = model.allowed & set(known)
+            if not allowed:
+                inexpressible.append(
+                    f"{_frame_label(flow, frame)}: KubeRay's model allows {sorted(model.allowed)} (state "
+                    f"{model.state}), statuses the {dialects.by_name(definition.dialect).label} dialect does not have"
+                )
+                continue
             try:
                 reading = read_status(status, frame.object)
             except EvaluationError as error:
@@ -98,8 +108,8 @@ def judge_flow(definition: Definition, flow: Flow) -> list[Verdict]:
                 problems.append("no mapping matches")
             if reading.contradictions:
                 problems.append(f"contradictory {reading.contradictions}")
-            if matched - model.allowed:
-                problems.append(f"{sorted(matched - model.allowed)} not allowed")
+            if matched - allowed:
+                problems.append(f"{sorted(matched - allowed)} not allowed")
             if problems:
                 wrong.append(
                     f"{_frame_label(flow, frame)}: the definition reads {sorted(matched) or 'no status'}, "
@@ -117,6 +127,7 @@ def judge_flow(definition: Definition, flow: Flow) -> list[Verdict]:
             "frames": judged,
             "right": right,
             "late": late,
+            "inexpressible": len(inexpressible),
             "confirmed": sorted(confirmed),
         }
         for line in wrong[:SHOWN]:
@@ -143,6 +154,18 @@ def judge_flow(definition: Definition, flow: Flow) -> list[Verdict]:
                     evidence=evidence,
                 )
             )
+        if inexpressible:
+            verdicts.append(
+                verdict_for(
+                    definition,
+                    names.CANNOT_EXPRESS,
+                    "rootComponent.statusDefinition.statusMappings",
+                    phase,
+                    Outcome.CANNOT_EXPRESS,
+                    f"{len(inexpressible)} frame(s) of {root_label}, first {inexpressible[0]}",
+                    evidence=evidence,
+                )
+            )
         if not wrong:
             lateness = f" ({late} only as KubeRay writes it one reconcile late)" if late else ""
             verdicts.append(
@@ -152,7 +175,8 @@ def judge_flow(definition: Definition, flow: Flow) -> list[Verdict]:
                     "rootComponent.statusDefinition.statusMappings",
                     phase,
                     Outcome.PASS,
-                    f"status on {judged} frame(s) of {root_label}: right on {right}{lateness}",
+                    f"status on {judged} frame(s) of {root_label}: right on {right}{lateness}"
+                    + (f", {len(inexpressible)} the dialect cannot express" if inexpressible else ""),
                     evidence=evidence,
                 )
             )
@@ -186,12 +210,14 @@ def summary_lines(verdicts: Iterable[Verdict]) -> list[str]:
         if key in seen:
             continue
         seen.add(key)
-        total = totals.setdefault(verdict.definition, [0, 0, 0])
+        total = totals.setdefault(verdict.definition, [0, 0, 0, 0])
         total[0] += int(evidence["frames"])
         total[1] += int(evidence["right"])
         total[2] += int(evidence["late"])
+        total[3] += int(evidence.get("inexpressible") or 0)
     return [
         f"{name}: {frames} frames, status right on {right}"
         + (f" ({late} one reconcile late)" if late else "")
-        for name, (frames, right, late) in totals.items()
+        + (f", {gaps} the dialect cannot express" if gaps else "")
+        for name, (frames, right, late, gaps) in totals.items()
     ]

@@ -86,3 +86,25 @@ def test_check_flows_judges_saved_flows_without_a_cluster(capsys: pytest.Capture
     assert "frames: raycluster: 17 frames, status right on 17 (1 one reconcile late)" in out
     assert out[-1].endswith(": 3 passed, 0 failed: gate passes")
     assert main(["check", "--flows", str(FLOWS), str(TRANSIENT)]) == 1
+
+
+def test_a_legacy_definition_is_cannot_express_on_frames_its_dialect_has_no_status_for() -> None:
+    """A ResourceInterface has no Suspending or Suspended: on frames where KubeRay's model allows only those, it
+    cannot be right, and it is not wrong either (CANNOT-EXPRESS, counted). Where the model also allows a status
+    it has (a resumed RayJob still Suspended may read initializing), reading nothing is still a FAIL."""
+    import yaml
+
+    from conformance.definition.convert import to_resource_interface
+    from conformance.definition.loader import load_text
+    from conformance.tests.helpers import shipped
+
+    legacy, _ = to_resource_interface(shipped("rayjob"))
+    [definition] = load_text(yaml.safe_dump(legacy), "legacy.yaml")
+    verdicts = frames.judge([definition], [_flow("rayjob-suspend")])
+    (gap,) = [v for v in verdicts if v.outcome is Outcome.CANNOT_EXPRESS]
+    assert "state rayjob/suspend" in gap.message and "dialect does not have" in gap.message
+    assert frames.summary_lines(verdicts)[0].endswith(
+        f", {gap.evidence['inexpressible']} the dialect cannot express"
+    )
+    for failed in (v for v in verdicts if v.outcome is Outcome.FAIL):
+        assert "'initializing'" in failed.message and "no mapping matches" in failed.message, failed.message
