@@ -23,9 +23,11 @@ from conformance.claims import names
 from conformance.definition import dialects
 from conformance.definition.model import Definition
 from conformance.errors import EvaluationError
+from conformance.evaluate.pods import selects
 from conformance.evaluate.status import read_status
 from conformance.flow import Flow, Frame
 from conformance.model import kuberay_states
+from conformance.snapshot import walk_tree
 from conformance.verdict import Outcome, Verdict, verdict_for
 
 SHOWN = 5  # wrong frames reported one by one, per definition and root; the rest are counted
@@ -183,9 +185,97 @@ def judge_flow(definition: Definition, flow: Flow) -> list[Verdict]:
     return verdicts
 
 
+def judge_members(definition: Definition, flow: Flow) -> list[Verdict]:
+    """A Pod must be a member from the first frame it exists: at each Pod's first recorded frame, if the
+    Pod belongs to a root of the definition's kind (its ownerReferences reach the root in the objects as
+    they stood then), exactly one of the definition's Pod components selects it, as a consumer that sees
+    the Pod created would place it."""
+    root_kind = definition.root.kind
+    if root_kind is None:
+        return []
+    verdicts: list[Verdict] = []
+    phase = f"{flow.scenario}/frames"
+    leaves = list(definition.leaves)
+    for api_version, kind, name in flow.roots():
+        if (api_version, kind) != (root_kind.api_version, root_kind.kind):
+            continue
+        # Who belongs to the workload is read from every object the flow ever saw (ownerReferences do not
+        # change, and the watches of different kinds deliver in their own order: a Pod's first frame may
+        # come before its RayCluster's); what is judged is the Pod as it was at its first frame.
+        ever: dict[str, dict[str, Any]] = {}
+        for frame in flow.frames:
+            uid = str((frame.object.get("metadata") or {}).get("uid") or "")
+            if uid:
+                ever[uid] = frame.object
+        root = next(
+            (o for o in ever.values() if o.get("kind") == kind and o["metadata"].get("name") == name), None
+        )
+        if root is None:
+            continue
+        workload = {str(o["metadata"]["uid"]) for o in walk_tree(root, list(ever.values()))}
+        seen: set[str] = set()
+        judged = 0
+        wrong: list[str] = []
+        for frame in flow.frames:
+            uid = str((frame.object.get("metadata") or {}).get("uid") or "")
+            if frame.kind != "Pod" or frame.type == "DELETED" or uid in seen:
+                continue
+            seen.add(uid)
+            if uid not in workload:
+                continue  # another workload's Pod (the neighbour)
+            judged += 1
+            try:
+                chosen = [c.name for c in leaves if selects(definition, c, frame.object)]
+            except EvaluationError as error:
+                wrong.append(
+                    f"Pod {frame.name} at its first frame: the selectors cannot be read: {error.message}"
+                )
+                continue
+            if len(chosen) != 1:
+                wrong.append(
+                    f"Pod {frame.name} at its first frame ({frame.type} at +{frame.time - flow.started:.1f} s, "
+                    f"resourceVersion {frame.resource_version}, labels "
+                    f"{json.dumps((frame.object.get('metadata') or {}).get('labels') or {}, sort_keys=True)}) is "
+                    f"selected by {chosen or 'no component'}; exactly one is required"
+                )
+        subject = "childComponents.podSelector"
+        for line in wrong[:SHOWN]:
+            verdicts.append(
+                verdict_for(definition, names.MEMBERSHIP_FRAMES, subject, phase, Outcome.FAIL, line)
+            )
+        if len(wrong) > SHOWN:
+            verdicts.append(
+                verdict_for(
+                    definition,
+                    names.MEMBERSHIP_FRAMES,
+                    subject,
+                    phase,
+                    Outcome.FAIL,
+                    f"... and {len(wrong) - SHOWN} more Pod(s) of {kind} {name}",
+                )
+            )
+        if not wrong:
+            verdicts.append(
+                verdict_for(
+                    definition,
+                    names.MEMBERSHIP_FRAMES,
+                    subject,
+                    phase,
+                    Outcome.PASS,
+                    f"{judged} Pod(s) of {kind} {name}, each a member of exactly one component from its first frame",
+                )
+            )
+    return verdicts
+
+
 def judge(definitions: Iterable[Definition], flows: Iterable[Flow]) -> list[Verdict]:
     flows = list(flows)
-    return [v for definition in definitions for flow in flows for v in judge_flow(definition, flow)]
+    return [
+        v
+        for definition in definitions
+        for flow in flows
+        for v in [*judge_flow(definition, flow), *judge_members(definition, flow)]
+    ]
 
 
 def confirmed_statuses(verdicts: Iterable[Verdict]) -> dict[str, set[str]]:

@@ -32,6 +32,7 @@ OWNERSHIP: Final = "ownership"
 GANG: Final = "gang"
 GANG_MINIMUM: Final = "gang-minimum"
 STATUS: Final = "status"
+MEMBERSHIP_FRAMES: Final = "membership-frames"  # each Pod a member from its first frame (claims/frames.py)
 STATUS_FRAMES: Final = (
     "status-frames"  # the status reading on every recorded frame of the root (claims/frames.py)
 )

@@ -1,6 +1,7 @@
-"""Every frame judged (conformance/claims/frames.py) on flows recorded live (KubeRay v1.6.2, local backend;
-the root's frames kept, ``tests/data/flows/``): the shipped definitions read every frame as KubeRay's model
-allows, and a definition that is wrong only between the photographed phases fails, naming the frame."""
+"""Every frame judged (conformance/claims/frames.py) on flows recorded live (KubeRay v1.6.2, local backend,
+``tests/data/flows/``): the shipped definitions read every frame as KubeRay's model allows and place every
+Pod from its first frame, and a definition that is wrong only between the photographed phases fails, naming
+the frame."""
 
 from __future__ import annotations
 
@@ -43,10 +44,15 @@ def test_the_shipped_definitions_read_every_frame_as_kuberay_allows(
     flow: str, shipped: str, _state: str, _reads: str, _allowed: str
 ) -> None:
     recorded = _flow(flow)
-    verdicts = frames.judge([_definition(DEFINITIONS / f"{shipped}.yaml")], [recorded])
+    verdicts = [
+        v
+        for v in frames.judge([_definition(DEFINITIONS / f"{shipped}.yaml")], [recorded])
+        if v.claim == names.STATUS_FRAMES
+    ]
     assert [v.outcome for v in verdicts] == [Outcome.PASS], [v.message for v in verdicts]
     (passed,) = verdicts
-    count = sum(1 for f in recorded.frames if f.type != "DELETED")
+    root = recorded.roots()[0]
+    count = sum(1 for f in recorded.frames_of(root[1], root[2]) if f.type != "DELETED")
     assert passed.message.startswith(f"status on {count} frame(s) of ")
     assert passed.claim == names.STATUS_FRAMES and passed.phase == f"{flow}/frames"
 
@@ -66,7 +72,7 @@ def test_a_definition_wrong_only_between_phases_fails_naming_the_frame(
         if stood is None:  # the phase came before the watch delivered the root's creation
             continue
         assert sorted(read_status(wrong.root.status, stood).matched) == sorted(marker.statuses), marker.phase
-    verdicts = frames.judge([wrong], [recorded])
+    verdicts = [v for v in frames.judge([wrong], [recorded]) if v.claim == names.STATUS_FRAMES]
     failed = [v for v in verdicts if v.outcome is Outcome.FAIL]
     assert failed and not [v for v in verdicts if v.outcome is Outcome.PASS]
     first = failed[0].message
@@ -84,7 +90,7 @@ def test_check_flows_judges_saved_flows_without_a_cluster(capsys: pytest.Capture
     assert main(["check", "--flows", str(FLOWS), str(DEFINITIONS)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "frames: raycluster: 17 frames, status right on 17 (1 one reconcile late)" in out
-    assert out[-1].endswith(": 3 passed, 0 failed: gate passes")
+    assert out[-1].endswith(": 6 passed, 0 failed: gate passes")
     assert main(["check", "--flows", str(FLOWS), str(TRANSIENT)]) == 1
 
 
@@ -100,7 +106,9 @@ def test_a_legacy_definition_is_cannot_express_on_frames_its_dialect_has_no_stat
 
     legacy, _ = to_resource_interface(shipped("rayjob"))
     [definition] = load_text(yaml.safe_dump(legacy), "legacy.yaml")
-    verdicts = frames.judge([definition], [_flow("rayjob-suspend")])
+    verdicts = [
+        v for v in frames.judge([definition], [_flow("rayjob-suspend")]) if v.claim != names.MEMBERSHIP_FRAMES
+    ]
     (gap,) = [v for v in verdicts if v.outcome is Outcome.CANNOT_EXPRESS]
     assert "state rayjob/suspend" in gap.message and "dialect does not have" in gap.message
     assert frames.summary_lines(verdicts)[0].endswith(
@@ -108,3 +116,33 @@ def test_a_legacy_definition_is_cannot_express_on_frames_its_dialect_has_no_stat
     )
     for failed in (v for v in verdicts if v.outcome is Outcome.FAIL):
         assert "'initializing'" in failed.message and "no mapping matches" in failed.message, failed.message
+
+
+def test_every_pod_is_a_member_from_its_first_frame_the_pending_clusters_too(tmp_path: Path) -> None:
+    """The RayService flow holds the upgrade: the pending cluster's Pods are placed from their first frame by
+    the shipped definition; a worker selector that reads a misspelt label places none of the workers."""
+    from conformance.tests.helpers import shipped, write
+
+    recorded = _flow("rayservice")
+    (member,) = frames.judge_members(_definition(DEFINITIONS / "rayservice.yaml"), recorded)
+    assert member.outcome is Outcome.PASS, member.message
+    mine = {
+        f.object["metadata"]["uid"]: f.object["metadata"]["labels"]["ray.io/cluster"]
+        for f in recorded.frames
+        if f.kind == "Pod" and f.object["metadata"]["labels"]["ray.io/cluster"] != "neighbour-raycluster"
+    }
+    assert len(set(mine.values())) == 2  # the active and the pending cluster
+    assert member.message.startswith(f"{len(mine)} Pod(s) of RayService "), member.message
+    document = shipped("rayservice")
+    worker = next(
+        c for c in document["spec"]["structureDefinition"]["childComponents"] if c["name"] == "worker"
+    )
+    worker["podSelector"]["componentTypeSelector"]["keyPath"] = '.metadata.labels["ray.io/node-typo"]'
+    [wrong] = load_path(write(tmp_path, document))
+    failed = [v for v in frames.judge_members(wrong, recorded) if v.outcome is Outcome.FAIL]
+    assert (
+        failed
+        and failed[0].message.startswith("Pod ")
+        and "at its first frame (ADDED at +" in failed[0].message
+    )
+    assert "is selected by no component; exactly one is required" in failed[0].message
