@@ -26,6 +26,12 @@ from conformance.errors import EnvironmentProblem, UserError
 from conformance.toolchain import cache
 
 OPERATOR_SELECTOR = "app.kubernetes.io/name=kuberay-operator"
+KWOK_NODE = "kwok.x-k8s.io/node"  # on every node kwok simulates
+# What needs a container to run: a command in a Ray head (the GCS's node list, a job submitted there), and
+# every container of a Pod (SidecarMode's submitter).
+CONTAINER_CAPABILITIES = frozenset(
+    {Capability.RAY_NODES, Capability.SUBMIT_RAY_JOB, Capability.RUN_CONTAINERS}
+)
 
 
 def kubectl_binary() -> str:
@@ -56,21 +62,21 @@ class ExistingProvider:
         self.switches = ApiSwitches(self.kubectl)
         self._operator: tuple[str, str] | None = None  # namespace, Deployment (found by start())
         self._no_operator = "not looked for yet (start() finds the operator's Deployment)"
+        # Why no container runs, when start() finds the nodes simulated (kwok: no kubelet, no exec).
+        self._simulated: str = ""
 
     @property
     def capabilities(self) -> frozenset[Capability]:
-        found = {
-            Capability.GATE,
-            Capability.APP_UNHEALTHY,
-            Capability.RAY_NODES,
-            Capability.SUBMIT_RAY_JOB,
-            Capability.RUN_CONTAINERS,
-        }
+        found = {Capability.GATE, Capability.APP_UNHEALTHY}
+        if not self._simulated:
+            found |= CONTAINER_CAPABILITIES
         return frozenset(found | ({Capability.RESTART_OPERATOR} if self._operator else set()))
 
     def lacks(self, capability: Capability) -> str:
         if capability in self.capabilities:
             return ""
+        if capability in CONTAINER_CAPABILITIES:
+            return self._simulated
         return NO_SERVE_SWITCH if capability is Capability.SERVE_UNREADY else self._no_operator
 
     @property
@@ -101,7 +107,15 @@ class ExistingProvider:
         self.switches.prepare_namespace(namespace)
 
     def start(self) -> None:
-        """Nothing to start (the cluster is the user's): find the KubeRay operator's Deployment."""
+        """Nothing to start (the cluster is the user's): find the KubeRay operator's Deployment, and whether
+        its nodes are simulated (kwok's: then no probe that runs a command in a container can work there,
+        and the phases that need one are UNVERIFIED with that reason instead of ERROR)."""
+        nodes = json.loads(self.kubectl("get", "nodes", "-o", "json")).get("items") or []
+        if nodes and all(KWOK_NODE in ((n.get("metadata") or {}).get("annotations") or {}) for n in nodes):
+            self._simulated = (
+                f"every node of this cluster is simulated by kwok (annotation {KWOK_NODE}): no kubelet runs a "
+                "container, so no command can run in a Ray head (kubectl exec) and no container runs at all"
+            )
         listed = json.loads(self.kubectl("get", "deployments", "-A", "-l", OPERATOR_SELECTOR, "-o", "json"))
         items = listed.get("items") or []
         if len(items) == 1:

@@ -23,6 +23,7 @@ from conformance.claims import names
 from conformance.definition import dialects
 from conformance.definition.model import Definition
 from conformance.errors import EvaluationError
+from conformance.evaluate.gangs import gang_groups
 from conformance.evaluate.pods import selects
 from conformance.evaluate.status import read_status
 from conformance.flow import Flow, Frame
@@ -216,6 +217,9 @@ def judge_members(definition: Definition, flow: Flow) -> list[Verdict]:
         seen: set[str] = set()
         judged = 0
         wrong: list[str] = []
+        by_uid = {str(o["metadata"]["uid"]): o for o in ever.values() if (o.get("metadata") or {}).get("uid")}
+        grouped: dict[str, set[str]] = {}  # RayCluster -> the pod groups its Pods got at their first frame
+        members: dict[str, set[str]] = {}  # pod group -> the RayClusters whose Pods it got
         for frame in flow.frames:
             uid = str((frame.object.get("metadata") or {}).get("uid") or "")
             if frame.kind != "Pod" or frame.type == "DELETED" or uid in seen:
@@ -231,6 +235,15 @@ def judge_members(definition: Definition, flow: Flow) -> list[Verdict]:
                     f"Pod {frame.name} at its first frame: the selectors cannot be read: {error.message}"
                 )
                 continue
+            cluster = _cluster_of(frame.object, by_uid)
+            if definition.pod_groups and cluster:
+                try:
+                    labels = [f"{g.pod_group}{list(g.key)}" for g in gang_groups(definition, [frame.object])]
+                except EvaluationError:
+                    labels = []  # the gang claim of the photographed phases says why
+                for label in labels:
+                    grouped.setdefault(cluster, set()).add(label)
+                    members.setdefault(label, set()).add(cluster)
             if len(chosen) != 1:
                 wrong.append(
                     f"Pod {frame.name} at its first frame ({frame.type} at +{frame.time - flow.started:.1f} s, "
@@ -254,6 +267,8 @@ def judge_members(definition: Definition, flow: Flow) -> list[Verdict]:
                     f"... and {len(wrong) - SHOWN} more Pod(s) of {kind} {name}",
                 )
             )
+        if definition.pod_groups and grouped:
+            verdicts.append(_gang_frames(definition, phase, f"{kind} {name}", grouped, members))
         if not wrong:
             verdicts.append(
                 verdict_for(
@@ -266,6 +281,59 @@ def judge_members(definition: Definition, flow: Flow) -> list[Verdict]:
                 )
             )
     return verdicts
+
+
+def _cluster_of(pod: dict[str, Any], by_uid: dict[str, dict[str, Any]]) -> str:
+    """The nearest RayCluster among the Pod's owners (through every object the flow saw), "" without one."""
+    current: dict[str, Any] | None = pod
+    for _ in range(16):  # an owner chain is short; a cycle ends here
+        refs = ((current or {}).get("metadata") or {}).get("ownerReferences") or []
+        owner = next((by_uid.get(str(r.get("uid"))) for r in refs if by_uid.get(str(r.get("uid")))), None)
+        if owner is None:
+            return ""
+        if owner.get("kind") == "RayCluster":
+            return str(owner["metadata"]["name"])
+        current = owner
+    return ""
+
+
+def _gang_frames(
+    definition: Definition,
+    phase: str,
+    root_label: str,
+    grouped: dict[str, set[str]],
+    members: dict[str, set[str]],
+) -> Verdict:
+    """One pod group per RayCluster from each Pod's first frame: a cluster whose Pods land in two groups
+    would be admitted in parts, two clusters in one group (the pending cluster's first Pods in the active
+    one's) would be sized together."""
+    split = {cluster: sorted(labels) for cluster, labels in grouped.items() if len(labels) > 1}
+    merged = {label: sorted(clusters) for label, clusters in members.items() if len(clusters) > 1}
+    subject = "optimizationInstructions.gangScheduling.podGroups"
+    if split or merged:
+        return verdict_for(
+            definition,
+            names.GANG_FRAMES,
+            subject,
+            phase,
+            Outcome.FAIL,
+            f"{root_label}: at their first frame, "
+            + "; ".join(
+                [f"RayCluster {c}'s Pods went to groups {labels}" for c, labels in split.items()]
+                + [
+                    f"group {label} got the Pods of RayClusters {clusters}"
+                    for label, clusters in merged.items()
+                ]
+            ),
+        )
+    return verdict_for(
+        definition,
+        names.GANG_FRAMES,
+        subject,
+        phase,
+        Outcome.PASS,
+        f"{root_label}: every Pod in its RayCluster's own group from its first frame ({len(grouped)} cluster(s))",
+    )
 
 
 def judge(definitions: Iterable[Definition], flows: Iterable[Flow]) -> list[Verdict]:

@@ -32,6 +32,9 @@ OWNERSHIP: Final = "ownership"
 GANG: Final = "gang"
 GANG_MINIMUM: Final = "gang-minimum"
 STATUS: Final = "status"
+GANG_FRAMES: Final = (
+    "gang-frames"  # one pod group per RayCluster from each Pod's first frame (claims/frames.py)
+)
 MEMBERSHIP_FRAMES: Final = "membership-frames"  # each Pod a member from its first frame (claims/frames.py)
 STATUS_FRAMES: Final = (
     "status-frames"  # the status reading on every recorded frame of the root (claims/frames.py)

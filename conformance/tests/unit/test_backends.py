@@ -26,7 +26,7 @@ pytestmark = pytest.mark.unit
 
 
 def _existing(
-    tmp_path: Path, deployments: list[dict[str, Any]]
+    tmp_path: Path, deployments: list[dict[str, Any]], nodes: list[dict[str, Any]] | None = None
 ) -> tuple[ExistingProvider, list[tuple[str, ...]]]:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
@@ -35,6 +35,8 @@ def _existing(
 
     def kubectl(*args: str, input: str | None = None) -> str:
         calls.append(args)
+        if args[:2] == ("get", "nodes"):
+            return json.dumps({"items": nodes if nodes is not None else [{"metadata": {"name": "node-1"}}]})
         return json.dumps({"items": deployments}) if args[:2] == ("get", "deployments") else ""
 
     provider.kubectl = kubectl  # type: ignore[method-assign]
@@ -197,7 +199,10 @@ def test_existing_drives_the_gate_through_the_api_and_restarts_the_operators_dep
 def test_existing_without_an_operator_deployment_lacks_only_the_restart(tmp_path: Path) -> None:
     provider, calls = _existing(tmp_path, [])
     provider.start()
-    assert calls == [("get", "deployments", "-A", "-l", OPERATOR_SELECTOR, "-o", "json")]
+    assert calls == [
+        ("get", "nodes", "-o", "json"),
+        ("get", "deployments", "-A", "-l", OPERATOR_SELECTOR, "-o", "json"),
+    ]
     assert provider.capabilities == frozenset(
         {
             Capability.GATE,
@@ -432,3 +437,17 @@ def test_local_submit_posts_the_job_to_the_heads_pod_ip_through_the_routing_prox
             control.submit("ns", "other", "true")
     finally:
         server.shutdown()
+
+
+def test_existing_on_kwok_nodes_lacks_every_capability_that_runs_a_container(tmp_path: Path) -> None:
+    """`--cluster existing` pointed at a running local-backend cluster: its nodes are kwok's, so the probe
+    that asks a head's GCS for its nodes (kubectl exec) cannot run; the phases that need it are UNVERIFIED
+    with this reason, not ERROR."""
+    kwok = [
+        {"metadata": {"name": f"kwok-{i}", "annotations": {"kwok.x-k8s.io/node": "fake"}}} for i in range(3)
+    ]
+    provider, _ = _existing(tmp_path, [], kwok)
+    provider.start()
+    assert provider.capabilities == frozenset({Capability.GATE, Capability.APP_UNHEALTHY})
+    for capability in (Capability.RAY_NODES, Capability.SUBMIT_RAY_JOB, Capability.RUN_CONTAINERS):
+        assert "simulated by kwok (annotation kwok.x-k8s.io/node)" in provider.lacks(capability)

@@ -90,7 +90,7 @@ def test_check_flows_judges_saved_flows_without_a_cluster(capsys: pytest.Capture
     assert main(["check", "--flows", str(FLOWS), str(DEFINITIONS)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "frames: raycluster: 17 frames, status right on 17 (1 one reconcile late)" in out
-    assert out[-1].endswith(": 6 passed, 0 failed: gate passes")
+    assert out[-1].endswith(": 9 passed, 0 failed: gate passes")
     assert main(["check", "--flows", str(FLOWS), str(TRANSIENT)]) == 1
 
 
@@ -124,7 +124,11 @@ def test_every_pod_is_a_member_from_its_first_frame_the_pending_clusters_too(tmp
     from conformance.tests.helpers import shipped, write
 
     recorded = _flow("rayservice")
-    (member,) = frames.judge_members(_definition(DEFINITIONS / "rayservice.yaml"), recorded)
+    (member,) = [
+        v
+        for v in frames.judge_members(_definition(DEFINITIONS / "rayservice.yaml"), recorded)
+        if v.claim == names.MEMBERSHIP_FRAMES
+    ]
     assert member.outcome is Outcome.PASS, member.message
     mine = {
         f.object["metadata"]["uid"]: f.object["metadata"]["labels"]["ray.io/cluster"]
@@ -146,3 +150,25 @@ def test_every_pod_is_a_member_from_its_first_frame_the_pending_clusters_too(tmp
         and "at its first frame (ADDED at +" in failed[0].message
     )
     assert "is selected by no component; exactly one is required" in failed[0].message
+
+
+def test_every_pod_is_in_its_clusters_own_group_from_its_first_frame(tmp_path: Path) -> None:
+    """Grouped by ``ray.io/cluster``, the active and the pending cluster's Pods are two groups from their first
+    frames; grouped by a label both clusters' Pods share (the RayService's own name would do the same), the
+    pending cluster's first Pods join the active one's group: FAIL, naming both clusters."""
+    from conformance.tests.helpers import shipped, write
+
+    recorded = _flow("rayservice")
+    (right,) = [
+        v
+        for v in frames.judge_members(_definition(DEFINITIONS / "rayservice.yaml"), recorded)
+        if v.claim == names.GANG_FRAMES
+    ]
+    assert right.outcome is Outcome.PASS and right.message.endswith("(2 cluster(s))"), right.message
+    document = shipped("rayservice")
+    member = document["spec"]["optimizationInstructions"]["gangScheduling"]["podGroups"][0]["members"][0]
+    member["groupByKeyPaths"] = ['.metadata.labels["app.kubernetes.io/part-of"]']
+    [wrong] = load_path(write(tmp_path, document))
+    (merged,) = [v for v in frames.judge_members(wrong, recorded) if v.claim == names.GANG_FRAMES]
+    assert merged.outcome is Outcome.FAIL
+    assert "got the Pods of RayClusters ['conformance-rayservice-" in merged.message
