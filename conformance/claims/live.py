@@ -749,8 +749,10 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
                     evidence | {"root_spec_needs": declared},
                 )
             )
-        elif group.minimum != need and group.minimum == need + sum(
-            (zero := workloads.zero_minimum_groups(owner)).values()
+        elif (
+            group.minimum != need
+            and group.minimum == need + sum((zero := workloads.zero_minimum_groups(owner)).values())
+            and _reads_zero_minimum(definition, snapshot.root, set(zero))
         ):
             # Karta takes a component's replicas where its minReplicas reads 0 (getEffectiveMinReplicas):
             # a worker group that needs no Pod together (an autoscaled group with minReplicas 0) is counted
@@ -783,6 +785,23 @@ def _gang_minimum(out: Verdicts, snapshot: Snapshot, owner_kind: str) -> None:
                 f"group {group.label}: minimum {group.minimum} = what {owner_kind} {owner['metadata']['name']} needs",
                 **evidence,
             )
+
+
+def _reads_zero_minimum(definition: Definition, root: dict[str, Any], groups: set[str]) -> bool:
+    """Whether the definition reads minReplicas 0 (or none) for each of ``groups``, worker groups whose
+    minReplicas KubeRay's spec says is 0: then Karta's getEffectiveMinReplicas takes their replicas, and no
+    reading can say 0 (CANNOT-EXPRESS). A definition that reads another number for them (maxReplicas, say)
+    is wrong on its own account, whatever the sum comes to: a FAIL."""
+    readings: dict[str, Any] = {}
+    for component in _pod_components(definition):
+        if component.instance_id_path is None:
+            continue
+        try:
+            for instance in instances(component, root):
+                readings.setdefault(instance.id, instance.scale.get("minReplicas"))
+        except EvaluationError:
+            return False
+    return all(group in readings and readings[group] in (0, None) for group in groups)
 
 
 def _root_cluster_need(snapshot: Snapshot, owner: dict[str, Any]) -> int | None:

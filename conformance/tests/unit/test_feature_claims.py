@@ -574,3 +574,37 @@ def test_a_stale_owners_pods_are_cannot_express_only_when_they_follow_it_and_the
     found = _by_claim(wrong, _upgrade_none_snapshot())
     assert [o for o, _ in found["template-fidelity"]] == [Outcome.FAIL]
     assert not [m for _, m in found.get("cannot-express", []) if "component 'head'" in m]
+
+
+def test_the_zero_minimum_rule_holds_only_for_a_definition_that_reads_minimum_0(tmp_path: Path) -> None:
+    """Both ways, in the autoscaled state (minReplicas 0, replicas 2, maxReplicas 2): the shipped reading
+    (minReplicas 0) is CANNOT-EXPRESS; a definition whose minReplicasPath reads maxReplicas (2) comes to the
+    same sum (head + 2), and it is a FAIL: the number is its own, not Karta's substitution."""
+    document = shipped("raycluster")
+    worker = next(
+        c for c in document["spec"]["structureDefinition"]["childComponents"] if c["name"] == "worker"
+    )
+    worker["scaleDefinition"]["minReplicasPath"] = ".spec.workerGroupSpecs[]? | (.maxReplicas // 2147483647)"
+    [wrong] = load_path(write(tmp_path, document))
+    found = _by_claim(wrong, _autoscaled(0))
+    assert [o for o, _ in found["gang-minimum"]] == [Outcome.FAIL]
+    assert found["gang-minimum"][0][1].startswith(
+        "group raycluster[conformance-raycluster]: minimum 3 (subtree scale"
+    )
+
+
+def test_the_root_spec_rule_holds_only_for_a_definition_that_reads_the_roots_minimum(tmp_path: Path) -> None:
+    """Both ways, in DeleteWorkers' state (the RayCluster's workers suspended, the RayJob's spec untouched): the
+    shipped reading (head + the root's minReplicas, 2) is CANNOT-EXPRESS (test above); a minReplicasPath that
+    reads maxReplicas (head + 2 = 3) matches neither the cluster's need nor the root's: FAIL."""
+    document = shipped("rayjob")
+    worker = next(
+        c for c in document["spec"]["structureDefinition"]["childComponents"] if c["name"] == "worker"
+    )
+    worker["scaleDefinition"]["minReplicasPath"] = (
+        ".spec.rayClusterSpec.workerGroupSpecs[]? | (.maxReplicas // 2147483647)"
+    )
+    [wrong] = load_path(write(tmp_path, document))
+    found = _by_claim(wrong, _rayjob_snapshot(workers_deleted=True))
+    assert [o for o, _ in found["gang-minimum"]] == [Outcome.FAIL]
+    assert not [m for _, m in found.get("cannot-express", []) if "gang" in m]
