@@ -36,8 +36,9 @@ class Fixture:
 
 
 def default_dir() -> Path:
-    """``fixtures/`` of this checkout."""
-    return Path(__file__).resolve().parent.parent / "fixtures"
+    """The shipped fixtures: ``conformance/_fixtures`` (in a checkout a link to the top-level ``fixtures/``;
+    in an installed wheel its copy), so a ``pip install``ed harness finds them outside any checkout."""
+    return Path(__file__).resolve().parent / "_fixtures"
 
 
 def load_fixtures(folder: Path | None = None) -> list[Fixture]:

@@ -25,7 +25,7 @@ from conformance.backends.local import netns, processes
 RAY_PORTS = (6379, 8265, 8000, 10001, 52365)
 SERVE_PORT = 8000  # Ray Serve's HTTP proxy on every head (Ray's default; KubeRay's container port "serve")
 NO_RAY_LABEL = "karta.conformance/no-ray"
-APP_DIR = Path(__file__).resolve().parents[3] / "fixtures" / "app"
+APP_DIR = Path(__file__).resolve().parents[2] / "_fixtures" / "app"  # the shipped fixtures' Serve app
 
 
 @dataclass
