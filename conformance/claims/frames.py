@@ -66,6 +66,29 @@ def _frame_label(flow: Flow, frame: Frame) -> str:
     )
 
 
+def _outcome(
+    definition: Definition,
+    claim: str,
+    subject: str,
+    phase: str,
+    wrong: list[str],
+    what: str,
+    passed: str,
+    evidence: dict[str, Any] | None = None,
+) -> list[Verdict]:
+    """A FAIL per wrong item (the first ``SHOWN``, then one counting the rest), else one PASS."""
+
+    def verdict(outcome: Outcome, message: str) -> Verdict:
+        return verdict_for(definition, claim, subject, phase, outcome, message, evidence=evidence)
+
+    if not wrong:
+        return [verdict(Outcome.PASS, passed)]
+    shown = [verdict(Outcome.FAIL, line) for line in wrong[:SHOWN]]
+    if len(wrong) > SHOWN:
+        shown.append(verdict(Outcome.FAIL, f"... and {len(wrong) - SHOWN} more wrong {what}"))
+    return shown
+
+
 def judge_flow(definition: Definition, flow: Flow) -> list[Verdict]:
     """The definition's status reading on every frame of each of the flow's roots of its kind. Each
     verdict's evidence counts the root's frames (``frames``, ``right``, ``late``) for the summary."""
@@ -133,64 +156,39 @@ def judge_flow(definition: Definition, flow: Flow) -> list[Verdict]:
             "inexpressible": len(inexpressible),
             "confirmed": sorted(confirmed),
         }
-        for line in wrong[:SHOWN]:
-            verdicts.append(
-                verdict_for(
-                    definition,
-                    names.STATUS_FRAMES,
-                    "rootComponent.statusDefinition.statusMappings",
-                    phase,
-                    Outcome.FAIL,
-                    line,
-                    evidence=evidence,
-                )
-            )
-        if len(wrong) > SHOWN:
-            verdicts.append(
-                verdict_for(
-                    definition,
-                    names.STATUS_FRAMES,
-                    "rootComponent.statusDefinition.statusMappings",
-                    phase,
-                    Outcome.FAIL,
-                    f"... and {len(wrong) - SHOWN} more wrong frame(s) of {root_label}",
-                    evidence=evidence,
-                )
-            )
+        subject = "rootComponent.statusDefinition.statusMappings"
         if inexpressible:
             verdicts.append(
                 verdict_for(
                     definition,
                     names.CANNOT_EXPRESS,
-                    "rootComponent.statusDefinition.statusMappings",
+                    subject,
                     phase,
                     Outcome.CANNOT_EXPRESS,
                     f"{len(inexpressible)} frame(s) of {root_label}, first {inexpressible[0]}",
                     evidence=evidence,
                 )
             )
-        if not wrong:
-            lateness = f" ({late} only as KubeRay writes it one reconcile late)" if late else ""
-            verdicts.append(
-                verdict_for(
-                    definition,
-                    names.STATUS_FRAMES,
-                    "rootComponent.statusDefinition.statusMappings",
-                    phase,
-                    Outcome.PASS,
-                    f"status on {judged} frame(s) of {root_label}: right on {right}{lateness}"
-                    + (f", {len(inexpressible)} the dialect cannot express" if inexpressible else ""),
-                    evidence=evidence,
-                )
-            )
+        lateness = f" ({late} only as KubeRay writes it one reconcile late)" if late else ""
+        verdicts += _outcome(
+            definition,
+            names.STATUS_FRAMES,
+            subject,
+            phase,
+            wrong,
+            f"frame(s) of {root_label}",
+            f"status on {judged} frame(s) of {root_label}: right on {right}{lateness}"
+            + (f", {len(inexpressible)} the dialect cannot express" if inexpressible else ""),
+            evidence,
+        )
     return verdicts
 
 
 def judge_members(definition: Definition, flow: Flow) -> list[Verdict]:
     """A Pod must be a member from the first frame it exists: at each Pod's first recorded frame, if the
-    Pod belongs to a root of the definition's kind (its ownerReferences reach the root in the objects as
-    they stood then), exactly one of the definition's Pod components selects it, as a consumer that sees
-    the Pod created would place it."""
+    Pod belongs to a root of the definition's kind (its ownerReferences reach the root), exactly one of the
+    definition's Pod components selects it, as a consumer that sees the Pod created would place it; and
+    its pod group is its RayCluster's own (``gang-frames``)."""
     root_kind = definition.root.kind
     if root_kind is None:
         return []
@@ -251,35 +249,17 @@ def judge_members(definition: Definition, flow: Flow) -> list[Verdict]:
                     f"{json.dumps((frame.object.get('metadata') or {}).get('labels') or {}, sort_keys=True)}) is "
                     f"selected by {chosen or 'no component'}; exactly one is required"
                 )
-        subject = "childComponents.podSelector"
-        for line in wrong[:SHOWN]:
-            verdicts.append(
-                verdict_for(definition, names.MEMBERSHIP_FRAMES, subject, phase, Outcome.FAIL, line)
-            )
-        if len(wrong) > SHOWN:
-            verdicts.append(
-                verdict_for(
-                    definition,
-                    names.MEMBERSHIP_FRAMES,
-                    subject,
-                    phase,
-                    Outcome.FAIL,
-                    f"... and {len(wrong) - SHOWN} more Pod(s) of {kind} {name}",
-                )
-            )
         if definition.pod_groups and grouped:
             verdicts.append(_gang_frames(definition, phase, f"{kind} {name}", grouped, members))
-        if not wrong:
-            verdicts.append(
-                verdict_for(
-                    definition,
-                    names.MEMBERSHIP_FRAMES,
-                    subject,
-                    phase,
-                    Outcome.PASS,
-                    f"{judged} Pod(s) of {kind} {name}, each a member of exactly one component from its first frame",
-                )
-            )
+        verdicts += _outcome(
+            definition,
+            names.MEMBERSHIP_FRAMES,
+            "childComponents.podSelector",
+            phase,
+            wrong,
+            f"Pod(s) of {kind} {name}",
+            f"{judged} Pod(s) of {kind} {name}, each a member of exactly one component from its first frame",
+        )
     return verdicts
 
 

@@ -252,25 +252,7 @@ def test_a_rayjob_whose_workers_were_deleted_keeps_a_minimum_no_definition_can_l
     """deletionStrategy DeleteWorkers: KubeRay suspends the worker groups of the RayJob's RayCluster, not
     of the RayJob's rayClusterSpec. Karta's minimum (head + the root's minReplicas) is right for the spec
     the root says and wrong for the lone head: CANNOT-EXPRESS on gang-minimum and replicas, not FAIL."""
-    root = copy.deepcopy(next(f.object for f in load_fixtures() if f.kind == "RayJob"))
-    root["metadata"].update({"uid": "rj", "namespace": "ns"})
-    root["status"] = {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED", "rayClusterName": "rc"}
-    cluster_spec = copy.deepcopy(root["spec"]["rayClusterSpec"])
-    for group in cluster_spec["workerGroupSpecs"]:
-        group["suspend"] = True
-    cluster = _child_cluster(root, cluster_spec)
-    head = _pod(cluster, "head", "head", "headgroup")
-    snapshot = Snapshot(
-        scenario="rayjob-delete-workers",
-        phase="workers-deleted",
-        namespace="ns",
-        root=root,
-        tree=[cluster, head],
-        namespace_pods=[head],
-        events=[],
-        served=["ray.io/v1/RayJob", "ray.io/v1/RayCluster", "v1/Pod"],
-        expect=Expectation(statuses=["completed"], current_owners=["rc"]),
-    )
+    snapshot = _rayjob_snapshot(workers_deleted=True)
     [definition] = [d for d in load_path(DEFINITIONS) if d.name == "rayjob"]
     found = _by_claim(definition, snapshot)
     assert set(found) == {"gang-minimum", "cannot-express"}
