@@ -80,7 +80,19 @@ def test_no_pinned_version_is_written_into_a_workflow() -> None:
 
 def test_the_pr_gate_runs_on_definition_fixture_and_harness_changes() -> None:
     gate = workflow("definitions.yaml")
-    assert sorted(gate["on"]["pull_request"]["paths"]) == ["conformance/**", "definitions/**", "fixtures/**"]
+    # a change to the harness's build and CI can break the gate as surely as a definition
+    assert sorted(gate["on"]["pull_request"]["paths"]) == [
+        ".ci/**",
+        ".github/**",
+        ".go-version",
+        "Makefile",
+        "conformance/**",
+        "definitions/**",
+        "fixtures/**",
+        "pyproject.toml",
+        "scripts/**",
+        "tox.ini",
+    ]
     assert gate["jobs"]["conformance"]["uses"] == "./.github/workflows/conformance.yaml"
     unit_steps = " ".join(s.get("run", "") for s in gate["jobs"]["unit"]["steps"])
     assert "make lint typecheck unit" in unit_steps
