@@ -206,9 +206,8 @@ def _child_cluster(root: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]
     return {"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": metadata, "spec": spec}
 
 
-def test_a_replicas_only_rayservice_change_the_cluster_never_sees_cannot_be_expressed() -> None:
-    """KubeRay leaves the RayCluster at its replicas when only the RayService's replicas change; the Pods
-    follow the RayCluster, and Karta reads scale paths on the root only."""
+def _serving_rayservice() -> dict[str, Any]:
+    """The RayService fixture, Ready and serving from its active RayCluster ``rc``."""
     root = copy.deepcopy(next(f.object for f in load_fixtures() if f.kind == "RayService"))
     root["metadata"].update({"uid": "rs", "namespace": "ns"})
     root["status"] = {
@@ -218,21 +217,35 @@ def test_a_replicas_only_rayservice_change_the_cluster_never_sees_cannot_be_expr
             "applicationStatuses": {"echo": {"status": "RUNNING"}},
         },
     }
-    cluster_spec = copy.deepcopy(root["spec"]["rayClusterConfig"])
-    root["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["replicas"] = 2  # the change; the cluster keeps 1
-    cluster = _child_cluster(root, cluster_spec)
-    pods = [_pod(cluster, "head", "head", "headgroup"), _pod(cluster, "gpu", "worker", "gpu-workers")]
-    snapshot = Snapshot(
-        scenario="rayservice-replicas-only",
-        phase="scaled",
+    return root
+
+
+def _child_snapshot(
+    root: dict[str, Any], cluster: dict[str, Any], pods: list[dict[str, Any]], expect: Expectation
+) -> Snapshot:
+    """A Snapshot of ``root`` (a RayService or RayJob) with its RayCluster ``cluster`` and that cluster's ``pods``."""
+    return Snapshot(
+        scenario="feature",
+        phase="phase",
         namespace="ns",
         root=root,
         tree=[cluster, *pods],
         namespace_pods=pods,
         events=[],
-        served=["ray.io/v1/RayService", "ray.io/v1/RayCluster", "v1/Pod"],
-        expect=Expectation(statuses=["running"], current_owners=["rc"]),
+        served=[f"ray.io/v1/{root['kind']}", "ray.io/v1/RayCluster", "v1/Pod"],
+        expect=expect,
     )
+
+
+def test_a_replicas_only_rayservice_change_the_cluster_never_sees_cannot_be_expressed() -> None:
+    """KubeRay leaves the RayCluster at its replicas when only the RayService's replicas change; the Pods
+    follow the RayCluster, and Karta reads scale paths on the root only."""
+    root = _serving_rayservice()
+    cluster_spec = copy.deepcopy(root["spec"]["rayClusterConfig"])
+    root["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["replicas"] = 2  # the change; the cluster keeps 1
+    cluster = _child_cluster(root, cluster_spec)
+    pods = [_pod(cluster, "head", "head", "headgroup"), _pod(cluster, "gpu", "worker", "gpu-workers")]
+    snapshot = _child_snapshot(root, cluster, pods, Expectation(statuses=["running"], current_owners=["rc"]))
     [definition] = [d for d in load_path(DEFINITIONS) if d.name == "rayservice"]
     found = _by_claim(definition, snapshot)
     assert list(found) == ["cannot-express"]
@@ -460,17 +473,7 @@ def _rayjob_snapshot(*, workers_deleted: bool) -> Snapshot:
     pods = [_pod(cluster, "head", "head", "headgroup")]
     if not workers_deleted:
         pods.append(_pod(cluster, "worker", "worker", "workers"))
-    return Snapshot(
-        scenario="rayjob",
-        phase="phase",
-        namespace="ns",
-        root=root,
-        tree=[cluster, *pods],
-        namespace_pods=pods,
-        events=[],
-        served=["ray.io/v1/RayJob", "ray.io/v1/RayCluster", "v1/Pod"],
-        expect=Expectation(statuses=["completed"], current_owners=["rc"]),
-    )
+    return _child_snapshot(root, cluster, pods, Expectation(statuses=["completed"], current_owners=["rc"]))
 
 
 def test_cannot_express_replicas_needs_the_clusters_group_to_differ_from_the_roots_and_the_roots_reading() -> (
@@ -514,28 +517,15 @@ def test_a_wrong_scale_field_on_a_cluster_the_operator_did_not_change_fails(tmp_
 def _upgrade_none_snapshot() -> Snapshot:
     """upgradeStrategy None: the root's head template got a label the operator never brings to the active
     RayCluster ``rc``, whose head Pod keeps the older template (scenario upgrade-none)."""
-    root = copy.deepcopy(next(f.object for f in load_fixtures() if f.kind == "RayService"))
-    root["metadata"].update({"uid": "rs", "namespace": "ns"})
-    root["status"] = {
-        "conditions": [{"type": "Ready", "status": "True"}],
-        "activeServiceStatus": {
-            "rayClusterName": "rc",
-            "applicationStatuses": {"echo": {"status": "RUNNING"}},
-        },
-    }
+    root = _serving_rayservice()
     cluster = _child_cluster(root, copy.deepcopy(root["spec"]["rayClusterConfig"]))
     head = _pod(cluster, "head", "head", "headgroup")
     root["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["metadata"]["labels"]["upgraded"] = "yes"
-    return Snapshot(
-        scenario="upgrade-none",
-        phase="spec-changed",
-        namespace="ns",
-        root=root,
-        tree=[cluster, head],
-        namespace_pods=[head],
-        events=[],
-        served=["ray.io/v1/RayService", "ray.io/v1/RayCluster", "v1/Pod"],
-        expect=Expectation(statuses=["running"], current_owners=["rc"], stale_owners=["rc"], stable=False),
+    return _child_snapshot(
+        root,
+        cluster,
+        [head],
+        Expectation(statuses=["running"], current_owners=["rc"], stale_owners=["rc"], stable=False),
     )
 
 
