@@ -1,13 +1,17 @@
 """The feature matrix's inventory (``inventory.yaml``): KubeRay behaviours that move Pods, per version.
 
 Pure: reads the packaged YAML and answers which features exist, in which pinned versions, and which
-scenario drives each (or why none does yet). The live side (``conformance/live/features.py``) holds
-the scenarios; ``--features`` selects them.
+scenario drives each (or why none does yet). The scenarios (``conformance/live/scenarios/``) say which
+features they drive, once, in their ``@scenario(name, root=..., drives=[...])``; this module reads
+those declarations from the package's source text (it never imports the live side). ``--features``
+selects the scenarios.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -87,7 +91,10 @@ class InventoryError(ValueError):
     """inventory.yaml breaks its own rules (a developer error: the unit tests catch it)."""
 
 
-def parse(raw: Any) -> tuple[Feature, ...]:
+def parse(raw: Any, drivers: Mapping[str, str] | None = None) -> tuple[Feature, ...]:
+    """The inventory's entries; each feature's scenario from ``drivers`` (feature -> scenario; default:
+    the scenarios' own declarations, :func:`scenario_drivers`)."""
+    drivers = scenario_drivers() if drivers is None else drivers
     if not isinstance(raw, dict) or not isinstance(raw.get("features"), list):
         raise InventoryError("inventory.yaml: a mapping with a `features` list")
     found: list[Feature] = []
@@ -104,13 +111,17 @@ def parse(raw: Any) -> tuple[Feature, ...]:
             "gate",
             "changes",
             "effect",
-            "scenario",
             "reason",
             "statuses",
             "actions",
             "batch_scheduler",
             "not_with_batch_scheduler",
         }
+        if "scenario" in unknown:
+            raise InventoryError(
+                f"{where}: `scenario` is not written in the inventory: the scenario names the features it "
+                "drives (@scenario(..., drives=[...]) in conformance/live/scenarios/)"
+            )
         if unknown:
             raise InventoryError(f"{where}: unknown keys {sorted(unknown)}")
         gate = entry.get("gate")
@@ -123,7 +134,7 @@ def parse(raw: Any) -> tuple[Feature, ...]:
                 versions=tuple(str(v) for v in entry.get("versions") or ()),
                 changes=tuple(str(c) for c in entry.get("changes") or ()),
                 effect=" ".join(str(entry.get("effect", "")).split()),
-                scenario=str(entry["scenario"]) if entry.get("scenario") else None,
+                scenario=drivers.get(str(entry.get("name", ""))),
                 reason=" ".join(str(entry["reason"]).split()) if entry.get("reason") else None,
                 gate=Gate(
                     str(gate["name"]),
@@ -185,6 +196,49 @@ def problems(features: tuple[Feature, ...], pinned: tuple[str, ...]) -> list[str
         if not feature.changes or not feature.kinds or not feature.what or not feature.effect:
             found.append(f"{name}: kinds, what, changes and effect are all required")
     return found
+
+
+SCENARIOS_PACKAGE = ("live", "scenarios")  # under conformance/: the scenarios, one module per family
+
+
+@functools.cache
+def scenario_drivers() -> dict[str, str]:
+    """Feature -> the scenario that drives it, read from each ``@scenario("name", ..., drives=[...])``
+    in the scenarios' source (literals only: a test holds these equal to what the decorators register).
+    A feature claimed by two scenarios is an InventoryError."""
+    folder = resources.files("conformance").joinpath(*SCENARIOS_PACKAGE)
+    found: dict[str, str] = {}
+    for module in sorted(folder.iterdir(), key=lambda m: m.name):
+        if not module.name.endswith(".py"):
+            continue
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for decorator in node.decorator_list:
+                for feature, name in _declared(decorator):
+                    if feature in found and found[feature] != name:
+                        raise InventoryError(
+                            f"feature {feature} is driven by both {found[feature]} and {name}"
+                        )
+                    found[feature] = name
+    return found
+
+
+def _declared(decorator: ast.expr) -> list[tuple[str, str]]:
+    """(feature, scenario) for each literal feature of ``@scenario("name", ..., drives=[...])``."""
+    if not (
+        isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Name)
+        and decorator.func.id == "scenario"
+        and decorator.args
+        and isinstance(decorator.args[0], ast.Constant)
+    ):
+        return []
+    name = str(decorator.args[0].value)
+    for keyword in decorator.keywords:
+        if keyword.arg == "drives" and isinstance(keyword.value, (ast.List, ast.Tuple)):
+            return [(str(e.value), name) for e in keyword.value.elts if isinstance(e, ast.Constant)]
+    return []
 
 
 @functools.cache

@@ -28,12 +28,10 @@ from conformance.k8s import diagnostics
 from conformance.k8s.client import Kube
 from conformance.live.admission import Admission, AdmissionUnavailable
 from conformance.live.capture import Snapshotter
-from conformance.live.features import Selection, selection  # also registers the feature scenarios
 from conformance.live.parallel import EXCLUSIVE, HELD, RELEASED, WAITS, Lane, PhaseGate, run_side_by_side
 from conformance.live.recorder import FlowRecorder
 from conformance.live.scenarios import (
-    FEATURE_SCENARIOS,
-    SCENARIOS,
+    REGISTRY,
     Context,
     PhaseUnverified,
     Scenario,
@@ -41,6 +39,7 @@ from conformance.live.scenarios import (
     default_scenarios,
     left_out,
 )
+from conformance.live.selection import Selection, selection
 from conformance.progress import say
 from conformance.report import formats as report
 from conformance.snapshot import Snapshot
@@ -242,7 +241,7 @@ class LiveSession:
         diagnostics bundle, not an exception. The result lists snapshots, failures, unverified
         phases and seconds in the order of ``names`` (default: the default set), never in the order
         the scenarios finished. ``registry``: the scenarios by name (default: every known one)."""
-        scenarios = registry if registry is not None else {**SCENARIOS, **FEATURE_SCENARIOS}
+        scenarios = registry if registry is not None else REGISTRY
         version, backend = self.provider.kuberay_version, self.provider.name
         chosen = list(default_scenarios(version, backend) if names is None else names)
         snapshotter = Snapshotter(self.kube)  # the Kube client is made here, before any thread
@@ -414,7 +413,7 @@ class LiveRun:
 
 
 def _root_kind(scenario: str) -> str | None:
-    known = SCENARIOS.get(scenario) or FEATURE_SCENARIOS.get(scenario)
+    known = REGISTRY.get(scenario)
     return known.root_kind if known else None
 
 

@@ -258,8 +258,10 @@ def test_local_runtime_follows_the_configmap_switches(tmp_path: Path) -> None:
 
 
 def test_no_scenario_probes_a_provider_with_hasattr() -> None:
-    source = (Path(__file__).parents[2] / "live" / "scenarios.py").read_text()
-    assert "hasattr(" not in source
+    folder = Path(__file__).parents[2] / "live" / "scenarios"
+    sources = {p.name: p.read_text() for p in folder.glob("*.py")}
+    assert "context.py" in sources and "rayservice.py" in sources
+    assert [name for name, text in sources.items() if "hasattr(" in text] == []
 
 
 def _pod(

@@ -8,8 +8,8 @@ from conformance import inventory, versions
 from conformance.claims import live
 from conformance.definition import load_path
 from conformance.errors import UserError
-from conformance.live.features import selection  # also registers the feature scenarios
-from conformance.live.scenarios import FEATURE_SCENARIOS, SCENARIOS, default_scenarios, left_out
+from conformance.live.scenarios import FEATURE_SCENARIOS, REGISTRY, SCENARIOS, default_scenarios, left_out
+from conformance.live.selection import selection
 from conformance.live.session import LiveResult, evaluate
 from conformance.tests.helpers import DEFINITIONS
 from conformance.verdict import Outcome, Verdict, exit_code
@@ -57,11 +57,29 @@ def test_the_inventory_lists_every_entry_the_issue_names() -> None:
 
 
 def test_every_scenario_named_in_the_inventory_exists() -> None:
-    registry = {**SCENARIOS, **FEATURE_SCENARIOS}
-    missing = {f.name: f.scenario for f in inventory.load() if f.scenario and f.scenario not in registry}
+    missing = {f.name: f.scenario for f in inventory.load() if f.scenario and f.scenario not in REGISTRY}
     assert missing == {}
     # ... and every feature scenario drives at least one entry (none is dead code).
     assert set(FEATURE_SCENARIOS) - {f.scenario for f in inventory.load()} == set()
+
+
+def test_the_inventory_reads_what_each_scenario_registers_it_drives() -> None:
+    registered = {feature: s.name for s in REGISTRY.values() for feature in s.drives}
+    assert inventory.scenario_drivers() == registered
+    assert registered["zero-serve-endpoints"] == "rayservice"  # a default scenario drives features too
+    assert set(registered) <= set(inventory.by_name())  # no scenario drives a feature the inventory lacks
+
+
+def test_a_scenario_written_in_the_inventory_is_refused_with_where_it_belongs() -> None:
+    with pytest.raises(
+        inventory.InventoryError, match=r"`scenario` is not written in the inventory: .*drives="
+    ):
+        inventory.parse({"features": [_entry(scenario="multi-host")]})
+
+
+def _parse(raw: dict[str, object], drivers: dict[str, str] | None = None) -> tuple[inventory.Feature, ...]:
+    """Entry ``x`` driven by the multi-host scenario unless ``drivers`` says otherwise."""
+    return inventory.parse(raw, {"x": "multi-host"} if drivers is None else drivers)
 
 
 def _entry(**changes: object) -> dict[str, object]:
@@ -73,38 +91,35 @@ def _entry(**changes: object) -> dict[str, object]:
         "versions": ["v1.6.2"],
         "changes": ["pods"],
         "effect": "moves Pods",
-        "scenario": "multi-host",
     }
     entry.update(changes)
     return {key: value for key, value in entry.items() if value is not None}
 
 
 def test_an_entry_without_scenario_or_reason_is_refused() -> None:
-    (problem,) = inventory.problems(inventory.parse({"features": [_entry(scenario=None)]}), PINNED)
+    (problem,) = inventory.problems(_parse({"features": [_entry()]}, drivers={}), PINNED)
     assert problem == "x: needs exactly one of `scenario` and `reason` (has neither)"
 
 
 def test_an_entry_with_both_scenario_and_reason_is_refused() -> None:
-    (problem,) = inventory.problems(inventory.parse({"features": [_entry(reason="later")]}), PINNED)
+    (problem,) = inventory.problems(_parse({"features": [_entry(reason="later")]}), PINNED)
     assert problem == "x: needs exactly one of `scenario` and `reason` (has both)"
 
 
 def test_an_entry_in_a_version_not_pinned_is_refused() -> None:
-    (problem,) = inventory.problems(
-        inventory.parse({"features": [_entry(versions=["v1.6.2", "v1.2.0"])]}), PINNED
-    )
+    (problem,) = inventory.problems(_parse({"features": [_entry(versions=["v1.6.2", "v1.2.0"])]}), PINNED)
     assert problem.startswith("x: version v1.2.0 is not pinned in versions.yaml (v1.3.2, ")
 
 
 def test_a_gate_on_in_a_version_without_the_feature_is_refused() -> None:
     entry = _entry(gate={"name": "G", "default_on": ["v1.7.0"]})
-    (problem,) = inventory.problems(inventory.parse({"features": [entry]}), PINNED)
+    (problem,) = inventory.problems(_parse({"features": [entry]}), PINNED)
     assert problem == "x: gate G on by default in v1.7.0, which lacks it"
 
 
 def test_unknown_keys_are_refused() -> None:
     with pytest.raises(inventory.InventoryError, match=r"unknown keys \['scenarios'\]"):
-        inventory.parse({"features": [_entry(scenarios="multi-host")]})
+        _parse({"features": [_entry(scenarios="multi-host")]})
 
 
 def test_no_features_runs_the_default_set() -> None:

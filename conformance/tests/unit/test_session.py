@@ -4,7 +4,6 @@ keeping everyone's snapshots, the operator restart alone, Ctrl-C and crashes cle
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import signal
 import threading
@@ -14,7 +13,6 @@ from typing import Any, cast
 
 import pytest
 
-from conformance import inventory, versions
 from conformance.backends.base import Capability, Provider
 from conformance.definition import load_path
 from conformance.errors import EnvironmentProblem, UserError
@@ -23,13 +21,11 @@ from conformance.kuberay import serve_endpoints_dropped
 from conformance.live.capture import Snapshotter
 from conformance.live.parallel import EXCLUSIVE, HELD, WAITS
 from conformance.live.scenarios import (
-    FEATURE_SCENARIOS,
-    SCENARIOS,
+    REGISTRY,
     Context,
     PhaseUnverified,
     Scenario,
     ScenarioFailed,
-    _serve_endpoints_dropped,
     default_scenarios,
 )
 from conformance.live.session import (
@@ -60,49 +56,6 @@ class _NoGate:
 def _context(provider: object, said: list[str]) -> Context:
     kube = cast(Kube, None)
     return Context(kube, cast(Provider, provider), "ns", cast(Snapshotter, None), said.append)
-
-
-class _NoServeSwitch(_NoGate):
-    name = "kind"
-    kuberay_version = "v1.6.2"
-    capabilities = frozenset(Capability) - {Capability.SERVE_UNREADY}
-
-    def set_serve_unready(self, namespace: str, value: bool = True) -> None:
-        raise AssertionError("a backend without the capability is never asked")
-
-
-def test_the_zero_serve_endpoints_phases_are_unverified_without_the_capability() -> None:
-    said: list[str] = []
-    context = _context(_NoServeSwitch(), said)
-    _serve_endpoints_dropped(context, "rayservice", ("ray.io/v1", "RayService", "rs"), "rc", [])
-    reason = "the kind backend cannot drop-serve-endpoints: no drop-serve-endpoints here"
-    assert context.unverified == [
-        PhaseUnverified("rayservice", "serve-endpoints-dropped", reason),
-        PhaseUnverified("rayservice", "serve-endpoints-restored", reason),
-    ]
-
-
-def test_the_zero_serve_endpoints_phases_are_unverified_where_kuberay_lacks_the_reason(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    feature = inventory.by_name()["zero-serve-endpoints"]
-    assert feature.versions == tuple(versions.load().kuberay)  # every pinned version has it
-    lacking = dataclasses.replace(feature, versions=("v1.7.0",))
-    monkeypatch.setattr(inventory, "by_name", lambda: {"zero-serve-endpoints": lacking})
-    provider = _NoServeSwitch()
-    provider.capabilities = frozenset(Capability)
-    said: list[str] = []
-    context = _context(provider, said)
-    _serve_endpoints_dropped(context, "rayservice", ("ray.io/v1", "RayService", "rs"), "rc", [])
-    reason = (
-        "KubeRay v1.6.2 does not have the RayService condition Ready=False, reason ZeroServeEndpoints "
-        "(it exists in v1.7.0)"
-    )
-    assert [(u.phase, u.reason) for u in context.unverified] == [
-        ("serve-endpoints-dropped", reason),
-        ("serve-endpoints-restored", reason),
-    ]
-    assert said[0] == f"  [rayservice] UNVERIFIED serve-endpoints-dropped: {reason}"
 
 
 def test_namespace_name_is_a_dns_label_after_the_label() -> None:
@@ -246,7 +199,7 @@ def _snap(ctx: Context, scenario: str, phase: str) -> Snapshot:
 
 
 def _registry(**runs: Callable[[Context], Any]) -> dict[str, Scenario]:
-    return {name.replace("_", "-"): Scenario(run, "RayCluster") for name, run in runs.items()}
+    return {name.replace("_", "-"): Scenario(name, run, "RayCluster") for name, run in runs.items()}
 
 
 def test_results_merge_in_the_order_given_not_the_order_scenarios_finish(tmp_path: Path) -> None:
@@ -426,12 +379,12 @@ def _ctrl_c_stops_every_scenario(tmp_path: Path) -> None:
 
 def test_the_slow_scenarios_start_first_and_results_keep_the_given_order() -> None:
     registry = {
-        "quick": Scenario(lambda ctx: [], "RayCluster"),
-        "long": Scenario(lambda ctx: [], "RayService", slow=True),
-        "quick-too": Scenario(lambda ctx: [], "RayJob"),
+        "quick": Scenario("quick", lambda ctx: [], "RayCluster"),
+        "long": Scenario("long", lambda ctx: [], "RayService", slow=True),
+        "quick-too": Scenario("quick-too", lambda ctx: [], "RayJob"),
     }
     assert start_order(["quick", "long", "quick-too"], registry) == ["long", "quick", "quick-too"]
-    assert start_order(default_scenarios(), {**SCENARIOS, **FEATURE_SCENARIOS})[0] == "rayservice"
+    assert start_order(default_scenarios(), REGISTRY)[0] == "rayservice"
 
 
 def test_parallel_is_one_to_eight_and_defaults_to_the_backends(tmp_path: Path) -> None:

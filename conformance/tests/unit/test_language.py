@@ -1,0 +1,222 @@
+"""The phase language (``live/scenarios/language.py``): what a phase does with its needs, its probe, its
+check and its Expectation, and what the framework supplies (``created``, finally, registration)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, cast
+
+import pytest
+
+from conformance import inventory, versions
+from conformance.backends.base import Capability, Provider
+from conformance.k8s.client import Kube, wait_until
+from conformance.live.capture import Snapshotter
+from conformance.live.scenarios import REGISTRY, Context, PhaseUnverified, ScenarioFailed
+from conformance.live.scenarios.language import (
+    SHORT,
+    Probe,
+    Script,
+    kuberay_has,
+    play,
+    running,
+    scenario,
+)
+from conformance.snapshot import Expectation, Snapshot
+
+pytestmark = pytest.mark.unit
+
+
+class _Provider:
+    name = "kind"
+    kuberay_version = "v1.6.2"
+    timeout_scale = 1.0
+    batch_scheduler = ""
+
+    def __init__(self, capabilities: frozenset[Capability] = frozenset(Capability)) -> None:
+        self.capabilities = capabilities
+
+    def lacks(self, capability: Capability) -> str:
+        return f"no {capability} here"
+
+
+class _Kube:
+    """Answers waits at once (the probe is asked until it holds or the deadline passes)."""
+
+    def __init__(self) -> None:
+        self.created: list[dict[str, Any]] = []
+
+    def wait_for(self, what: str, probe: Any, timeout: float) -> Any:
+        return wait_until(what, probe, 0.2)
+
+    def create(self, manifest: dict[str, Any], namespace: str) -> dict[str, Any]:
+        self.created.append(manifest)
+        return manifest
+
+
+class _Snapshotter:
+    def take(self, scenario: str, phase: str, namespace: str, root: Any, expect: Expectation) -> Snapshot:
+        return Snapshot(scenario, phase, namespace, {}, [], [], [], [], expect)
+
+
+def _context(provider: _Provider | None = None) -> tuple[Context, list[str]]:
+    said: list[str] = []
+    ctx = Context(
+        cast(Kube, _Kube()),
+        cast(Provider, provider or _Provider()),
+        "ns",
+        cast(Snapshotter, _Snapshotter()),
+        said.append,
+    )
+    return ctx, said
+
+
+ROOT = {"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": "rc"}}
+
+
+def test_create_marks_the_created_phase_expecting_initializing_not_settled() -> None:
+    ctx, _ = _context()
+    script = Script(ctx, "s")
+    ref = script.create(dict(ROOT))
+    assert ref.name == "rc" and script.root == ref
+    (created,) = ctx.snapshots
+    assert (created.phase, created.expect.statuses, created.expect.stable) == (
+        "created",
+        ["initializing"],
+        False,
+    )
+
+
+def test_a_phase_acts_waits_checks_then_snapshots_with_what_the_probe_found() -> None:
+    ctx, _ = _context()
+    script = Script(ctx, "s")
+    script.create(dict(ROOT))
+    done: list[str] = []
+    found = script.phase(
+        "ready",
+        do=lambda: done.append("do"),
+        until=Probe("the cluster up", lambda ctx: "rc-1" if done else None),
+        check=lambda value: done.append(f"check {value}"),
+        expect=lambda value: running(value),
+        timeout=SHORT,
+    )
+    assert found == "rc-1" and done == ["do", "check rc-1"]
+    assert (ctx.snapshots[-1].phase, ctx.snapshots[-1].expect.current_owners) == ("ready", ["rc-1"])
+
+
+def test_a_phase_that_never_holds_fails_naming_the_scenario_the_phase_and_the_probe() -> None:
+    ctx, _ = _context()
+    script = Script(ctx, "s")
+    with pytest.raises(ScenarioFailed) as failure:
+        script.phase("ready", until=Probe("the cluster up", lambda ctx: None), expect=running("rc"))
+    assert failure.value.scenario == "s" and failure.value.phase == "ready"
+    assert "the cluster up" in failure.value.message
+    assert ctx.snapshots == []
+
+
+def test_a_check_that_fails_leaves_the_phase_without_a_snapshot() -> None:
+    ctx, _ = _context()
+    script = Script(ctx, "s")
+    script.create(dict(ROOT))
+
+    def check(value: Any) -> None:
+        raise script.fail("succeeded", f"the Ray job ended {value}")
+
+    with pytest.raises(ScenarioFailed, match="the Ray job ended FAILED"):
+        script.phase(
+            "succeeded", until=Probe("ended", lambda ctx: "FAILED"), check=check, expect=running("rc")
+        )
+    assert [s.phase for s in ctx.snapshots] == ["created"]
+
+
+def test_a_phase_whose_capability_is_missing_is_unverified_and_never_acts() -> None:
+    ctx, said = _context(_Provider(frozenset(Capability) - {Capability.SERVE_UNREADY}))
+    script = Script(ctx, "rayservice")
+    acted: list[bool] = []
+    result = script.phase(
+        "serve-endpoints-dropped",
+        needs=[Capability.SERVE_UNREADY],
+        do=lambda: acted.append(True),
+        until=Probe("dropped", lambda ctx: True),
+        expect=running("rc"),
+    )
+    reason = "the kind backend cannot drop-serve-endpoints: no drop-serve-endpoints here"
+    assert result is None and acted == [] and ctx.snapshots == []
+    assert ctx.unverified == [PhaseUnverified("rayservice", "serve-endpoints-dropped", reason)]
+    assert said == [f"  [rayservice] UNVERIFIED serve-endpoints-dropped: {reason}"]
+
+
+def test_a_probe_declares_what_it_needs_and_a_phase_waiting_on_it_is_unverified_without_it() -> None:
+    ctx, _ = _context(_Provider(frozenset(Capability) - {Capability.RAY_NODES}))
+    script = Script(ctx, "raycluster")
+    asks_the_gcs = Probe("the head's GCS lists every Pod", lambda ctx: True, needs=(Capability.RAY_NODES,))
+    assert script.phase("ready", until=asks_the_gcs, expect=running("rc")) is None
+    assert [(u.phase, u.reason.split(":")[0]) for u in ctx.unverified] == [
+        ("ready", "the kind backend cannot list-ray-nodes")
+    ]
+
+
+def test_phases_needing_a_feature_the_version_lacks_are_unverified_with_the_version_that_has_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    feature = inventory.by_name()["zero-serve-endpoints"]
+    assert feature.versions == tuple(versions.load().kuberay)  # every pinned version has it
+    lacking = dataclasses.replace(feature, versions=("v1.7.0",))
+    monkeypatch.setattr(inventory, "by_name", lambda: {"zero-serve-endpoints": lacking})
+    ctx, said = _context()
+    script = Script(ctx, "rayservice")
+    phases = ("serve-endpoints-dropped", "serve-endpoints-restored")
+    assert not script.able(kuberay_has("zero-serve-endpoints"), Capability.SERVE_UNREADY, phases=phases)
+    reason = (
+        "KubeRay v1.6.2 does not have the RayService condition Ready=False, reason ZeroServeEndpoints "
+        "(it exists in v1.7.0)"
+    )
+    assert [(u.phase, u.reason) for u in ctx.unverified] == [(p, reason) for p in phases]
+    assert said[0] == f"  [rayservice] UNVERIFIED serve-endpoints-dropped: {reason}"
+
+
+def test_finally_runs_last_first_however_the_scenario_ends() -> None:
+    ctx, _ = _context()
+    ran: list[str] = []
+
+    def body(s: Script) -> None:
+        s.finally_(lambda: ran.append("first"))
+        s.finally_(lambda: ran.append("second"))
+        s.phase("ready", until=Probe("never", lambda ctx: None), expect=running("rc"))
+
+    with pytest.raises(ScenarioFailed):
+        play(ctx, "s", body)
+    assert ran == ["second", "first"]
+
+
+def test_a_failing_finally_fails_a_scenario_that_otherwise_passed_and_the_others_still_run() -> None:
+    ctx, _ = _context()
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("could not release the gate")
+
+    def body(s: Script) -> None:
+        s.finally_(lambda: ran.append("first"))
+        s.finally_(broken)
+
+    with pytest.raises(ScenarioFailed) as failure:
+        play(ctx, "s", body)
+    assert failure.value.phase == "finally" and "could not release the gate" in failure.value.message
+    assert ran == ["first"]
+
+
+def test_a_scenario_is_registered_once_under_its_name_with_what_it_drives() -> None:
+    registered = REGISTRY["rayservice"]
+    assert (registered.root_kind, registered.default, registered.slow) == ("RayService", True, True)
+    assert "zero-serve-endpoints" in registered.drives
+    with pytest.raises(ValueError, match="scenario rayservice is registered twice"):
+        scenario("rayservice", root="RayService")(lambda s: None)
+
+
+def test_every_scenario_plays_through_the_language() -> None:
+    """A registered scenario is a play of its steps: the session's call gives the Context to ``play``."""
+    ctx, _ = _context(_Provider(frozenset()))
+    # a scenario whose every phase needs what this backend lacks: UNVERIFIED phases, no failure
+    REGISTRY["rayjob-sidecar"](ctx)
+    assert {u.phase for u in ctx.unverified} == {"created", "running", "succeeded"}
