@@ -218,13 +218,17 @@ def judge_members(definition: Definition, flow: Flow) -> list[Verdict]:
         by_uid = {str(o["metadata"]["uid"]): o for o in ever.values() if (o.get("metadata") or {}).get("uid")}
         grouped: dict[str, set[str]] = {}  # RayCluster -> the pod groups its Pods got at their first frame
         members: dict[str, set[str]] = {}  # pod group -> the RayClusters whose Pods it got
+        owned = _Ownership(definition, by_uid)
         for frame in flow.frames:
             uid = str((frame.object.get("metadata") or {}).get("uid") or "")
-            if frame.kind != "Pod" or frame.type == "DELETED" or uid in seen:
+            if frame.type == "DELETED" or uid in seen:
                 continue
             seen.add(uid)
             if uid not in workload:
-                continue  # another workload's Pod (the neighbour)
+                continue  # another workload's object (the neighbour)
+            if frame.kind != "Pod":
+                owned.judge(flow, frame, None)
+                continue
             judged += 1
             try:
                 chosen = [c.name for c in leaves if selects(definition, c, frame.object)]
@@ -233,6 +237,7 @@ def judge_members(definition: Definition, flow: Flow) -> list[Verdict]:
                     f"Pod {frame.name} at its first frame: the selectors cannot be read: {error.message}"
                 )
                 continue
+            owned.judge(flow, frame, chosen)
             cluster = _cluster_of(frame.object, by_uid)
             if definition.pod_groups and cluster:
                 try:
@@ -260,7 +265,93 @@ def judge_members(definition: Definition, flow: Flow) -> list[Verdict]:
             f"Pod(s) of {kind} {name}",
             f"{judged} Pod(s) of {kind} {name}, each a member of exactly one component from its first frame",
         )
+        verdicts += _outcome(
+            definition,
+            names.OWNERSHIP_FRAMES,
+            "childComponents.ownerRef",
+            phase,
+            owned.wrong,
+            f"object(s) of {kind} {name}",
+            f"{owned.judged} object(s) of {kind} {name}, each owned as the definition says from its first frame",
+        )
     return verdicts
+
+
+class _Ownership:
+    """Ownership at each object's first frame: a Pod's component has its ``ownerRef`` parent's kind in
+    the Pod's owner chain; any other object the workload's components made is of a component kind (whose
+    parent is in its chain) or listed in ``additionalChildKinds``. A short-lived child (a submitter Job, a
+    cleanup Job, a PodGroup) is judged even if no photographed phase ever saw it."""
+
+    def __init__(self, definition: Definition, by_uid: dict[str, dict[str, Any]]) -> None:
+        self.definition = definition
+        self.by_uid = by_uid
+        self.judged = 0
+        self.wrong: list[str] = []
+        self.known = {(c.kind.api_version, c.kind.kind) for c in definition.components if c.kind}
+        self.known |= {(k.api_version, k.kind) for k in definition.additional_child_kinds}
+        self.component_kinds = {c.kind.kind for c in definition.components if c.kind}
+        # Karta keys additionalChildKinds by kind alone: another API group's kind of a listed name is the
+        # photographed phases' CANNOT-EXPRESS (claims/live.py), not a wrong definition
+        self.listed = {k.kind for k in definition.additional_child_kinds}
+
+    def _chain(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
+        chain: list[dict[str, Any]] = []
+        current = obj
+        for _ in range(16):  # an owner chain is short; a cycle ends here
+            refs = (current.get("metadata") or {}).get("ownerReferences") or []
+            owner = next(
+                (self.by_uid[str(r.get("uid"))] for r in refs if str(r.get("uid")) in self.by_uid), None
+            )
+            if owner is None:
+                break
+            chain.append(owner)
+            current = owner
+        return chain
+
+    def judge(self, flow: Flow, frame: Frame, chosen: list[str] | None) -> None:
+        obj = frame.object
+        chain = self._chain(obj)
+        kinds = [str(o.get("kind")) for o in chain]
+        where = (
+            f"{frame.kind} {frame.name} at its first frame ({frame.type} at +{frame.time - flow.started:.1f} s, "
+            f"resourceVersion {frame.resource_version})"
+        )
+        if chosen is not None:  # a Pod: its component's parent must own it
+            if len(chosen) != 1:
+                return  # membership-frames says why
+            self.judged += 1
+            component = self.definition.component(chosen[0])
+            parent = self.definition.component(component.owner_ref or "") if component else None
+            if parent is not None and parent.kind is not None and parent.kind.kind not in kinds:
+                self.wrong.append(
+                    f"{where} has owner chain {' -> '.join(kinds) or 'none'}; component {chosen[0]}'s ownerRef "
+                    f"{component.owner_ref if component else ''!r} ({parent.kind.kind}) is not in it"
+                )
+            return
+        if chain and str(chain[0].get("kind")) not in self.component_kinds:
+            return  # made by Kubernetes for an object the workload created (EndpointSlices of a Service)
+        self.judged += 1
+        gvk = (str(obj.get("apiVersion")), str(obj.get("kind")))
+        if gvk not in self.known:
+            if gvk[1] not in self.listed:
+                self.wrong.append(
+                    f"{where}: {gvk[0]} {gvk[1]} is neither a component kind nor listed in additionalChildKinds"
+                )
+            return
+        parents = [
+            parent.kind.kind
+            for c in self.definition.children
+            if c.kind is not None
+            and (c.kind.api_version, c.kind.kind) == gvk
+            and (parent := self.definition.component(c.owner_ref or "")) is not None
+            and parent.kind is not None
+        ]
+        if parents and not set(parents) & set(kinds):
+            self.wrong.append(
+                f"{where} has owner chain {' -> '.join(kinds) or 'none'}; no component of kind {gvk[1]} has an "
+                f"ownerRef among them ({', '.join(sorted(set(parents)))})"
+            )
 
 
 def _cluster_of(pod: dict[str, Any], by_uid: dict[str, dict[str, Any]]) -> str:

@@ -35,6 +35,7 @@ STATUS: Final = "status"
 GANG_FRAMES: Final = (
     "gang-frames"  # one pod group per RayCluster from each Pod's first frame (claims/frames.py)
 )
+OWNERSHIP_FRAMES: Final = "ownership-frames"  # each object owned as the definition says from its first frame
 MEMBERSHIP_FRAMES: Final = "membership-frames"  # each Pod a member from its first frame (claims/frames.py)
 STATUS_FRAMES: Final = (
     "status-frames"  # the status reading on every recorded frame of the root (claims/frames.py)

@@ -90,7 +90,7 @@ def test_check_flows_judges_saved_flows_without_a_cluster(capsys: pytest.Capture
     assert main(["check", "--flows", str(FLOWS), str(DEFINITIONS)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "frames: raycluster: 17 frames, status right on 17 (1 one reconcile late)" in out
-    assert out[-1].endswith(": 9 passed, 0 failed: gate passes")
+    assert out[-1].endswith(": 12 passed, 0 failed: gate passes")
     assert main(["check", "--flows", str(FLOWS), str(TRANSIENT)]) == 1
 
 
@@ -172,3 +172,50 @@ def test_every_pod_is_in_its_clusters_own_group_from_its_first_frame(tmp_path: P
     (merged,) = [v for v in frames.judge_members(wrong, recorded) if v.claim == names.GANG_FRAMES]
     assert merged.outcome is Outcome.FAIL
     assert "got the Pods of RayClusters ['conformance-rayservice-" in merged.message
+
+
+def test_every_object_is_owned_as_the_definition_says_from_its_first_frame(tmp_path: Path) -> None:
+    """On the RayJob flow the shipped definition's ownership holds for every object at its first frame (the
+    RayCluster, its Pods and Service, the submitter Job and its Pod); a submitter Pod said to be owned by the
+    RayCluster, or a Service kind left out of additionalChildKinds, fails at that object's first frame."""
+    from conformance.tests.helpers import shipped, write
+
+    recorded = _flow("rayjob-suspend")
+    (right,) = [
+        v
+        for v in frames.judge_members(_definition(DEFINITIONS / "rayjob.yaml"), recorded)
+        if v.claim == names.OWNERSHIP_FRAMES
+    ]
+    workload = {
+        f.object["metadata"]["uid"]
+        for f in recorded.frames
+        if f.kind in ("RayCluster", "Pod", "Service", "Job") and not f.name.startswith("neighbour-raycluster")
+    }
+    assert right.outcome is Outcome.PASS, right.message
+    assert right.message.startswith(f"{len(workload)} object(s) of RayJob suspend-rayjob, "), right.message
+
+    document = shipped("rayjob")
+    components = document["spec"]["structureDefinition"]["childComponents"]
+    next(c for c in components if c["name"] == "submitter-pod")["ownerRef"] = "raycluster"
+    [wrong] = load_path(write(tmp_path, document))
+    (failed,) = [v for v in frames.judge_members(wrong, recorded) if v.claim == names.OWNERSHIP_FRAMES]
+    assert failed.outcome is Outcome.FAIL
+    assert (
+        failed.message.startswith("Pod suspend-rayjob-")
+        and "at its first frame (ADDED at +" in failed.message
+    )
+    assert failed.message.endswith(
+        "has owner chain Job -> RayJob; component submitter-pod's ownerRef 'raycluster' (RayCluster) is not in it"
+    )
+
+    document = shipped("rayjob")
+    kinds = document["spec"]["structureDefinition"]["additionalChildKinds"]
+    document["spec"]["structureDefinition"]["additionalChildKinds"] = [
+        k for k in kinds if k["kind"] != "Service"
+    ]
+    [unlisted] = load_path(write(tmp_path, document))
+    failed_kinds = [v for v in frames.judge_members(unlisted, recorded) if v.claim == names.OWNERSHIP_FRAMES]
+    assert {v.outcome for v in failed_kinds} == {Outcome.FAIL}
+    assert failed_kinds[0].message.endswith(
+        "v1 Service is neither a component kind nor listed in additionalChildKinds"
+    )
