@@ -233,6 +233,11 @@ class Script:
         api_version, kind, name = ref
         self.ctx.kube.patch_merge(api_version, kind, name, self.ctx.namespace, body)
 
+    def make(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create an object of the scenario's namespace that is not its root (a neighbour, a Redis, a
+        wrapper): the object as made."""
+        return self.ctx.kube.create(manifest, self.ctx.namespace)
+
     def delete(self, ref: Ref | tuple[str, str, str]) -> None:
         api_version, kind, name = ref
         self.ctx.kube.delete(api_version, kind, name, self.ctx.namespace)

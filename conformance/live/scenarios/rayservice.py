@@ -17,10 +17,15 @@ from conformance.kuberay import (
     rayservice_ready,
     serve_endpoints_dropped,
 )
-from conformance.live.scenarios.context import (
-    Context,
-    ScenarioFailed,
-    pod_ready,
+from conformance.live.scenarios.context import Context, pod_ready
+from conformance.live.scenarios.gcs import (
+    HOLD,
+    REDIS_ADDRESS,
+    has_ft_finalizer,
+    held,
+    hold,
+    redis_cleanup_made,
+    start_redis,
 )
 from conformance.live.scenarios.language import (
     LONG,
@@ -31,21 +36,11 @@ from conformance.live.scenarios.language import (
     kuberay_has,
     running,
     scenario,
+    spec_suspend,
 )
-from conformance.live.scenarios.legacy import (
-    FT_FINALIZER,
-    HOLD,
-    REDIS_ADDRESS,
-    _ready_then_upgraded,
-    _redis_cleanup,
-    _serving,
-    _settled,
-    _spec_suspend,
-    _start_redis,
-    start_rayservice,
-)
-from conformance.live.scenarios.probes import RAYCLUSTER, RAYSERVICE, holds, serving
-from conformance.snapshot import Expectation
+from conformance.live.scenarios.probes import RAYCLUSTER, RAYSERVICE, holds, serving, settled
+
+# --- manifests and actions ------------------------------------------------------------------------
 
 
 def rayservice_manifest(s: Script, change: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
@@ -56,9 +51,63 @@ def rayservice_manifest(s: Script, change: Callable[[dict[str, Any]], None] | No
     return manifest
 
 
-def upgraded(s: Script, service: Ref) -> None:
-    """The fixture's upgrade patch applied: a new cluster spec, so KubeRay makes a pending cluster."""
-    s.patch(service, fixtures.load_patch("rayservice-upgrade"))
+def with_spec(**spec: Any) -> Callable[[dict[str, Any]], None]:
+    """A change of the RayService fixture: ``spec`` merged into its spec."""
+
+    def change(manifest: dict[str, Any]) -> None:
+        manifest["spec"].update(spec)
+
+    return change
+
+
+def gcs_ft(manifest: dict[str, Any]) -> None:
+    """A change of the RayService fixture: its clusters with GCS fault tolerance (the Redis of the namespace)."""
+    manifest["spec"]["rayClusterConfig"]["gcsFaultToleranceOptions"] = {"redisAddress": REDIS_ADDRESS}
+
+
+def upgraded(s: Script, service: Ref, **spec: Any) -> None:
+    """The fixture's upgrade patch applied (``spec`` merged into its spec): a new cluster spec, so KubeRay
+    makes a pending cluster."""
+    patch = fixtures.load_patch("rayservice-upgrade")
+    patch["spec"].update(spec)
+    s.patch(service, patch)
+
+
+def one_more_replica(service: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The RayService's first worker group with one replica more, nothing else: ``group=replicas``, the
+    patch (workerGroupSpecs is a list: patched whole)."""
+    groups = copy.deepcopy(service["spec"]["rayClusterConfig"]["workerGroupSpecs"])
+    group = groups[0]
+    group["replicas"] = int(group.get("replicas") or 0) + 1
+    patch = {"spec": {"rayClusterConfig": {"workerGroupSpecs": groups}}}
+    return f"{group['groupName']}={group['replicas']}", patch
+
+
+def said_conditions(current: dict[str, Any] | None, *types: str) -> str:
+    """``Type=status/reason`` of each of the conditions ``types``, for a progress line."""
+    return ", ".join(
+        f"{t}={(condition(current, t) or {}).get('status')}/{(condition(current, t) or {}).get('reason')}"
+        for t in types
+    )
+
+
+def observed(current: dict[str, Any]) -> bool:
+    """The operator has seen the RayService's newest generation."""
+    return bool(
+        (current.get("status") or {}).get("observedGeneration") == current["metadata"].get("generation")
+    )
+
+
+def own_replicas(ctx: Context, cluster: str) -> dict[str, int]:
+    """Each worker group of RayCluster ``cluster`` with the replicas of its own spec."""
+    found = ctx.get(*RAYCLUSTER, cluster) or {}
+    return {
+        g["groupName"]: int(g.get("replicas") or 0)
+        for g in (found.get("spec") or {}).get("workerGroupSpecs") or []
+    }
+
+
+# --- probes ---------------------------------------------------------------------------------------
 
 
 def pending_up(service: str, first: str) -> Probe:
@@ -91,6 +140,21 @@ def promoted(service: str, first: str, pending: str = "") -> Probe:
         return current if done else None
 
     return Probe("the pending cluster promoted and serving", check)
+
+
+def serving_on_new(service: str, first: str, what: str, *, new: str = "", old_kept: bool = False) -> Probe:
+    """RayService ``service`` serving (probe ``serving``) on a cluster other than ``first`` (``new``, if
+    given), none pending, and if ``old_kept`` RayCluster ``first`` still there: the RayService."""
+
+    def check(ctx: Context) -> dict[str, Any] | None:
+        current = serving(service).check(ctx)
+        active = active_cluster(current)
+        moved = current is not None and active not in ("", first) and active == (new or active)
+        if not moved or pending_cluster(current):
+            return None
+        return current if not old_kept or ctx.get(*RAYCLUSTER, first) is not None else None
+
+    return Probe(what, check)
 
 
 def pod_replaced(service: str, pending: str, victim: str, pods: int) -> Probe:
@@ -131,7 +195,7 @@ def endpoints_restored(service: str, active: str) -> Probe:
     )
 
 
-def old_deleted(service: str, first: str) -> Probe:
+def old_deleted(service: str, first: str, what: str = "") -> Probe:
     """The RayCluster ``first`` and its Pods gone, the RayService serving."""
 
     def check(ctx: Context) -> dict[str, Any] | None:
@@ -139,7 +203,7 @@ def old_deleted(service: str, first: str) -> Probe:
         found = serving(service).check(ctx)
         return found if ctx.get(*RAYCLUSTER, first) is None and not pods else None
 
-    return Probe(f"the old cluster {first} and its Pods deleted, the RayService serving", check)
+    return Probe(what or f"the old cluster {first} and its Pods deleted, the RayService serving", check)
 
 
 def app_unhealthy(service: str) -> Probe:
@@ -148,6 +212,186 @@ def app_unhealthy(service: str) -> Probe:
         return current if "UNHEALTHY" in app_statuses(current).values() else None
 
     return Probe("the Serve app to turn UNHEALTHY", check)
+
+
+def replicas_reconciled(service: str, first: str) -> Probe:
+    """A replicas-only change seen: RayService ``service`` serving on ``first``, none pending, its new
+    generation observed, RayCluster ``first`` settled on its own spec (what it has: ``{"cluster": ...}``)."""
+
+    def check(ctx: Context) -> dict[str, Any] | None:
+        current = serving(service).check(ctx)
+        if current is None or active_cluster(current) != first or pending_cluster(current):
+            return None
+        if not observed(current):
+            return None
+        own = own_replicas(ctx, first)
+        return {"cluster": own} if settled(first, own).check(ctx) else None
+
+    return Probe(f"the new generation reconciled, cluster {first} settled on its own spec", check)
+
+
+def generation_observed(service: str) -> Probe:
+    """RayService ``service`` serving, none pending, its new generation observed: the RayService."""
+
+    def check(ctx: Context) -> dict[str, Any] | None:
+        current = serving(service).check(ctx)
+        if current is None or pending_cluster(current):
+            return None
+        return current if observed(current) else None
+
+    return Probe("the new generation observed, the cluster serving", check)
+
+
+def app_deploy_failed(service: str, first: str) -> Probe:
+    """A pending cluster up, its Serve app DEPLOY_FAILED, ``first`` still active and Ready: the RayService."""
+
+    def check(ctx: Context) -> dict[str, Any] | None:
+        current = ctx.get(*RAYSERVICE, service)
+        pending = pending_cluster(current)
+        apps = app_statuses(current, "pendingServiceStatus")
+        # Ready=True and still the old cluster active (KubeRay v1.6.2 was seen to empty the active
+        # cluster's applicationStatuses meanwhile: rayservice_ready would never hold)
+        still = active_cluster(current) == first and condition_true(current, "Ready")
+        up = bool(pending) and pending != first and ctx.cluster_up(pending)
+        return current if still and up and apps and all(a == "DEPLOY_FAILED" for a in apps.values()) else None
+
+    return Probe(f"a pending cluster up with its app DEPLOY_FAILED, {first} still active and serving", check)
+
+
+def serving_unsuspended(service: str, not_on: str = "") -> Probe:
+    """RayService ``service`` Ready, its app RUNNING, on a ready cluster (other than ``not_on``), not
+    Suspended: the RayService."""
+
+    def check(ctx: Context) -> dict[str, Any] | None:
+        current = ctx.get(*RAYSERVICE, service)
+        active = active_cluster(current)
+        ok = rayservice_ready(current) and active != not_on and ctx.cluster_ready(active)
+        return current if ok and not condition_true(current, "Suspended") else None
+
+    if not not_on:
+        return Probe("Ready=True, the Serve app RUNNING, the cluster ready", check)
+    return Probe(f"Ready=True again on a new RayCluster (not {not_on}), the Serve app RUNNING", check)
+
+
+def suspending(service: str, cluster: str) -> Probe:
+    """Suspending=True, RayCluster ``cluster`` being deleted (held by HOLD): the RayService."""
+
+    def check(ctx: Context) -> dict[str, Any] | None:
+        current = ctx.get(*RAYSERVICE, service)
+        found = ctx.get(*RAYCLUSTER, cluster) or {}
+        deleting = bool((found.get("metadata") or {}).get("deletionTimestamp"))
+        return current if condition_true(current, "Suspending") and deleting else None
+
+    return Probe(f"Suspending=True and RayCluster {cluster} being deleted (held by {HOLD})", check)
+
+
+def suspended(service: str, cluster: str) -> Probe:
+    """Suspended=True, no RayCluster of the RayService and no Pod of ``cluster``: the RayService."""
+    mine = f"ray.io/originated-from-cr-name={service},ray.io/originated-from-crd=RayService"
+
+    def check(ctx: Context) -> dict[str, Any] | None:
+        current = ctx.get(*RAYSERVICE, service)
+        clusters = ctx.kube.list_objects(*RAYCLUSTER, ctx.namespace, label_selector=mine)
+        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={cluster}")
+        return current if condition_true(current, "Suspended") and not clusters and not pods else None
+
+    return Probe("Suspended=True, no RayCluster and no Pod of it", check)
+
+
+# --- phases shared by the scenarios ---------------------------------------------------------------
+
+
+def ready(s: Script, service: Ref, until: Probe | None = None) -> dict[str, Any]:
+    """The ``ready`` phase: RayService ``service`` serving (probe ``serving``, or ``until``); the
+    RayService then."""
+    found: dict[str, Any] = s.phase(
+        "ready",
+        until=until or serving(service.name),
+        expect=lambda found: running(active_cluster(found)),
+        timeout=LONG,
+    )
+    return found
+
+
+def upgrade_with_faults(s: Script, service: Ref, first: str) -> str:
+    """The upgrade applied. Where the gate holds new heads: the pending phase held (upgrade-pending), the
+    operator restarted and a pending worker Pod deleted meanwhile (upgrade-pending-recovered), then the
+    gate released. The pending cluster ("" without the gate: the upgrade runs straight to promotion)."""
+    if not s.able(Capability.GATE, phases=["upgrade-pending", "upgrade-pending-recovered"]):
+        upgraded(s, service)
+        return ""
+    s.ctx.provider.hold_new_heads(s.ctx.namespace)
+    s.finally_(lambda: s.ctx.provider.release_heads(s.ctx.namespace))
+    during = s.phase(
+        "upgrade-pending",
+        do=lambda: upgraded(s, service),
+        until=pending_up(service.name, first),
+        expect=lambda found: running(pending_cluster(found)),
+        timeout=LONG,
+    )
+    pending = pending_cluster(during)
+    workers = s.pods(f"ray.io/cluster={pending},ray.io/node-type=worker")
+    victim = workers[0]["metadata"]["name"]
+
+    def faults() -> None:  # the operator restarts (alone: Context.restart_operator), a Pod is deleted
+        s.ctx.restart_operator()
+        s.delete(("v1", "Pod", victim))
+
+    s.phase(
+        "upgrade-pending-recovered",
+        needs=[Capability.RESTART_OPERATOR],
+        do=faults,
+        until=pod_replaced(service.name, pending, victim, len(workers) + 1),
+        expect=running(pending),
+    )
+    s.ctx.provider.release_heads(s.ctx.namespace)
+    return pending
+
+
+SERVE_DROPPED_PHASES = ("serve-endpoints-dropped", "serve-endpoints-restored")
+
+
+def serve_endpoints_dropped_and_restored(s: Script, service: Ref, active: str) -> None:
+    """Where KubeRay has the condition and the backend can: every serve endpoint dropped (degraded),
+    then restored (running)."""
+    if not s.able(kuberay_has("zero-serve-endpoints"), Capability.SERVE_UNREADY, phases=SERVE_DROPPED_PHASES):
+        return
+    s.finally_(lambda: s.ctx.provider.set_serve_unready(s.ctx.namespace, False))
+    s.phase(
+        "serve-endpoints-dropped",
+        do=lambda: s.ctx.provider.set_serve_unready(s.ctx.namespace, True),
+        until=endpoints_dropped(service.name),
+        expect=expect("degraded", owners=[active]),
+    )
+    s.phase(
+        "serve-endpoints-restored",
+        do=lambda: s.ctx.provider.set_serve_unready(s.ctx.namespace, False),
+        until=endpoints_restored(service.name, active),
+        expect=running(active),
+    )
+
+
+def app_made_unhealthy(s: Script, service: Ref, active: str) -> None:
+    """Where the backend can: the Serve app on the head of ``active`` made UNHEALTHY (degraded)."""
+    if not s.able(Capability.APP_UNHEALTHY, phases=["app-unhealthy"]):
+        return
+    (head,) = s.pods(f"ray.io/cluster={active},ray.io/node-type=head")
+
+    def unhealthy(on: bool) -> None:
+        s.ctx.provider.set_app_unhealthy(s.ctx.namespace, head["metadata"]["name"], on)
+
+    s.finally_(lambda: unhealthy(False))
+    # Ready stays True (serve endpoints remain) while the app is UNHEALTHY: it serves, degraded
+    # (KubeRay's model, conformance/model: rayservice/ready-degraded), not failed
+    s.phase(
+        "app-unhealthy",
+        do=lambda: unhealthy(True),
+        until=app_unhealthy(service.name),
+        expect=expect("degraded", owners=[active]),
+    )
+
+
+# --- the scenarios --------------------------------------------------------------------------------
 
 
 @scenario(
@@ -173,43 +417,8 @@ def rayservice(s: Script) -> None:
     the old cluster's deletion overlaps them instead of adding 60 s to the slowest scenario. Without
     the gate the upgrade runs straight to promotion."""
     service = s.create(rayservice_manifest(s), neighbour=True)
-    first = active_cluster(
-        s.phase(
-            "ready",
-            until=serving(service.name),
-            expect=lambda found: running(active_cluster(found)),
-            timeout=LONG,
-        )
-    )
-    pending = ""
-    if s.able(Capability.GATE, phases=["upgrade-pending", "upgrade-pending-recovered"]):
-        s.ctx.provider.hold_new_heads(s.ctx.namespace)
-        s.finally_(lambda: s.ctx.provider.release_heads(s.ctx.namespace))
-        during = s.phase(
-            "upgrade-pending",
-            do=lambda: upgraded(s, service),
-            until=pending_up(service.name, first),
-            expect=lambda found: running(pending_cluster(found)),
-            timeout=LONG,
-        )
-        pending = pending_cluster(during)
-        workers = s.pods(f"ray.io/cluster={pending},ray.io/node-type=worker")
-        victim = workers[0]["metadata"]["name"]
-
-        def faults() -> None:  # the operator restarts (alone: Context.restart_operator), a Pod is deleted
-            s.ctx.restart_operator()
-            s.delete(("v1", "Pod", victim))
-
-        s.phase(
-            "upgrade-pending-recovered",
-            needs=[Capability.RESTART_OPERATOR],
-            do=faults,
-            until=pod_replaced(service.name, pending, victim, len(workers) + 1),
-            expect=running(pending),
-        )
-        s.ctx.provider.release_heads(s.ctx.namespace)
-    else:
-        upgraded(s, service)
+    first = active_cluster(ready(s, service))
+    pending = upgrade_with_faults(s, service, first)
     final = s.phase(
         "promoted",
         until=promoted(service.name, first, pending),
@@ -217,42 +426,9 @@ def rayservice(s: Script) -> None:
         timeout=LONG,
     )
     active = active_cluster(final)
-    if s.able(kuberay_has("zero-serve-endpoints"), Capability.SERVE_UNREADY, phases=SERVE_DROPPED_PHASES):
-        s.finally_(lambda: s.ctx.provider.set_serve_unready(s.ctx.namespace, False))
-        s.phase(
-            "serve-endpoints-dropped",
-            do=lambda: s.ctx.provider.set_serve_unready(s.ctx.namespace, True),
-            until=endpoints_dropped(service.name),
-            expect=expect("degraded", owners=[active]),
-        )
-        s.phase(
-            "serve-endpoints-restored",
-            do=lambda: s.ctx.provider.set_serve_unready(s.ctx.namespace, False),
-            until=endpoints_restored(service.name, active),
-            expect=running(active),
-        )
+    serve_endpoints_dropped_and_restored(s, service, active)
     s.phase("old-deleted", until=old_deleted(service.name, first), expect=running(active))
-    if s.able(Capability.APP_UNHEALTHY, phases=["app-unhealthy"]):
-        (head,) = s.pods(f"ray.io/cluster={active},ray.io/node-type=head")
-
-        def unhealthy(on: bool) -> None:
-            s.ctx.provider.set_app_unhealthy(s.ctx.namespace, head["metadata"]["name"], on)
-
-        s.finally_(lambda: unhealthy(False))
-        # Ready stays True (serve endpoints remain) while the app is UNHEALTHY: it serves, degraded
-        # (KubeRay's model, conformance/model: rayservice/ready-degraded), not failed
-        s.phase(
-            "app-unhealthy",
-            do=lambda: unhealthy(True),
-            until=app_unhealthy(service.name),
-            expect=expect("degraded", owners=[active]),
-        )
-
-
-SERVE_DROPPED_PHASES = ("serve-endpoints-dropped", "serve-endpoints-restored")
-
-
-# --- scenarios not yet written in the phase language ---------------------------------------------
+    app_made_unhealthy(s, service, active)
 
 
 @scenario(
@@ -268,51 +444,25 @@ def rayservice_replicas_only(s: Script) -> None:
     KubeRay (v1.3.2 to v1.6.2, ``shouldUpdateCluster``) compares the RayService's cluster spec with the
     RayCluster by a hash without replicas, so a replicas-only change makes no new cluster and does not
     reach the RayCluster either (replicas belong to the autoscaler); the scenario records which it was."""
-    ctx = s.ctx
-    scenario = "rayservice-replicas-only"
-    name, root, snapshots = start_rayservice(ctx, scenario)
+    service = s.create(rayservice_manifest(s), neighbour=True)
+    found = ready(s, service)
+    first = active_cluster(found)
+    asked, patch = one_more_replica(found)
 
-    serving, ready = _serving(ctx, scenario, name, root, snapshots)
-    first = active_cluster(ready)
+    def same_cluster(seen: dict[str, Any]) -> None:
+        after = s.get(service)
+        if pending_cluster(after) or active_cluster(after) != first:
+            raise s.fail(
+                "scaled", f"a replicas-only change made a new cluster: {after and after.get('status')}"
+            )
+        s.say(f"RayService asks {asked}; RayCluster {first} has {seen['cluster']}")
 
-    groups = copy.deepcopy(ready["spec"]["rayClusterConfig"]["workerGroupSpecs"])
-    group = groups[0]
-    wanted = int(group.get("replicas") or 0) + 1
-    group["replicas"] = wanted
-    ctx.kube.patch_merge(
-        *RAYSERVICE, name, ctx.namespace, {"spec": {"rayClusterConfig": {"workerGroupSpecs": groups}}}
-    )
-
-    def reconciled() -> dict[str, Any] | None:
-        current = serving()
-        if current is None or active_cluster(current) != first or pending_cluster(current):
-            return None
-        if (current.get("status") or {}).get("observedGeneration") != current["metadata"].get("generation"):
-            return None
-        cluster = ctx.get(*RAYCLUSTER, first) or {}
-        own = {
-            g["groupName"]: int(g.get("replicas") or 0)
-            for g in (cluster.get("spec") or {}).get("workerGroupSpecs") or []
-        }
-        return {"cluster": own} if _settled(ctx, first, own)() else None
-
-    seen = ctx.wait(
-        scenario,
+    s.phase(
         "scaled",
-        f"the new generation reconciled, cluster {first} settled on its own spec",
-        reconciled,
-        180,
-    )
-    after = ctx.get(*RAYSERVICE, name)
-    if pending_cluster(after) or active_cluster(after) != first:
-        raise ScenarioFailed(
-            scenario, "scaled", f"a replicas-only change made a new cluster: {after and after.get('status')}"
-        )
-    ctx.progress(
-        f"  [{scenario}] RayService asks {group['groupName']}={wanted}; RayCluster {first} has {seen['cluster']}"
-    )
-    snapshots.append(
-        ctx.snap(scenario, "scaled", root, Expectation(statuses=["running"], current_owners=[first]))
+        do=lambda: s.patch(service, patch),
+        until=replicas_reconciled(service.name, first),
+        check=same_cluster,
+        expect=running(first),
     )
 
 
@@ -334,116 +484,31 @@ def rayservice_suspend(s: Script) -> None:
     (RayServiceResumed), Ready=False (Initializing), and a new RayCluster is made. The Suspending phase
     lasts as long as the RayCluster's deletion: without the harness's finalizer (what a GCS
     fault-tolerance cleanup finalizer does for real) it is too short to snapshot reliably."""
-    ctx = s.ctx
-    scenario = "rayservice-suspend"
-    name, root, snapshots = start_rayservice(ctx, scenario)
-
-    def service() -> dict[str, Any] | None:
-        return ctx.get(*RAYSERVICE, name)
-
-    def serving(not_on: str = "") -> Callable[[], dict[str, Any] | None]:
-        def probe() -> dict[str, Any] | None:
-            current = service()
-            active = active_cluster(current)
-            ok = rayservice_ready(current) and active != not_on and ctx.cluster_ready(active)
-            return current if ok and not condition_true(current, "Suspended") else None
-
-        return probe
-
-    ready = ctx.wait(
-        scenario, "ready", "Ready=True, the Serve app RUNNING, the cluster ready", serving(), 300
+    service = s.create(rayservice_manifest(s), neighbour=True)
+    first = active_cluster(ready(s, service, serving_unsuspended(service.name)))
+    hold(s, first, True)
+    s.finally_(lambda: hold(s, first, False))
+    s.phase(
+        "suspending",
+        do=lambda: s.patch(service, {"spec": {"suspend": True}}),
+        until=suspending(service.name, first),
+        expect=expect("suspending", owners=[first], stable=False, made_by=spec_suspend("suspend")),
     )
-    first = active_cluster(ready)
-    snapshots.append(
-        ctx.snap(scenario, "ready", root, Expectation(statuses=["running"], current_owners=[first]))
+    hold(s, first, False)
+    s.phase(
+        "suspended",
+        until=suspended(service.name, first),
+        check=lambda now: s.say(f"suspended: {said_conditions(now, 'Ready', 'Suspending', 'Suspended')}"),
+        expect=expect("suspended", made_by=spec_suspend("suspend")),
     )
-
-    def held() -> list[str]:
-        return list(((ctx.get(*RAYCLUSTER, first) or {}).get("metadata") or {}).get("finalizers") or [])
-
-    ctx.kube.patch_merge(*RAYCLUSTER, first, ctx.namespace, {"metadata": {"finalizers": [*held(), HOLD]}})
-    try:
-        ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, {"spec": {"suspend": True}})
-
-        def suspending() -> dict[str, Any] | None:
-            current = service()
-            cluster = ctx.get(*RAYCLUSTER, first) or {}
-            deleting = bool((cluster.get("metadata") or {}).get("deletionTimestamp"))
-            return current if condition_true(current, "Suspending") and deleting else None
-
-        ctx.wait(
-            scenario,
-            "suspending",
-            f"Suspending=True and RayCluster {first} being deleted (held by {HOLD})",
-            suspending,
-            120,
-        )
-        snapshots.append(
-            ctx.snap(
-                scenario,
-                "suspending",
-                root,
-                Expectation(
-                    statuses=["suspending"],
-                    stable=False,
-                    current_owners=[first],
-                    made_by=_spec_suspend("suspend"),
-                ),
-            )
-        )
-    finally:
-        if HOLD in held():
-            ctx.kube.patch_merge(
-                *RAYCLUSTER,
-                first,
-                ctx.namespace,
-                {"metadata": {"finalizers": [f for f in held() if f != HOLD]}},
-            )
-
-    mine = f"ray.io/originated-from-cr-name={name},ray.io/originated-from-crd=RayService"
-
-    def suspended() -> dict[str, Any] | None:
-        current = service()
-        clusters = ctx.kube.list_objects(*RAYCLUSTER, ctx.namespace, label_selector=mine)
-        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={first}")
-        return current if condition_true(current, "Suspended") and not clusters and not pods else None
-
-    now = ctx.wait(scenario, "suspended", "Suspended=True, no RayCluster and no Pod of it", suspended, 180)
-    ctx.progress(
-        f"  [{scenario}] suspended: "
-        + ", ".join(
-            f"{t}={(condition(now, t) or {}).get('status')}/{(condition(now, t) or {}).get('reason')}"
-            for t in ("Ready", "Suspending", "Suspended")
-        )
-    )
-    snapshots.append(
-        ctx.snap(
-            scenario,
-            "suspended",
-            root,
-            Expectation(statuses=["suspended"], made_by=_spec_suspend("suspend")),
-        )
-    )
-
-    ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, {"spec": {"suspend": False}})
-    resumed = ctx.wait(
-        scenario,
+    s.phase(
         "resumed",
-        f"Ready=True again on a new RayCluster (not {first}), the Serve app RUNNING",
-        serving(not_on=first),
-        300,
-    )
-    snapshots.append(
-        ctx.snap(
-            scenario,
-            "resumed",
-            root,
-            Expectation(
-                statuses=["running"],
-                current_owners=[active_cluster(resumed)],
-                made_by=_spec_suspend("resume"),
-            ),
-        )
+        do=lambda: s.patch(service, {"spec": {"suspend": False}}),
+        until=serving_unsuspended(service.name, not_on=first),
+        expect=lambda found: expect(
+            "running", owners=[active_cluster(found)], made_by=spec_suspend("resume")
+        ),
+        timeout=LONG,
     )
 
 
@@ -457,29 +522,22 @@ def upgrade_none(s: Script) -> None:
     """upgradeStrategy type None: ready -> the cluster-level change that upgrades the default scenario
     (a head-template label) -> the operator has seen the new generation and made no new cluster: the
     same active RayCluster, no pending one, its Pods still from the old spec."""
-    ctx = s.ctx
-    scenario = "upgrade-none"
+    service = s.create(rayservice_manifest(s, with_spec(upgradeStrategy={"type": "None"})), neighbour=True)
+    first = active_cluster(ready(s, service))
 
-    root, snapshots, serving, first = _ready_then_upgraded(ctx, scenario, upgradeStrategy={"type": "None"})
+    def same_cluster(after: dict[str, Any]) -> None:
+        if active_cluster(after) != first:
+            raise s.fail(
+                "spec-changed", f"upgradeStrategy None made a new cluster: {active_cluster(after)!r}"
+            )
 
-    def reconciled() -> dict[str, Any] | None:
-        current = serving()
-        if current is None or pending_cluster(current):
-            return None
-        if (current.get("status") or {}).get("observedGeneration") != current["metadata"].get("generation"):
-            return None
-        return current
-
-    after = ctx.wait(
-        scenario, "spec-changed", "the new generation observed, the cluster serving", reconciled, 180
-    )
-    if active_cluster(after) != first:
-        raise ScenarioFailed(
-            scenario, "spec-changed", f"upgradeStrategy None made a new cluster: {active_cluster(after)!r}"
-        )
-    # the active cluster's Pods were made from the old spec, and stay so
-    snapshots.append(
-        ctx.snap(scenario, "spec-changed", root, Expectation(statuses=["running"], stale_owners=[first]))
+    s.phase(
+        "spec-changed",
+        do=lambda: upgraded(s, service),
+        until=generation_observed(service.name),
+        check=same_cluster,
+        # the active cluster's Pods were made from the old spec, and stay so
+        expect=expect("running", stale_owners=[first]),
     )
 
 
@@ -493,36 +551,25 @@ def rayservice_cluster_deletion_delay(s: Script) -> None:
     """rayClusterDeletionDelaySeconds 30: ready -> the default scenario's upgrade, run straight through ->
     promoted-old-kept (the new cluster active and serving, the old RayCluster and its Pods still there) ->
     old-deleted (the delay over: only the new cluster)."""
-    ctx = s.ctx
-    scenario = "rayservice-cluster-deletion-delay"
-
-    root, snapshots, serving, first = _ready_then_upgraded(ctx, scenario, rayClusterDeletionDelaySeconds=30)
-
-    def promoted_old_kept() -> dict[str, Any] | None:
-        current = serving()
-        if current is None or active_cluster(current) in ("", first) or pending_cluster(current):
-            return None
-        return current if ctx.get(*RAYCLUSTER, first) is not None else None
-
-    after = ctx.wait(
-        scenario,
-        "promoted-old-kept",
-        f"the new cluster promoted, {first} not yet deleted",
-        promoted_old_kept,
-        300,
+    manifest = rayservice_manifest(s, with_spec(rayClusterDeletionDelaySeconds=30))
+    service = s.create(manifest, neighbour=True)
+    first = active_cluster(ready(s, service))
+    kept = serving_on_new(
+        service.name, first, f"the new cluster promoted, {first} not yet deleted", old_kept=True
     )
-    new = active_cluster(after)
-    snapshots.append(
-        ctx.snap(scenario, "promoted-old-kept", root, Expectation(statuses=["running"], current_owners=[new]))
+    new = active_cluster(
+        s.phase(
+            "promoted-old-kept",
+            do=lambda: upgraded(s, service),
+            until=kept,
+            expect=lambda found: running(active_cluster(found)),
+            timeout=LONG,
+        )
     )
-
-    def old_gone() -> bool:
-        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=f"ray.io/cluster={first}")
-        return ctx.get(*RAYCLUSTER, first) is None and not pods and serving() is not None
-
-    ctx.wait(scenario, "old-deleted", f"{first} and its Pods deleted after the delay", old_gone, 180)
-    snapshots.append(
-        ctx.snap(scenario, "old-deleted", root, Expectation(statuses=["running"], current_owners=[new]))
+    s.phase(
+        "old-deleted",
+        until=old_deleted(service.name, first, f"{first} and its Pods deleted after the delay"),
+        expect=running(new),
     )
 
 
@@ -537,61 +584,38 @@ def rayservice_failed_upgrade(s: Script) -> None:
     cluster-level change together with a Serve config whose import path names nothing: the pending
     RayCluster's Pods run, its app DEPLOY_FAILED; the active cluster keeps serving, nothing promoted) ->
     recovered (the Serve config put back: the same pending cluster's app RUNNING, promoted)."""
-    ctx = s.ctx
-    scenario = "rayservice-failed-upgrade"
-    name, root, snapshots = start_rayservice(ctx, scenario)
-    serving, ready = _serving(ctx, scenario, name, root, snapshots)
-    first = active_cluster(ready)
-    good = str(ready["spec"]["serveConfigV2"])
+    service = s.create(rayservice_manifest(s), neighbour=True)
+    found = ready(s, service)
+    first, good = active_cluster(found), str(found["spec"]["serveConfigV2"])
     bad = good.replace("karta_fixture_app:app", "karta_fixture_app:no_such_app")
     if bad == good:
-        raise ScenarioFailed(
-            scenario, "upgrade-failed", "the fixture's Serve config has no karta_fixture_app:app"
+        raise s.fail("upgrade-failed", "the fixture's Serve config has no karta_fixture_app:app")
+
+    def said(during: dict[str, Any]) -> None:
+        s.say(
+            f"pending {pending_cluster(during)}: apps {app_statuses(during, 'pendingServiceStatus')}; active "
+            f"{first}: apps {app_statuses(during)}; "
+            f"UpgradeInProgress={(condition(during, 'UpgradeInProgress') or {}).get('status')}"
         )
-    patch = fixtures.load_patch("rayservice-upgrade")
-    patch["spec"]["serveConfigV2"] = bad
-    ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, patch)
 
-    def failed() -> dict[str, Any] | None:
-        current = ctx.get(*RAYSERVICE, name)
-        pending = pending_cluster(current)
-        apps = app_statuses(current, "pendingServiceStatus")
-        # Ready=True and still the old cluster active (KubeRay v1.6.2 was seen to empty the active
-        # cluster's applicationStatuses meanwhile: rayservice_ready would never hold)
-        still = active_cluster(current) == first and condition_true(current, "Ready")
-        up = bool(pending) and pending != first and ctx.cluster_up(pending)
-        return current if still and up and apps and all(a == "DEPLOY_FAILED" for a in apps.values()) else None
-
-    during = ctx.wait(
-        scenario,
-        "upgrade-failed",
-        f"a pending cluster up with its app DEPLOY_FAILED, {first} still active and serving",
-        failed,
-        300,
-    )
-    pending = pending_cluster(during)
-    ctx.progress(
-        f"  [{scenario}] pending {pending}: apps {app_statuses(during, 'pendingServiceStatus')}; active "
-        f"{first}: apps {app_statuses(during)}; "
-        f"UpgradeInProgress={(condition(during, 'UpgradeInProgress') or {}).get('status')}"
-    )
-    snapshots.append(
-        ctx.snap(
-            scenario, "upgrade-failed", root, Expectation(statuses=["running"], current_owners=[pending])
+    pending = pending_cluster(
+        s.phase(
+            "upgrade-failed",
+            do=lambda: upgraded(s, service, serveConfigV2=bad),
+            until=app_deploy_failed(service.name, first),
+            check=said,
+            expect=lambda during: running(pending_cluster(during)),
+            timeout=LONG,
         )
     )
-
-    ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, {"spec": {"serveConfigV2": good}})
-
-    def promoted() -> dict[str, Any] | None:
-        current = serving()
-        return current if active_cluster(current) == pending and not pending_cluster(current) else None
-
-    ctx.wait(
-        scenario, "recovered", f"the pending cluster {pending} promoted with its app RUNNING", promoted, 300
-    )
-    snapshots.append(
-        ctx.snap(scenario, "recovered", root, Expectation(statuses=["running"], current_owners=[pending]))
+    s.phase(
+        "recovered",
+        do=lambda: s.patch(service, {"spec": {"serveConfigV2": good}}),
+        until=serving_on_new(
+            service.name, first, f"the pending cluster {pending} promoted with its app RUNNING", new=pending
+        ),
+        expect=running(pending),
+        timeout=LONG,
     )
 
 
@@ -607,47 +631,26 @@ def gcs_ft_rayservice_upgrade(s: Script) -> None:
     redis-cleanup (KubeRay deletes the old cluster after its deletion delay: its Ray Pods go and its
     redis-cleanup Job's Pod comes, two levels below the RayService, built from the old head template;
     the old cluster held by the harness's finalizer until snapshotted)."""
-    ctx = s.ctx
-    scenario = "gcs-ft-rayservice-upgrade"
-    _start_redis(ctx, scenario)
-
-    def ft(manifest: dict[str, Any]) -> None:
-        manifest["spec"]["rayClusterConfig"]["gcsFaultToleranceOptions"] = {"redisAddress": REDIS_ADDRESS}
-
-    name, root, snapshots = start_rayservice(ctx, scenario, ft)
-    serving, ready = _serving(ctx, scenario, name, root, snapshots)
-    first = active_cluster(ready)
-    finalizers = (ctx.get(*RAYCLUSTER, first) or {}).get("metadata", {}).get("finalizers") or []
-    if FT_FINALIZER not in finalizers:
-        raise ScenarioFailed(scenario, "ready", f"KubeRay put no {FT_FINALIZER} on {first}: {finalizers}")
-    promoted_to: list[str] = []
-
-    def upgrade_and_promote() -> None:
-        ctx.kube.patch_merge(*RAYSERVICE, name, ctx.namespace, fixtures.load_patch("rayservice-upgrade"))
-
-        def promoted() -> dict[str, Any] | None:
-            current = serving()
-            active = active_cluster(current)
-            return current if active not in ("", first) and not pending_cluster(current) else None
-
-        done = ctx.wait(scenario, "promoted", "the new cluster promoted and serving", promoted, 300)
-        promoted_to.append(active_cluster(done))
-        snapshots.append(
-            ctx.snap(
-                scenario, "promoted", root, Expectation(statuses=["running"], current_owners=promoted_to[:])
-            )
+    start_redis(s)
+    service = s.create(rayservice_manifest(s, gcs_ft), neighbour=True)
+    first = active_cluster(ready(s, service))
+    has_ft_finalizer(s, first)
+    held(s, first)
+    new = active_cluster(
+        s.phase(
+            "promoted",
+            do=lambda: upgraded(s, service),
+            until=serving_on_new(service.name, first, "the new cluster promoted and serving"),
+            expect=lambda found: running(active_cluster(found)),
+            timeout=LONG,
         )
-
-    # KubeRay deletes the old cluster 60 s after the promotion (its default deletion delay)
-    cleanup = _redis_cleanup(
-        ctx,
-        scenario,
-        root,
-        first,
-        "running",
-        upgrade_and_promote,
-        240,
-        # the old cluster is superseded, as in the rayservice scenario: its cleanup Pod is not the root's
-        Expectation(statuses=["running"], stable=False, current_owners=promoted_to),
     )
-    snapshots.append(cleanup)
+    # KubeRay deletes the old cluster 60 s after the promotion (its default deletion delay)
+    s.phase(
+        "redis-cleanup",
+        until=redis_cleanup_made(first),
+        check=lambda job: s.say(f"redis-cleanup Job {job['metadata']['name']} (owned by {first})"),
+        # the old cluster is superseded, as in the rayservice scenario: its cleanup Pod is not the root's
+        expect=expect("running", owners=[new], stable=False),
+        timeout=LONG,
+    )
