@@ -220,3 +220,44 @@ def test_every_scenario_plays_through_the_language() -> None:
     # a scenario whose every phase needs what this backend lacks: UNVERIFIED phases, no failure
     REGISTRY["rayjob-sidecar"](ctx)
     assert {u.phase for u in ctx.unverified} == {"created", "running", "succeeded"}
+
+
+def _scenario_bodies() -> dict[str, tuple[str, int]]:
+    """Each ``@scenario`` function of the package: (its module, its lines without the docstring)."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "live" / "scenarios"
+    found: dict[str, tuple[str, int]] = {}
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "scenario":
+                    body = node.body
+                    documented = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    first = body[1] if documented and len(body) > 1 else body[0]
+                    name = decorator.args[0]
+                    assert isinstance(name, ast.Constant)
+                    found[str(name.value)] = (
+                        path.stem,
+                        (node.end_lineno or 0) - first.lineno + 1,
+                    )
+    return found
+
+
+def test_each_scenario_is_a_short_sequence_in_its_familys_module() -> None:
+    bodies = _scenario_bodies()
+    assert set(bodies) == set(REGISTRY)  # every registered scenario found by its literal name
+    assert {name: lines for name, (_, lines) in bodies.items() if lines > 40} == {}
+    families: dict[str, set[str]] = {}
+    for name, (module, _) in bodies.items():
+        families.setdefault(module, set()).add(REGISTRY[name].root_kind)
+    assert families == {
+        "raycluster": {"RayCluster"},
+        "schedulers": {"RayCluster"},
+        "rayjob": {"RayJob"},
+        "raycronjob": {"RayCronJob"},
+        "rayservice": {"RayService"},
+    }
