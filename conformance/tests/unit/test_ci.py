@@ -215,3 +215,43 @@ def test_junit_report(tmp_path: Path) -> None:
         failure is not None
         and failure.get("message") == "definitions/rayservice.yaml: childComponents[head]: why"
     )
+
+
+@pytest.mark.parametrize(("required", "code"), [("", 0), ("1", 1)])
+def test_make_test_without_docker_says_so_in_one_line_and_ci_requires_the_kind_leg(
+    tmp_path: Path, required: str, code: int
+) -> None:
+    """No Docker engine: `make test` leaves the kind leg out with one line (a laptop runs the rest);
+    with REQUIRE_ALL_LEGS (what .ci/run sets) the missing leg fails the run."""
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    (stub / "docker").write_text("#!/bin/sh\nexit 1\n")
+    (stub / "docker").chmod(0o755)
+    env = {**os.environ, "PATH": f"{stub}:{os.environ['PATH']}", "TEST_CLUSTER": "kind"}
+    env.pop("MAKEFLAGS", None)
+    done = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-o",
+            "lint",
+            "-o",
+            "typecheck",
+            "test",
+            f"REQUIRE_ALL_LEGS={required}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == (2 if code else 0), (
+        done.stdout + done.stderr
+    )  # make reports a failed recipe as 2
+    assert len(lines) == 1 and lines[0].startswith(
+        "== make test: no Docker engine answers (docker info): the kind leg "
+    )
+    assert ("REQUIRE_ALL_LEGS asks for every leg" in lines[0]) == bool(required)
+    assert "make test REQUIRE_ALL_LEGS=1" in (ROOT / ".ci" / "run").read_text()
