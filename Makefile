@@ -39,7 +39,7 @@ BATCH_SCHEDULER ?=
 export DEFINITIONS UPSTREAM ARTIFACTS KUBERAY_VERSION KIND_IMAGE CHART FEATURES KEEP_CLUSTER KUBECONFIG CLUSTER TEST_CLUSTER PARALLEL BATCH_SCHEDULER REQUIRE_ALL_LEGS
 
 .DEFAULT_GOAL := help
-.PHONY: help venv tools actionlint test lint typecheck unit static live conformance check-static oracle cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
+.PHONY: help venv tools actionlint test lint typecheck unit static live conformance check-static check-replay oracle cluster-up cluster-down cluster-status bench-static bench-local bench-live clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -104,6 +104,9 @@ images: venv ## the kind backend's offline images (Debian rootfs, kind node, Kub
 
 check-static: venv ## karta-conformance check --static $(DEFINITIONS) (+ upstream's kartas, reported, not gated)
 	$(KC) check --static "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") $(if $(value KUBERAY_VERSION),--kuberay-version "$$KUBERAY_VERSION")
+
+check-replay: venv ## karta-conformance check --replay $(DEFINITIONS) on the recorded corpus of every pinned KubeRay (or $(KUBERAY_VERSION)), no cluster
+	$(KC) check --replay "$$DEFINITIONS" $(if $(value UPSTREAM),--ungated "$$UPSTREAM") --kuberay-version "$${KUBERAY_VERSION:-all}"
 
 oracle: venv ## Karta's own Go packages read the fixtures and $(ARTIFACTS)/snapshots; any disagreement with the harness fails
 	$(KC) check --static "$$DEFINITIONS" --oracle karta

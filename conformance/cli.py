@@ -6,10 +6,13 @@ Commands:
                                     every scenario driven through its phases, every claim on every Snapshot
   check --snapshots DIR PATH...     the live claims on Snapshots a live run saved (no cluster)
   check --flows DIR PATH...         every recorded frame of a live run's saved flows judged (no cluster)
+  check --replay PATH...            the live claims and every frame on the recorded corpus of each pinned
+                                    KubeRay version (shipped with the harness; no cluster, seconds)
   check ... --oracle karta          also compare the harness's reading with Karta's own (Go) reading
   convert FILE --to karta|resource-interface   one dialect into the other
+  corpus record|diff                record a pinned version's corpus (a default live run); compare two
   cluster up|down|status            the local backend's cluster
-  ci matrix|compat|features         what the GitHub workflows compute
+  ci matrix|versions|compat|features|live-needed   what the GitHub workflows compute
   tools install|path|run            pinned tools built from Go modules (actionlint, kind, helm)
   images build|list                 the kind backend's offline images (no registry needed)
 
@@ -33,13 +36,14 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from conformance import versions
 from conformance.errors import UserError
 from conformance.progress import say
 from conformance.report import formats as report
 from conformance.snapshot import Snapshot
-from conformance.verdict import exit_code
+from conformance.verdict import Verdict, exit_code
 
 BATCH_SCHEDULER_NAMES = "volcano, yunikorn, kai-scheduler, scheduler-plugins"
 
@@ -79,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("--to", required=True, choices=["karta", "resource-interface"])
     convert.add_argument("--output", "-o", type=Path, default=None, help="write here instead of stdout")
 
+    _corpus_parser(commands)
+
     cluster = _command(commands, "cluster", _cluster, "manage the local backend's cluster")
     cluster.add_argument("action", choices=["up", "down", "status"])
     cluster.add_argument(
@@ -107,6 +113,22 @@ def _parser() -> argparse.ArgumentParser:
         "--json", type=Path, default=None, dest="json_path", help="write the matrix as JSON"
     )
 
+    pinned = ci_commands.add_parser("versions", help="every pinned KubeRay version as a JSON list")
+    pinned.add_argument(
+        "--github-output", action="store_true", help="print `versions=<json>` for $GITHUB_OUTPUT"
+    )
+    live_needed = ci_commands.add_parser(
+        "live-needed",
+        help="whether a pull request's changed files need the live leg (the harness, its scenarios or its "
+        "build changed) or static plus replay of the corpus is enough (definitions, the corpus, documents)",
+    )
+    live_needed.add_argument(
+        "files", nargs="*", metavar="FILE", help="changed files, relative to the repository (default: stdin)"
+    )
+    live_needed.add_argument(
+        "--github-output", action="store_true", help="print `live=true|false` for $GITHUB_OUTPUT"
+    )
+
     tool = _command(commands, "tools", _tools, "pinned tools built from their Go modules into the cache")
     tool.add_argument("action", choices=["install", "path", "run"])
     tool.add_argument("name", nargs="?", help="actionlint, kind or helm (install: all when omitted)")
@@ -128,6 +150,87 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _corpus_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``corpus record|diff``: the recorded corpus that ``check --replay`` judges definitions on."""
+    corpus = _command(
+        commands,
+        "corpus",
+        _corpus,
+        "the recorded corpus `check --replay` judges on: record a pinned version's, compare two",
+        "The corpus of a pinned KubeRay version (conformance/corpus/<version>/): a default live run's "
+        "Snapshots, flows and verdicts, compressed. `record` runs the live scenarios and writes it; `diff` "
+        "says what changed between two recordings of one version. Exit codes: record 0 written, 1 a scenario "
+        "broke or the replay disagreed (nothing written); diff 0 no drift, 1 drift; 2 bad input or no cluster.",
+    )
+    actions = corpus.add_subparsers(dest="corpus_command", required=True, metavar="ACTION")
+    record = actions.add_parser(
+        "record",
+        help="run the default live scenarios on one pinned KubeRay version and write its corpus",
+        description="Run the default live scenarios on one pinned KubeRay version (as `check --live` does) "
+        "and write OUT/<version>/: the Snapshots, the flows and the verdicts of PATH. Written only when no "
+        "scenario broke and a replay of what is written gives the live run's verdicts.",
+        formatter_class=_Formatter,
+    )
+    record.add_argument(
+        "paths",
+        nargs="*",
+        default=["definitions/"],
+        metavar="PATH",
+        help="the definitions whose verdicts are recorded (default: definitions/)",
+    )
+    record.add_argument(
+        "--kuberay-version", required=True, metavar="VERSION", help="one pinned KubeRay version"
+    )
+    record.add_argument(
+        "--cluster",
+        default="local",
+        choices=["local", "kind", "existing"],
+        help="the backend (default: local, the one the shipped corpus is recorded on)",
+    )
+    record.add_argument(
+        "--cluster-name",
+        default="karta",
+        metavar="NAME",
+        help="local and kind: the cluster's name (default: karta)",
+    )
+    record.add_argument("--kubeconfig", default=None, metavar="PATH", help="existing: its kubeconfig")
+    record.add_argument("--kind-image", default=None, metavar="IMAGE|VERSION", help="kind: the node image")
+    record.add_argument("--chart", default=None, metavar="DIR|TGZ", help="kind: the KubeRay operator chart")
+    record.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        metavar="N",
+        help="scenarios side by side (default: the backend's)",
+    )
+    record.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write DIR/<version>/, replacing what is there (default: the shipped corpus, conformance/corpus/)",
+    )
+    record.add_argument(
+        "--artifacts",
+        type=Path,
+        default=Path("artifacts"),
+        metavar="DIR",
+        help="the run's Snapshots, flows, diagnostics and logs (default: artifacts)",
+    )
+    compare = actions.add_parser(
+        "diff",
+        help="what changed between two corpora of one KubeRay version (exit 1 on drift)",
+        description="Compare two corpora of one KubeRay version (e.g. the committed one and a fresh "
+        "recording): verdicts that appeared, vanished or changed outcome, phases added or gone, and the "
+        "frames. Exit 1 on drift; the diff is also appended to $GITHUB_STEP_SUMMARY when set.",
+        formatter_class=_Formatter,
+    )
+    compare.add_argument(
+        "old", type=Path, metavar="OLD", help="a corpus folder (e.g. conformance/corpus/v1.6.2)"
+    )
+    compare.add_argument("new", type=Path, metavar="NEW", help="a corpus folder of the same version")
+
+
 def _check_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """``check``: its options in three groups, each help text ending in its default (the README's
     options table says the same: ``test_cli_help_and_readme_agree``)."""
@@ -135,7 +238,7 @@ def _check_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
         commands,
         "check",
         _check,
-        "check definitions (static, live, or on saved Snapshots)",
+        "check definitions (static, live, on saved Snapshots or flows, or on the recorded corpus)",
         "Check Karta definitions. Exit codes: 0 the gated definitions hold, 1 a claim is violated, "
         "2 bad input or no cluster.",
     )
@@ -159,6 +262,12 @@ def _check_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
         default=None,
         help="no cluster: judge every frame of the flows a live run saved (e.g. artifacts/flows)",
     )
+    mode.add_argument(
+        "--replay",
+        action="store_true",
+        help="no cluster: the live claims and every frame on the recorded corpus of each chosen KubeRay "
+        "version (conformance/corpus/<version>/)",
+    )
     what.add_argument("paths", nargs="+", metavar="PATH", help="definition files or folders (gated)")
     what.add_argument(
         "--ungated",
@@ -173,8 +282,15 @@ def _check_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
         action="append",
         dest="kuberay_versions",
         metavar="VERSION",
-        help="the KubeRay version(s) (repeatable with --static; --live takes one; default: static every "
-        "pinned version, live the pinned default)",
+        help="the KubeRay version(s) (repeatable with --static and --replay, or `all`; --live takes one; "
+        "default: static and replay every pinned version, live the pinned default)",
+    )
+    what.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --replay: the folder of recorded corpora, one <version>/ each (default: the shipped corpus)",
     )
     what.add_argument(
         "--features",
@@ -343,8 +459,17 @@ def _check(args: argparse.Namespace) -> int:
     for output in (args.json_path, args.junit, args.markdown):
         report.check_output(output)  # a folder or FIFO as a report path: exit 2 before any work
     if args.kuberay_versions:
+        if "all" in args.kuberay_versions:
+            if args.live:
+                raise UserError("--live takes one pinned --kuberay-version, not all")
+            args.kuberay_versions = list(pins.kuberay)
+        args.kuberay_versions = list(dict.fromkeys(args.kuberay_versions))
         for version in args.kuberay_versions:
             pins.kuberay_version(version)  # exit 2 on an unknown one
+    if args.corpus is not None and not args.replay:
+        raise UserError("--corpus needs --replay")
+    if args.replay and args.oracle:
+        raise UserError("--oracle takes --static, --live or --snapshots; not --replay")
     if args.features is not None:
         if not args.live:
             raise UserError("--features needs --live")
@@ -374,6 +499,8 @@ def _check(args: argparse.Namespace) -> int:
         verdicts = frames.judge(load_definitions(args.paths), flows)
         header = f"karta-conformance on saved flows: {len(flows)} flow(s) from {args.flows}"
         meta = {"mode": "flows", "flows": [f.scenario for f in flows]}
+    elif args.replay:
+        verdicts, header, meta = _replay(args.paths, args.kuberay_versions or list(pins.kuberay), args.corpus)
     elif args.snapshots is not None:
         from conformance.claims import live
         from conformance.definition import load_definitions
@@ -439,7 +566,16 @@ def _check(args: argparse.Namespace) -> int:
     lines = report.text_lines(verdicts, header, rows)
     from conformance.claims.frames import summary_lines
 
-    for line in summary_lines(v for v in verdicts if v.definition not in ungated):
+    gated = [v for v in verdicts if v.definition not in ungated]
+    if args.replay:  # per KubeRay version: the phases are labelled <version>/...
+        summary = [
+            f"{version}: {line}"
+            for version in meta["kuberay_versions"]
+            for line in summary_lines(v for v in gated if v.phase.startswith(f"{version}/"))
+        ]
+    else:
+        summary = summary_lines(gated)
+    for line in summary:
         lines.insert(-len(report.gate_lines(rows)), f"frames: {line}")
     if oracle_line:
         lines.insert(-len(report.gate_lines(rows)), oracle_line)
@@ -448,6 +584,59 @@ def _check(args: argparse.Namespace) -> int:
         lines.insert(-len(report.gate_lines(rows)), f"reports: {', '.join(written)}")
     print("\n".join(lines))
     return exit_code([v for v in verdicts if v.definition not in ungated], strict=args.strict)
+
+
+def _replay(
+    paths: Sequence[str | Path], wanted: list[str], root: Path | None
+) -> tuple[list[Verdict], str, dict[str, Any]]:
+    """``check --replay``: the definitions judged on the corpus of each wanted version; a version without
+    one is UNVERIFIED for every definition, never skipped."""
+    import time
+
+    from conformance import replay
+    from conformance.definition import load_definitions
+
+    definitions = load_definitions(paths)
+    if root is not None and not root.is_dir():
+        raise UserError("corpus folder not found", where=str(root))
+    folder = root or replay.SHIPPED
+    found, missing = replay.chosen(
+        folder, wanted
+    )  # a corpus this harness cannot read: exit 2 before any work
+    verdicts: list[Verdict] = []
+    labels: list[str] = []
+    corpora: dict[str, dict[str, Any]] = {}
+    for version in wanted:
+        started = time.monotonic()
+        if version not in found:
+            verdicts += replay.unrecorded(definitions, version)
+            say(f"replay: {version}: no corpus recorded in {folder}")
+            continue
+        corpus = found[version]
+        verdicts += corpus.replay(definitions)
+        labels.append(corpus.label())
+        corpora[version] = {
+            "backend": corpus.backend,
+            "recorded": corpus.recorded,
+            "snapshots": len(corpus.snapshots),
+            "flows": len(corpus.flows),
+        }
+        say(
+            f"replay: {version}: {len(corpus.snapshots)} Snapshot(s), {len(corpus.flows)} flow(s) "
+            f"({time.monotonic() - started:.1f} s)"
+        )
+    header = "karta-conformance replay of the recorded corpus: " + "; ".join(
+        labels + ([f"no corpus for {', '.join(missing)}"] if missing else [])
+    )
+    meta: dict[str, Any] = {
+        "mode": "replay",
+        "kuberay_versions": wanted,
+        "corpus": str(folder),
+        "corpora": corpora,
+        "missing": missing,
+        "not_replayed": "the admission phase (admitted, lookup): it needs the API server",
+    }
+    return verdicts, header, meta
 
 
 def load_snapshots(folder: Path) -> list[Snapshot]:
@@ -465,6 +654,108 @@ def load_snapshots(folder: Path) -> list[Snapshot]:
     return found
 
 
+def _corpus(args: argparse.Namespace) -> int:
+    from conformance import replay
+
+    if args.corpus_command == "diff":
+        drift = replay.diff(replay.Corpus.load(args.old), replay.Corpus.load(args.new))
+        lines = drift.lines()
+        print("\n".join(lines))
+        from conformance.neutral import cell
+
+        report.append_step_summary(
+            f"## {cell(lines[0], 500)}\n\n"
+            + "".join(f"- {cell(line, 1000)}\n" for line in lines[1:-1])
+            + f"\n**{cell(lines[-1], 1000)}**\n"
+        )
+        return 1 if drift.drifted else 0
+    return _record(args)
+
+
+def _record(args: argparse.Namespace) -> int:
+    """``corpus record``: one default live run, its corpus written only when it is whole and replays true."""
+    import shutil
+    import time
+
+    from conformance import replay
+    from conformance.definition import load_definitions
+    from conformance.live.session import LiveSession, problems
+
+    version = args.kuberay_version
+    versions.load().kuberay_version(version)  # exit 2 on an unknown one
+    definitions = load_definitions(args.paths)  # bad input exits 2 before any cluster work
+    out = args.out or replay.SHIPPED
+    if out.exists() and not out.is_dir():
+        raise UserError("not a folder", where=str(out))
+    session = LiveSession.for_cluster(
+        args.cluster,
+        version,
+        args.kubeconfig,
+        args.artifacts,
+        name=args.cluster_name,
+        node_image=args.kind_image,
+        chart_source=args.chart,
+        parallel=args.parallel,
+    )
+    say(session.header)
+    with session:
+        run = session.run(definitions)
+    result = run.result
+    target = out / version
+    if result.failures:
+        for failure in result.failures:
+            say(f"corpus: {failure}")
+        print(
+            f"corpus of {version} not recorded: {len(result.failures)} scenario(s) broke (diagnostics in "
+            f"{args.artifacts / 'diagnostics'}); {target} is left as it was"
+        )
+        return 1
+    corpus = replay.Corpus(
+        kuberay_version=version,
+        backend=session.provider.name,
+        recorded=time.strftime("%Y-%m-%d", time.gmtime()),
+        snapshots=result.snapshots,
+        flows=result.flows,
+        verdicts=run.verdicts,
+        problems=problems(result),
+        left_out=dict(result.left_out),
+        about={
+            "kubernetes": session.provider.kubernetes_version,
+            "description": session.header,
+            "definitions": [str(p) for p in args.paths],
+        },
+    )
+    staging = out / f".{version}.recording"
+    shutil.rmtree(staging, ignore_errors=True)
+    say(f"corpus: writing {len(result.snapshots)} Snapshot(s), {len(result.flows)} flow(s) ...")
+    corpus.save(staging)
+    # What is written must replay to what the live run said (but admission's, which needs the API server).
+    replayed = replay.Corpus.load(staging, version).replay(definitions)
+    live_outcomes = replay.outcomes(replay.replayable(run.verdicts))
+    replayed_outcomes = replay.outcomes(replayed, strip=f"{version}/")
+    differ = (replayed_outcomes - live_outcomes) + (live_outcomes - replayed_outcomes)
+    if differ:
+        shutil.rmtree(staging, ignore_errors=True)
+        for (definition, claim, subject, phase), outcome in sorted(differ)[:20]:
+            say(f"corpus: replay differs: {definition} {claim} {subject or '-'} [{phase}] {outcome}")
+        print(
+            f"corpus of {version} not recorded: its replay differs from the live run in {len(differ)} "
+            f"verdict(s); {target} is left as it was"
+        )
+        return 1
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    rows = report.gate(
+        run.verdicts, [report.Group(", ".join(map(str, args.paths)), tuple(d.name for d in definitions))]
+    )
+    print(
+        f"corpus of {version} recorded in {target}: {len(result.snapshots)} Snapshot(s), {len(result.flows)} "
+        f"flow(s), {len(run.verdicts)} verdict(s), {replay.size(target) / 1024:.0f} KiB; its replay gives the "
+        f"live run's verdicts ({report.gate_counts(rows[0])})"
+    )
+    return 0
+
+
 def _cluster(args: argparse.Namespace) -> int:
     from conformance.backends import registry
 
@@ -477,6 +768,22 @@ def _ci(args: argparse.Namespace) -> int:
     if args.ci_command == "matrix":
         matrix = ci.nightly_matrix()
         print(ci.github_output("matrix", matrix) if args.github_output else json.dumps(matrix, indent=2))
+        return 0
+    if args.ci_command == "versions":
+        pinned = ci.pinned_versions()
+        print(ci.github_output("versions", pinned) if args.github_output else json.dumps(pinned))
+        return 0
+    if args.ci_command == "live-needed":
+        changed = args.files or [line.strip() for line in sys.stdin if line.strip()]
+        needing = ci.live_needed(changed)
+        if args.github_output:
+            print(ci.github_output("live", bool(needing)))
+        elif needing:
+            print(
+                f"the live leg is needed: {', '.join(needing[:10])}" + (" ..." if len(needing) > 10 else "")
+            )
+        else:
+            print("the live leg is not needed: static and replay of the corpus cover these changes")
         return 0
     if args.ci_command == "features":
         table, data = ci.feature_matrix(args.reports)

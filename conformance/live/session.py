@@ -14,13 +14,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance import replay
 from conformance.backends.base import Provider
 from conformance.backends.registry import make_provider
-from conformance.claims import frames, live, lookup, names
+from conformance.claims import frames, lookup
 from conformance.definition import Definition
 from conformance.errors import EnvironmentProblem, UserError
 from conformance.flow import Flow
@@ -43,7 +44,7 @@ from conformance.live.selection import Selection, selection
 from conformance.progress import say
 from conformance.report import formats as report
 from conformance.snapshot import Snapshot
-from conformance.verdict import Outcome, Verdict, verdict_for
+from conformance.verdict import Outcome, Verdict
 
 NAMESPACE_LABELS = {"app.kubernetes.io/part-of": "karta-conformance"}
 MAX_PARALLEL = 8  # scenarios side by side at most (more only queue Pods on the cluster)
@@ -417,39 +418,25 @@ def _root_kind(scenario: str) -> str | None:
     return known.root_kind if known else None
 
 
+def problems(result: LiveResult) -> list[replay.Problem]:
+    """The scenarios that broke (ERROR) and the phases the backend cannot drive (UNVERIFIED)."""
+    return [
+        replay.Problem(scenario, phase, _root_kind(scenario) or "", outcome, message)
+        for scenario, phase, outcome, message in [
+            *((f.scenario, f.phase, Outcome.ERROR, str(f)) for f in result.failures),
+            *((u.scenario, u.phase, Outcome.UNVERIFIED, u.reason) for u in result.unverified),
+        ]
+    ]
+
+
 def scenario_verdicts(result: LiveResult, definitions: Sequence[Definition]) -> list[Verdict]:
     """ERROR for each scenario that broke, UNVERIFIED for each phase the backend cannot drive,
     for every definition of that scenario's root kind."""
-    verdicts = []
-    for scenario, phase, outcome, message in [
-        *((f.scenario, f.phase, Outcome.ERROR, str(f)) for f in result.failures),
-        *((u.scenario, u.phase, Outcome.UNVERIFIED, u.reason) for u in result.unverified),
-    ]:
-        for definition in definitions:
-            if definition.root.kind is None or definition.root.kind.kind != _root_kind(scenario):
-                continue
-            verdicts.append(
-                verdict_for(definition, names.SCENARIO, "", f"{scenario}/{phase}", outcome, message)
-            )
-    return verdicts
+    return replay.problem_verdicts(problems(result), definitions)
 
 
 def evaluate(definitions: Sequence[Definition], result: LiveResult) -> list[Verdict]:
-    judged = frames.judge(definitions, result.flows)
-    verdicts = (
-        live.check(definitions, result.snapshots, result.kuberay_version, frames.confirmed_statuses(judged))
-        + scenario_verdicts(result, definitions)
-        + judged
+    """Every claim but admission's, judged as a replay of the recorded run judges it (``replay.judge``)."""
+    return replay.judge(
+        definitions, result.snapshots, result.flows, result.kuberay_version, problems(result), result.left_out
     )
-    kinds = {d.name: d.root.kind.kind for d in definitions if d.root.kind is not None}
-    return [
-        replace(
-            v, outcome=Outcome.NOT_APPLICABLE, message=f"{v.message} ({result.left_out[kinds[v.definition]]})"
-        )
-        if v.claim == names.SCENARIO
-        and v.phase == "live"
-        and v.outcome is Outcome.ERROR
-        and kinds.get(v.definition) in result.left_out
-        else v
-        for v in verdicts
-    ]

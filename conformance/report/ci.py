@@ -33,6 +33,25 @@ def nightly_matrix() -> dict[str, list[dict[str, str]]]:
     }
 
 
+def pinned_versions() -> list[str]:
+    """Every pinned KubeRay version, for the nightly's corpus refresh (one job each)."""
+    return list(versions.load().kuberay)
+
+
+# What static plus replay of the recorded corpus judge fully: the definitions (on every pinned version's
+# corpus), the corpus itself, the tests and documents. Anything else is the harness, its scenarios, fixtures
+# or build, and the pull request gate runs the live leg for it.
+REPLAY_COVERS = ("definitions/", "conformance/corpus/", "conformance/tests/")
+
+
+def live_needed(changed: Sequence[str]) -> list[str]:
+    """The changed files (relative to the repository) that need the live leg; with none known, the live
+    leg runs (a list of one line saying so)."""
+    if not changed:
+        return ["(no list of changed files)"]
+    return [path for path in changed if not (path.startswith(REPLAY_COVERS) or path.endswith(".md"))]
+
+
 def _column(kuberay: str, kubernetes: str) -> str:
     return f"{kuberay} / k8s {kubernetes}"
 

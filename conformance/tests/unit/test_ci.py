@@ -98,6 +98,107 @@ def test_the_pr_gate_runs_on_definition_fixture_and_harness_changes() -> None:
     assert "make lint typecheck unit" in unit_steps
 
 
+def test_the_pr_gate_runs_static_and_replay_always_and_the_live_leg_only_for_the_harness() -> None:
+    gate = workflow("definitions.yaml")
+    unit = gate["jobs"]["unit"]
+    runs = [s.get("run", "") for s in unit["steps"]]
+    assert "make check-static check-replay" in runs  # static and replay of every pinned version's corpus
+    (checkout,) = [s for s in unit["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0  # the base commit, for the changed files
+    assert unit["outputs"]["live"] == "${{ steps.changes.outputs.live }}"
+    (changes,) = [s for s in unit["steps"] if s.get("id") == "changes"]
+    assert changes["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    assert gate["jobs"]["conformance"]["if"] == "needs.unit.outputs.live == 'true'"
+
+
+def _git(repo: Path, *argv: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *argv],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("changed", "live"),
+    [
+        (["definitions/rayjob.yaml", "definitions/upstream/rayjob.yaml", "README.md"], "false"),
+        (["conformance/corpus/v/corpus.json", "conformance/tests/unit/test_x.py", "docs/a.md"], "false"),
+        (["definitions/rayjob.yaml", "conformance/live/scenarios/rayjob.py"], "true"),
+        (["fixtures/rayjob.yaml"], "true"),
+        (["conformance/claims/live.py"], "true"),
+        ([".github/workflows/nightly.yaml"], "true"),
+        (["Makefile"], "true"),
+        (None, "true"),  # the base commit is unknown: nothing is known, the live leg runs
+    ],
+)
+def test_the_pr_gate_decides_the_live_leg_as_its_step_computes_it(
+    tmp_path: Path, changed: list[str] | None, live: str
+) -> None:
+    """The workflow's own step, run in a repository where a pull request changed ``changed``."""
+    (step,) = [s for s in workflow("definitions.yaml")["jobs"]["unit"]["steps"] if s.get("id") == "changes"]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / "base.txt").write_text("base\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    base = _git(repo, "rev-parse", "HEAD")
+    for name in changed or ["definitions/x.yaml"]:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text("changed\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "change")
+    (repo / ".venv" / "bin").mkdir(parents=True)
+    (repo / ".venv" / "bin" / "karta-conformance").symlink_to(
+        Path(sys.executable).parent / "karta-conformance"
+    )
+    output = tmp_path / "github_output"
+    output.touch()
+    env = dict(os.environ, GITHUB_OUTPUT=str(output), BASE_SHA=base if changed is not None else "0" * 40)
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, check=True, capture_output=True)
+    assert output.read_text().splitlines() == [f"live={live}"]
+
+
+def test_the_nightly_refreshes_the_corpus_of_every_pinned_version_and_fails_on_drift(tmp_path: Path) -> None:
+    nightly = workflow("nightly.yaml")
+    (step,) = [s for s in nightly["jobs"]["matrix"]["steps"] if s.get("id") == "versions"]
+    output = tmp_path / "github_output"
+    output.touch()
+    env = dict(
+        os.environ, GITHUB_OUTPUT=str(output), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    )
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=ROOT, env=env, check=True)
+    (line,) = output.read_text().splitlines()
+    name, _, value = line.partition("=")
+    assert name == "versions" and json.loads(value) == list(versions_file()["kuberay"]["versions"])
+    assert nightly["jobs"]["matrix"]["outputs"]["versions"] == "${{ steps.versions.outputs.versions }}"
+    job = nightly["jobs"]["corpus"]
+    assert job["strategy"]["matrix"]["kuberay"] == "${{ fromJSON(needs.matrix.outputs.versions) }}"
+    assert job["strategy"]["fail-fast"] is False and job["env"]["KUBERAY_VERSION"] == "${{ matrix.kuberay }}"
+    scripts = [s.get("run", "") for s in job["steps"]]
+    (record,) = [r for r in scripts if "corpus record" in r]
+    # the backend the committed corpus is recorded on, into a folder of its own
+    assert '--kuberay-version "$KUBERAY_VERSION" --cluster local' in record and "--out fresh" in record
+    (compare,) = [r for r in scripts if "corpus diff" in r]
+    assert compare.endswith('corpus diff "conformance/corpus/$KUBERAY_VERSION" "fresh/$KUBERAY_VERSION"')
+    assert scripts.index(record) < scripts.index(compare)
+    upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()" and "fresh" in upload["with"]["path"]
+
+
+def test_make_check_replay_replays_every_pinned_version(tmp_path: Path) -> None:
+    (argv,) = recorded_make(tmp_path, [], target="check-replay")
+    assert argv == [
+        "check", "--replay", "definitions/", "--ungated", "definitions/upstream/", "--kuberay-version", "all",
+    ]  # fmt: skip
+    (argv,) = recorded_make(tmp_path / "one", ["KUBERAY_VERSION=v1.5.1"], target="check-replay")
+    assert argv[-2:] == ["--kuberay-version", "v1.5.1"]
+
+
 def test_the_reusable_workflow_takes_a_definitions_path_and_fails_on_violations() -> None:
     reusable = workflow("conformance.yaml")
     inputs = reusable["on"]["workflow_call"]["inputs"]

@@ -80,7 +80,7 @@ def _check_options() -> dict[str, str]:
     found = {}
     for action in check._actions:
         flags = [f for f in action.option_strings if f.startswith("--")]
-        if not flags or flags[0] in ("--help", "--static", "--live", "--snapshots", "--flows"):
+        if not flags or flags[0] in ("--help", "--static", "--live", "--snapshots", "--flows", "--replay"):
             continue
         said = re.search(r"[(;] ?default: (.*)\)$", " ".join((action.help or "").split()))
         assert said, f"{flags[0]}: its help must end with (default: ...)"

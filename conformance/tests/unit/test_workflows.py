@@ -72,7 +72,9 @@ def test_every_action_is_pinned_by_commit_with_its_tag_in_a_comment(path: Path) 
 
 def test_every_checkout_drops_its_credentials() -> None:
     checkouts = [(where, s) for where, s in steps() if str(s.get("uses", "")).startswith("actions/checkout@")]
-    assert len(checkouts) == 5
+    assert (
+        len(checkouts) == 6
+    )  # the PR gate, the reusable workflow (2), the nightly (3: its corpus refresh too)
     for where, step in checkouts:
         assert step.get("with", {}).get("persist-credentials") is False, where
 
@@ -81,7 +83,7 @@ def test_go_is_pinned_by_the_go_version_file() -> None:
     version = (ROOT / ".go-version").read_text().strip()
     assert re.fullmatch(r"\d+\.\d+\.\d+", version)
     setups = [(where, s) for where, s in steps() if str(s.get("uses", "")).startswith("actions/setup-go@")]
-    assert len(setups) == 2
+    assert len(setups) == 3  # the PR gate, the reusable workflow, the nightly's corpus refresh
     for where, step in setups:
         given = step["with"]
         assert "go-version" not in given and given["go-version-file"].endswith(".go-version"), where
