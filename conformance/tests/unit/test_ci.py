@@ -208,7 +208,26 @@ def test_the_reusable_workflow_takes_a_definitions_path_and_fails_on_violations(
     (run,) = [s["run"] for s in job["steps"] if "conformance CLUSTER=kind" in s.get("run", "")]
     # the inputs reach make through the job's env only (make expands command-line values)
     assert run == "make -C harness conformance CLUSTER=kind" and "continue-on-error" not in json.dumps(job)
-    assert {"DEFINITIONS", "ARTIFACTS", "KUBERAY_VERSION", "KIND_IMAGE"} <= set(job["env"])
+    assert {"DEFINITIONS", "ARTIFACTS", "KUBERAY_VERSION", "KIND_IMAGE", "MODE", "UPSTREAM"} <= set(
+        job["env"]
+    )
+    # one conformance step per mode, chosen by the input; the caller can leave upstream's kartas out
+    by_mode = {s["if"]: s["run"] for s in job["steps"] if s.get("if", "").startswith("inputs.mode == ")}
+    assert by_mode == {
+        "inputs.mode == 'live'": "make -C harness conformance CLUSTER=kind",
+        "inputs.mode == 'replay'": "make -C harness check-static check-replay",
+        "inputs.mode == 'static'": "make -C harness check-static",
+    }
+    assert inputs["mode"]["default"] == "live" and inputs["upstream-kartas"]["type"] == "boolean"
+    assert job["env"]["UPSTREAM"] == "${{ inputs.upstream-kartas && 'definitions/upstream/' || '' }}"
+    # the harness is the ref the caller pinned (the OIDC token's job_workflow_sha), not the default branch
+    (harness,) = [s for s in job["steps"] if s.get("id") == "harness"]
+    assert (
+        "job_workflow_sha" in harness["run"]
+        and "::warning::the harness is taken from its default branch" in harness["run"]
+    )
+    checkout = next(s for s in job["steps"] if s.get("name") == "Check out the harness")
+    assert checkout["with"]["ref"] == "${{ steps.harness.outputs.ref }}"
     upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["if"] == "always()"
 
@@ -356,3 +375,40 @@ def test_make_test_without_docker_says_so_in_one_line_and_ci_requires_the_kind_l
     )
     assert ("REQUIRE_ALL_LEGS asks for every leg" in lines[0]) == bool(required)
     assert "make test REQUIRE_ALL_LEGS=1" in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize(
+    ("env", "ref", "said"),
+    [
+        ({"HARNESS_REF": "v1.2.0"}, "v1.2.0", ""),  # pinned by the caller's input
+        ({}, "abc123", ""),  # no harness repository: the calling repository is the harness, at its commit
+        (
+            {"HARNESS_REPOSITORY": "o/karta-conformance"},
+            "",
+            "::warning::the harness is taken from its default branch",
+        ),
+        ({"MODE": "nightly"}, None, "::error::mode is static, replay or live, not 'nightly'"),
+    ],
+)
+def test_the_reusable_workflow_finds_the_harness_ref_and_refuses_an_unknown_mode(
+    tmp_path: Path, env: dict[str, str], ref: str | None, said: str
+) -> None:
+    (step,) = [
+        s for s in workflow("conformance.yaml")["jobs"]["conformance"]["steps"] if s.get("id") == "harness"
+    ]
+    output = tmp_path / "output"
+    environment = {
+        "PATH": os.environ["PATH"],
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_SHA": "abc123",
+        "MODE": "replay",
+        "HARNESS_REF": "",
+        "HARNESS_REPOSITORY": "",
+        **env,
+    }  # no ACTIONS_ID_TOKEN_REQUEST_URL: the caller granted no id-token
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], env=environment, capture_output=True, text=True)
+    assert said in done.stdout
+    if ref is None:
+        assert done.returncode == 2 and not output.exists()
+    else:
+        assert done.returncode == 0 and output.read_text() == f"ref={ref}\n"
