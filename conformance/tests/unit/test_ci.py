@@ -412,3 +412,11 @@ def test_the_reusable_workflow_finds_the_harness_ref_and_refuses_an_unknown_mode
         assert done.returncode == 2 and not output.exists()
     else:
         assert done.returncode == 0 and output.read_text() == f"ref={ref}\n"
+
+
+def test_make_venv_prints_nothing_but_errors() -> None:
+    """The venv recipe echoes no command and pip says only errors (-qq: the build backend's warnings too)."""
+    text = (ROOT / "Makefile").read_text()
+    recipe = text.split("$(BIN)/karta-conformance: pyproject.toml\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert recipe and all(line.startswith("\t@") for line in recipe), recipe
+    assert [line for line in recipe if "pip install" in line and " -qq " not in line] == []
