@@ -58,6 +58,7 @@ class Versions:
     kind_gpus_per_node: int
     tools: dict[str, Tool]
     karta_crd: KartaCrd
+    redis_image: str  # docker.io/library/redis:7.0.15, the Redis beside the GCS fault-tolerance scenarios
 
     def kuberay_version(self, version: str | None) -> KubeRayVersion:
         """The pinned entry for ``version`` (the default when None); exit 2 on an unknown one."""
@@ -85,6 +86,11 @@ class Versions:
     def node_kubernetes(image: str) -> str:
         """kindest/node:v1.34.0@sha256:... -> v1.34.0"""
         return image.split("@", 1)[0].rsplit(":", 1)[-1]
+
+    @property
+    def redis_version(self) -> str:
+        """docker.io/library/redis:7.0.15 -> 7.0.15 (the Redis the image holds)."""
+        return self.redis_image.rsplit(":", 1)[-1]
 
     @property
     def staging(self) -> str:
@@ -122,4 +128,5 @@ def load() -> Versions:
             for name, t in (raw.get("tools") or {}).items()
         },
         karta_crd=KartaCrd(**raw["karta_crd"]),
+        redis_image=str(raw["redis_image"]),
     )

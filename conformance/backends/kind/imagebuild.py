@@ -408,8 +408,8 @@ def _import_and_commit(container: str, groups: list[list[str]], tag: str, key: s
 
 
 def node_with_workloads(node: Built, kuberay_version: str, preload: list[Built]) -> Built:
-    """The node image with the KubeRay operator and Ray images already in its containerd, so a cluster
-    starts without ``kind load`` (about a minute per cluster here): tagged per KubeRay version."""
+    """The node image with the KubeRay operator, Ray and Redis images already in its containerd, so a
+    cluster starts without ``kind load`` (about a minute per cluster here): tagged per KubeRay version."""
     started = time.monotonic()
     tag = images.workloads_node_tag(node.tag, kuberay_version)
     key = images.digest(node.key, [p.key for p in preload])
@@ -478,8 +478,18 @@ def ray(kuberay_version: str, parent: Built, work: Path) -> Built:
     return docker_build(recipe, sources, parent.key)
 
 
+def redis(parent: Built, work: Path) -> Built:
+    """The Redis image under its pinned official name (``versions.yaml`` ``redis_image``), from Debian."""
+    pins = versions.load()
+    entrypoint = work / images.REDIS_ENTRYPOINT
+    entrypoint.write_text(images.REDIS_ENTRYPOINT_SCRIPT)
+    entrypoint.chmod(0o755)
+    recipe = images.redis_recipe(pins.redis_image, pins.redis_version)
+    return docker_build(recipe, {images.REDIS_ENTRYPOINT: entrypoint}, parent.key)
+
+
 def build_all(kuberay_versions: Sequence[str | None] = (None,), with_node: bool = True) -> list[Built]:
-    """Every offline image: Debian rootfs, kind base, node components, node image, operator(s), Ray."""
+    """Every offline image: Debian rootfs, kind base, node components, node image, operator(s), Ray, Redis."""
     pins = versions.load()
     for version in kuberay_versions:  # a missing or stale Ray lock fails before the long builds
         locks.verified(pins.kuberay_version(version).ray_version, pins.ray_constraints)
@@ -501,6 +511,7 @@ def build_all(kuberay_versions: Sequence[str | None] = (None,), with_node: bool 
             record(part)
         control = build.build_kubernetes(pins.kubernetes, pins.staging)
         node = record(node_image(base_image, named, parts, node_bin, control / "kubectl"))
+    redis_image = record(redis(debian, work))
     rays: dict[str, Built] = {}
     for version in kuberay_versions:
         kuberay = pins.kuberay_version(version)
@@ -508,7 +519,8 @@ def build_all(kuberay_versions: Sequence[str | None] = (None,), with_node: bool 
         if kuberay.ray_image not in rays:
             rays[kuberay.ray_image] = record(ray(kuberay.version, debian, work))
         if with_node:
-            record(node_with_workloads(node, kuberay.version, [operator_image, rays[kuberay.ray_image]]))
+            preload = [operator_image, rays[kuberay.ray_image], redis_image]
+            record(node_with_workloads(node, kuberay.version, preload))
     (folder() / "last-build.json").write_text(
         json.dumps([item.__dict__ for item in results], indent=2) + "\n"
     )
@@ -522,6 +534,7 @@ def wanted(kuberay_versions: Sequence[str | None]) -> list[str]:
     named = images.node_images_for(pins)
     tags += [recipe.tag for recipe in images.node_component_recipes(named)]
     tags.append(images.node_tag(pins.kubernetes))
+    tags.append(pins.redis_image)
     for version in kuberay_versions:
         kuberay = pins.kuberay_version(version)
         tags += [f"{pins.kind_operator_image}:{kuberay.version}", kuberay.ray_image]

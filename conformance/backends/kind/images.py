@@ -15,7 +15,12 @@ archive is reachable where registries are not) and imported into Docker. On top 
   containerd (``ctr images import --no-unpack``, as ``kind build node-image`` does), committed;
 - the **KubeRay operator** image of a version, tagged as the chart expects;
 - a **Ray** image of a version: Debian, Python, PyPI ``ray[serve]`` (constrained), and the tools
-  KubeRay's probes and commands use (bash, wget, grep, ``python``).
+  KubeRay's probes and commands use (bash, wget, grep, ``python``): nothing the official
+  ``rayproject/ray`` image lacks (``conformance/tests/unit/official_images.yaml``);
+- the **Redis** image the GCS fault-tolerance scenarios run beside their workloads, tagged with the
+  official name pinned in ``versions.yaml`` (``docker.io/library/redis:<version>``): Debian's
+  ``redis-server`` and ``redis-tools`` of that version behind the official image's interface
+  (``docker-entrypoint.sh``, ``CMD redis-server``, port 6379).
 
 Each image carries a label with the digest of its inputs; a build is skipped when the tagged
 image carries the same digest.
@@ -60,8 +65,8 @@ NODE_PACKAGES = (
     "python3",  # the runc wrapper (capabilities this machine's bounding set lacks)
 )
 
+# What the official rayproject/ray image holds too (no redis-server: Redis is an image of its own).
 RAY_PACKAGES = (
-    "redis-server",  # a Redis for the gcs-fault-tolerance scenario (the same image, another command)
     "python3",
     "python3-venv",
     "python-is-python3",
@@ -385,7 +390,7 @@ def node_tag(kubernetes: str) -> str:
 
 
 def workloads_node_tag(node: str, kuberay_version: str) -> str:
-    """The node image with one KubeRay version's operator and Ray images preloaded."""
+    """The node image with one KubeRay version's operator and Ray images (and the Redis image) preloaded."""
     return f"{node}-kuberay-{kuberay_version}"
 
 
@@ -468,3 +473,58 @@ def ray_recipe(
         + f"USER {RAY_UID}\nWORKDIR /home/ray\n"
     )
     return Recipe(tag=image, dockerfile=dockerfile, files=files, inputs=(ray_version, *sorted(constraints)))
+
+
+# -- Redis ----------------------------------------------------------------------------------------------
+
+# Debian's packages of the official redis image's content: the server, the CLI (redis-tools), and gosu,
+# with which the official entrypoint steps down from root to the user redis.
+REDIS_PACKAGES = ("redis-server", "redis-tools", "gosu")
+REDIS_UID = 999  # the official image's user and group redis
+REDIS_ENTRYPOINT = "docker-entrypoint.sh"
+
+# The official image's entrypoint interface (docker-library/redis, docker-entrypoint.sh): arguments that
+# begin with an option (or a config file) are redis-server's; redis-server started as root runs as the
+# user redis, owning its working directory; anything else is run as given.
+REDIS_ENTRYPOINT_SCRIPT = r"""#!/bin/sh
+set -e
+case "$1" in
+  -*|*.conf) set -- redis-server "$@" ;;
+esac
+if [ "$1" = redis-server ] && [ "$(id -u)" = 0 ]; then
+  find . \! -user redis -exec chown redis '{}' +
+  exec gosu redis "$0" "$@"
+fi
+if [ "$(umask)" = 0022 ]; then
+  umask 0077
+fi
+exec "$@"
+"""
+
+
+def redis_recipe(image: str, version: str) -> Recipe:
+    """``image`` (the pinned official name, ``docker.io/library/redis:<version>``) from Debian's Redis
+    packages, with the official image's interface: ``ENTRYPOINT ["docker-entrypoint.sh"]``,
+    ``CMD ["redis-server"]``, port 6379, working directory ``/data``, user ``redis`` (uid 999). The
+    build fails unless Debian's redis-server is ``version``. One difference stays: Debian's redis-server
+    starts in protected mode unless told otherwise (the official build turns that default off), so
+    the scenarios pass ``--protected-mode no``.
+
+    Context: ``docker-entrypoint.sh`` (``REDIS_ENTRYPOINT_SCRIPT``)."""
+    dockerfile = (
+        f"FROM {rootfs_tag()}\n"
+        f"RUN groupadd --system --gid {REDIS_UID} redis"
+        f" && useradd --system --gid redis --uid {REDIS_UID} --home-dir /data --no-create-home redis\n"
+        + _apt(REDIS_PACKAGES)
+        + f"COPY {REDIS_ENTRYPOINT} /usr/local/bin/{REDIS_ENTRYPOINT}\n"
+        + f"RUN chmod 0755 /usr/local/bin/{REDIS_ENTRYPOINT} && mkdir /data && chown redis:redis /data"
+        f" && redis-cli --version && redis-server --version"
+        f' && redis-server --version | grep -q " v={version} "'
+        " && gosu nobody true\n"
+        + "VOLUME /data\n"
+        + "WORKDIR /data\n"
+        + f'ENTRYPOINT ["{REDIS_ENTRYPOINT}"]\n'
+        + "EXPOSE 6379\n"
+        + 'CMD ["redis-server"]\n'
+    )
+    return Recipe(tag=image, dockerfile=dockerfile, files=(REDIS_ENTRYPOINT,), inputs=(version,))

@@ -98,7 +98,7 @@ class KindPlan:
         workloads_node: bool = False,
     ) -> KindPlan:
         """The pinned plan; ``built_node`` (and no ``node_image`` asked for) runs the offline node image,
-        ``workloads_node`` its variant with this KubeRay's operator and Ray images preloaded."""
+        ``workloads_node`` its variant with this KubeRay's operator, Ray and Redis images preloaded."""
         pins = versions.load()
         kuberay = pins.kuberay_version(kuberay_version)
         offline_node = offline.node_images_for(pins) if built_node and not node_image else None
@@ -108,7 +108,11 @@ class KindPlan:
             image = offline.node_tag(pins.kubernetes)
             if workloads_node:
                 image = offline.workloads_node_tag(image, kuberay.version)
-                preloaded = (kuberay.ray_image, f"{pins.kind_operator_image}:{kuberay.version}")
+                preloaded = (
+                    kuberay.ray_image,
+                    f"{pins.kind_operator_image}:{kuberay.version}",
+                    pins.redis_image,
+                )
         return cls(
             cluster=cluster,
             kuberay=kuberay,
@@ -148,13 +152,19 @@ class KindPlan:
             config["kubeadmConfigPatches"] = offline.kubeadm_patches(self.built_node)
         return config
 
+    @property
+    def redis_image(self) -> str:
+        """The Redis beside the GCS fault-tolerance scenarios (the official name pinned in versions.yaml)."""
+        return versions.load().redis_image
+
     def images(self) -> list[str]:
         """Images worth preloading with ``kind load docker-image`` when the local Docker has them
         (none that the node image holds already)."""
-        return [i for i in (self.kuberay.ray_image, self.operator_image) if i not in self.preloaded]
+        wanted = (self.kuberay.ray_image, self.operator_image, self.redis_image)
+        return [i for i in wanted if i not in self.preloaded]
 
     def load_image(self, kind: str, image: str, nodes: list[str]) -> list[str]:
-        """``kind load docker-image`` into ``nodes`` (the Ray image goes to the schedulable ones only)."""
+        """``kind load docker-image`` into ``nodes`` (the Ray and Redis images go to the schedulable ones only)."""
         return [kind, "load", "docker-image", image, "--name", self.cluster, "--nodes", ",".join(nodes)]
 
     @staticmethod

@@ -197,8 +197,8 @@ class KindProvider:
         nodes = self.run(self.plan.list_kind_nodes(binaries["kind"])).stdout.split()
         for image in self.plan.images():
             if self.run(self.plan.docker_has_image(binaries["docker"], image)).returncode == 0:
-                ray = image == self.plan.kuberay.ray_image
-                targets = [n for n in nodes if self.plan.schedulable(n)] if ray else nodes
+                workload = image in (self.plan.kuberay.ray_image, self.plan.redis_image)
+                targets = [n for n in nodes if self.plan.schedulable(n)] if workload else nodes
                 with step(f"kind load docker-image {image} (local image) into {', '.join(targets)}"):
                     self._checked(self.plan.load_image(binaries["kind"], image, targets))
             elif image == self.plan.kuberay.ray_image:

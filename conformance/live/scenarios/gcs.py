@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance import versions
 from conformance.live.scenarios.context import Context, pod_ready
 from conformance.live.scenarios.language import MEDIUM, Probe, Script
 from conformance.live.scenarios.probes import RAYCLUSTER
@@ -17,46 +18,64 @@ REDIS_ADDRESS = "redis:6379"
 HOLD = "karta.conformance/hold"
 
 
-def redis_objects(s: Script) -> list[dict[str, Any]]:
-    """A Redis Pod (the Ray image, whose Debian packages include redis-server) and its Service ``redis``:
-    not part of any workload."""
-    image = s.manifest("RayCluster")["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["image"]
-    labels = {"app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "karta-conformance"}
-    command = ["redis-server", "--port", "6379", "--protected-mode", "no", "--save", "", "--appendonly", "no"]
+REDIS_LABELS = {"app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "karta-conformance"}
+# redis-server's options, given to the official image's entrypoint as arguments (no command): no
+# persistence, and no protected mode (the Ray Pods reach it through the Service).
+REDIS_ARGS = ["--save", "", "--appendonly", "no", "--protected-mode", "no"]
+
+
+def redis_objects() -> list[dict[str, Any]]:
+    """A Redis Deployment (one replica of the official redis image pinned in versions.yaml, as KubeRay's GCS
+    fault-tolerance guide runs it) and its Service ``redis``: not part of any workload."""
     redis = {
         "name": "redis",
-        "image": image,
-        "command": command,
+        "image": versions.load().redis_image,
+        "args": list(REDIS_ARGS),
         "ports": [{"containerPort": 6379}],
         "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
         "readinessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 2},
     }
     return [
         {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "redis", "labels": labels},
-            "spec": {"containers": [redis], "terminationGracePeriodSeconds": 1},
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "redis", "labels": dict(REDIS_LABELS)},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": dict(REDIS_LABELS)},
+                "template": {
+                    "metadata": {"labels": dict(REDIS_LABELS)},
+                    "spec": {"containers": [redis], "terminationGracePeriodSeconds": 1},
+                },
+            },
         },
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {"name": "redis", "labels": labels},
-            "spec": {"selector": labels, "ports": [{"port": 6379, "targetPort": 6379}]},
+            "metadata": {"name": "redis", "labels": dict(REDIS_LABELS)},
+            "spec": {"selector": dict(REDIS_LABELS), "ports": [{"port": 6379, "targetPort": 6379}]},
         },
     ]
 
 
 def redis_ready() -> Probe:
-    return Probe("the Redis Pod Ready", lambda ctx: pod_ready(ctx.get("v1", "Pod", "redis") or {}) or None)
+    """A Pod of the Redis Deployment Ready (whatever its generated name): that Pod."""
+    selector = ",".join(f"{k}={v}" for k, v in REDIS_LABELS.items())
+
+    def check(ctx: Context) -> dict[str, Any] | None:
+        pods = ctx.kube.list_objects("v1", "Pod", ctx.namespace, label_selector=selector)
+        ready = [p for p in pods if not p["metadata"].get("deletionTimestamp") and pod_ready(p)]
+        return ready[0] if ready else None
+
+    return Probe("a Pod of the Redis Deployment Ready", check)
 
 
 def start_redis(s: Script) -> None:
-    """The Redis Pod and Service created in the scenario's namespace, the Pod Ready: a wait of the
+    """The Redis Deployment and Service created in the scenario's namespace, its Pod Ready: a wait of the
     ``created`` phase, before the root is created."""
 
     def create() -> None:
-        for manifest in redis_objects(s):
+        for manifest in redis_objects():
             s.make(manifest)
 
     s.phase("created", do=create, until=redis_ready(), timeout=MEDIUM)

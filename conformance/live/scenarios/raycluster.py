@@ -738,9 +738,9 @@ def gcs_fault_tolerance(s: Script) -> None:
     the RayCluster whose Pod is built from the head Pod, labelled ray.io/node-type=redis-cleanup; held
     here by the harness's finalizer until snapshotted).
 
-    A Redis Pod and Service ``redis`` beside it (the Ray image has Debian's redis-server): on kind a real
-    Redis that the real Ray head keeps its GCS state in; on the local backend a kwok Pod (its heads run
-    no Ray there, and what is checked is what the operator makes)."""
+    A Redis Deployment (the official redis image pinned in versions.yaml) and its Service ``redis`` beside
+    it: on kind a real Redis that the real Ray head keeps its GCS state in; on the local backend a kwok Pod
+    (its heads run no Ray there, and what is checked is what the operator makes)."""
     # Redis first, its wait part of the created phase (no snapshot of its own)
     start_redis(s)
     manifest = raycluster_manifest(s, "ft-raycluster")

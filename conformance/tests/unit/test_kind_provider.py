@@ -147,12 +147,14 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "quay.io/kuberay/operator:v1.6.2"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "docker.io/library/redis:7.0.15"],
         ["/t/kind", "get", "clusters"],
         ["/t/kind", "create", "cluster", "--name=karta", f"--kubeconfig={kubeconfig}", f"--image={V134}", "--config", config],
         ["/t/kind", "get", "nodes", "--name", "karta"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
         ["/t/kind", "load", "docker-image", "rayproject/ray:2.52.0", "--name", "karta", "--nodes", "karta-worker,karta-worker2"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "quay.io/kuberay/operator:v1.6.2"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "docker.io/library/redis:7.0.15"],
         ["/t/kubectl", "get", "nodes", "-o", "name"],
         ["/t/kubectl", "patch", "node/karta-control-plane", "--subresource=status", "--type=merge", "-p", gpu_patch],
         ["/t/kubectl", "patch", "node/karta-worker", "--subresource=status", "--type=merge", "-p", gpu_patch],
@@ -215,7 +217,7 @@ def test_a_kind_run_refused_for_a_busy_name_never_deletes_the_other_runs_cluster
         refused.start()
     refused.stop()  # what LiveSession does after a failed start
     assert recorder.commands[before:] == [c for c in recorder.commands[before:] if "delete" not in c]
-    assert len(recorder.commands) == before + 4  # only the image lookups of the second __init__
+    assert len(recorder.commands) == before + 5  # only the image lookups of the second __init__
     running.stop()
     assert recorder.commands[-1][:3] == ["/t/kind", "delete", "cluster"]
     KindProvider("v1.6.2", runner=recorder).start()  # the name is free once the first run stopped
@@ -608,6 +610,17 @@ def test_a_held_pending_cluster_is_up_when_its_pods_run_and_its_head_is_ready() 
     assert up(None, [head, worker, _ray_pod("worker", "Running", False)], desired=2)
 
 
+def test_a_local_redis_image_is_loaded_into_the_workers_only(recorder: Recorder) -> None:
+    """Without the workloads node image, the Redis image of the GCS fault-tolerance scenarios is
+    `kind load`ed like the Ray image when the local Docker has it: into the nodes Pods run on."""
+    recorder.local_images.add("docker.io/library/redis:7.0.15")
+    provider = KindProvider("v1.6.2", runner=recorder)
+    provider.start()
+    loads = [c for c in recorder.commands if c[1:3] == ["load", "docker-image"]]
+    assert ["/t/kind", "load", "docker-image", "docker.io/library/redis:7.0.15", "--name", "karta",
+            "--nodes", "karta-worker,karta-worker2"] in loads  # fmt: skip
+
+
 def test_the_node_image_with_this_kuberays_workloads_skips_kind_load(tmp_path: Path) -> None:
     """`images build` also makes the node image with the operator and Ray images in its containerd:
     when present it is the node image, and nothing is `kind load`ed (about a minute per cluster here)."""
@@ -616,6 +629,7 @@ def test_the_node_image_with_this_kuberays_workloads_skips_kind_load(tmp_path: P
         "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2",
         "rayproject/ray:2.52.0",
         "quay.io/kuberay/operator:v1.6.2",
+        "docker.io/library/redis:7.0.15",
     ]
     provider = KindProvider("v1.6.2", runner=Recorder(local_images=local), chart_source=str(tmp_path))
     assert provider.plan.node_image == "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2"
@@ -627,4 +641,8 @@ def test_the_node_image_with_this_kuberays_workloads_skips_kind_load(tmp_path: P
     assert "Ray 2.52.0 (rayproject/ray:2.52.0, built here, in the node image)" in line
     older = KindProvider("v1.5.1", runner=Recorder(local_images=local), chart_source=str(tmp_path))
     assert older.plan.node_image == "karta-conformance/kind-node:v1.34.4"  # no v1.5.1 workloads image
-    assert older.plan.images() == ["rayproject/ray:2.46.0", "quay.io/kuberay/operator:v1.5.1"]
+    assert older.plan.images() == [
+        "rayproject/ray:2.46.0",
+        "quay.io/kuberay/operator:v1.5.1",
+        "docker.io/library/redis:7.0.15",
+    ]

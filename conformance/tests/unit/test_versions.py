@@ -41,3 +41,13 @@ def test_node_images_come_from_the_versions_file() -> None:
         UserError, match=r"--kind-image: 'v1.29' is not pinned in versions.yaml; pinned: kindest/node:"
     ):
         pins.node_image("v1.29")
+
+
+def test_the_redis_image_is_pinned_under_its_official_name() -> None:
+    """The Redis beside the GCS fault-tolerance scenarios: the official image's full name with a Redis
+    release (what Debian bookworm's redis-server provides), which the offline build tags and checks."""
+    pins = versions.load()
+    repository, tag = pins.redis_image.rsplit(":", 1)
+    assert repository == "docker.io/library/redis"
+    assert tag == pins.redis_version
+    assert len(tag.split(".")) == 3 and all(part.isdigit() for part in tag.split(".")), tag
