@@ -146,7 +146,8 @@ class KindProvider:
             f"real kubelets and containers), KubeRay operator {plan.kuberay.version} (chart kuberay-operator "
             f"{plan.kuberay.chart} from {plan.chart_origin()}; {plan.operator_image}, {origin(plan.operator_image)}), "
             f"Ray {plan.kuberay.ray_version} ({plan.kuberay.ray_image}, {origin(plan.kuberay.ray_image)}) "
-            f"in every Ray Pod; {FITTED}; "
+            f"in every Ray Pod; Redis for GCS fault tolerance ({plan.redis_image}, {origin(plan.redis_image)}); "
+            f"{FITTED}; "
             f"simulated: {plan.gpus_per_node} nvidia.com/gpu and {plan.gpus_per_node} rdma/hca per node (node status patch, no devices)"
             + gates.header(plan.kuberay.version)
         )

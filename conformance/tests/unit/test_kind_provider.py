@@ -374,6 +374,7 @@ def test_describe_names_backend_versions_and_what_is_simulated(monkeypatch: pyte
         "https://ray-project.github.io/kuberay-helm/; quay.io/kuberay/operator:v1.6.2, pulled from its registry)"
     ) in line
     assert "Ray 2.52.0 (rayproject/ray:2.52.0, pulled from its registry)" in line
+    assert "Redis for GCS fault tolerance (docker.io/library/redis:7.0.15, pulled from its registry)" in line
     assert (
         "fixtures fitted to real kubelets on one machine: CPU requests / 4, Serve replicas ask 0.1 CPU "
         "(so they run on workers)" in line
