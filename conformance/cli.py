@@ -36,7 +36,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance import versions
 from conformance.errors import UserError
@@ -44,6 +44,9 @@ from conformance.progress import say
 from conformance.report import formats as report
 from conformance.snapshot import Snapshot
 from conformance.verdict import Verdict, exit_code
+
+if TYPE_CHECKING:
+    from conformance.live.session import LiveSession
 
 BATCH_SCHEDULER_NAMES = "volcano, yunikorn, kai-scheduler, scheduler-plugins"
 
@@ -512,23 +515,11 @@ def _check(args: argparse.Namespace) -> int:
         meta = {"mode": "snapshots", "snapshots": [f"{s.scenario}/{s.phase}" for s in snapshots]}
     else:
         from conformance.definition import load_definitions
-        from conformance.live.session import LiveSession
 
         if args.kuberay_versions and len(args.kuberay_versions) > 1:
             raise UserError("--live takes one --kuberay-version")
         definitions = load_definitions(args.paths)  # bad input exits 2 before any cluster work
-        session = LiveSession.for_cluster(
-            args.cluster,
-            args.kuberay_versions[0] if args.kuberay_versions else None,
-            args.kubeconfig,
-            args.artifacts or Path("artifacts"),
-            name=args.cluster_name,
-            node_image=args.kind_image,
-            keep=args.keep_cluster,
-            chart_source=args.chart,
-            parallel=args.parallel,
-            batch_scheduler=args.batch_scheduler,
-        )
+        session = live_session(args)
         selected = session.select(args.features)
         say(session.header)
         with session:
@@ -836,3 +827,24 @@ def _images(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def live_session(args: argparse.Namespace) -> LiveSession:
+    """The live session of ``check --live``'s arguments (the backend not started yet): the CLI's and the
+    pytest plugin's one way to build it."""
+    from conformance.live.session import LiveSession
+
+    if args.kuberay_versions and len(args.kuberay_versions) > 1:
+        raise UserError("--live takes one --kuberay-version")
+    return LiveSession.for_cluster(
+        args.cluster,
+        args.kuberay_versions[0] if args.kuberay_versions else None,
+        args.kubeconfig,
+        args.artifacts or Path("artifacts"),
+        name=args.cluster_name,
+        node_image=args.kind_image,
+        keep=args.keep_cluster,
+        chart_source=args.chart,
+        parallel=args.parallel,
+        batch_scheduler=args.batch_scheduler,
+    )

@@ -206,24 +206,9 @@ def _cli_args(
 
 def _session(args: argparse.Namespace) -> LiveSession:
     """The live session ``check --live`` builds from the same arguments (the backend not started yet)."""
-    from conformance.live.session import LiveSession
+    from conformance import cli
 
-    if args.kuberay_versions and len(args.kuberay_versions) > 1:
-        from conformance.errors import UserError
-
-        raise UserError("--live takes one --kuberay-version")
-    return LiveSession.for_cluster(
-        args.cluster,
-        args.kuberay_versions[0] if args.kuberay_versions else None,
-        args.kubeconfig,
-        args.artifacts or Path("artifacts"),
-        name=args.cluster_name,
-        node_image=args.kind_image,
-        keep=args.keep_cluster,
-        chart_source=args.chart,
-        parallel=args.parallel,
-        batch_scheduler=args.batch_scheduler,
-    )
+    return cli.live_session(args)
 
 
 # --------------------------------------------------------------------------------------------------------------
