@@ -52,7 +52,7 @@ $(BIN)/karta-conformance: pyproject.toml
 
 venv: $(BIN)/karta-conformance ## create .venv with the project (editable) and dev tools
 
-tools: venv ## build the pinned kind, helm and actionlint from their Go modules (into the cache)
+tools: venv ## build the pinned kind, helm, actionlint and crane from their Go modules (into the cache)
 	$(KC) tools install
 
 actionlint: venv ## lint .github/workflows (actionlint built from its Go module on first use)

@@ -13,7 +13,7 @@ Commands:
   corpus record|diff                record a pinned version's corpus (a default live run); compare two
   cluster up|down|status            the local backend's cluster
   ci matrix|versions|compat|features|live-needed   what the GitHub workflows compute
-  tools install|path|run            pinned tools built from Go modules (actionlint, kind, helm)
+  tools install|path|run            pinned tools built from Go modules (actionlint, kind, helm, crane)
   images build|list                 the kind backend's offline images (no registry needed)
 
 Exit codes:
@@ -134,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
 
     tool = _command(commands, "tools", _tools, "pinned tools built from their Go modules into the cache")
     tool.add_argument("action", choices=["install", "path", "run"])
-    tool.add_argument("name", nargs="?", help="actionlint, kind or helm (install: all when omitted)")
+    tool.add_argument("name", nargs="?", help="actionlint, kind, helm or crane (install: all when omitted)")
     tool.add_argument("args", nargs=argparse.REMAINDER, help="with run: the tool's arguments")
 
     image = _command(

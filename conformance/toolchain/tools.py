@@ -1,4 +1,4 @@
-"""Pinned helper tools (actionlint, kind, helm) built from their Go modules into the cache.
+"""Pinned helper tools (actionlint, kind, helm, crane) built from their Go modules into the cache.
 
     <cache>/tools/<name>/<version>/bin/<name>
 

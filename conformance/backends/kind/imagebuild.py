@@ -24,10 +24,10 @@ from pathlib import Path
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from conformance import versions
-from conformance.backends.kind import images
+from conformance.backends.kind import images, mirror
 from conformance.errors import EnvironmentProblem
 from conformance.progress import say, step
-from conformance.toolchain import build, cache, gomod, locks
+from conformance.toolchain import build, cache, gomod, locks, tools
 
 # A machine whose Docker engine needs a runc wrapper for privileged containers (a capability its kernel
 # refuses) names the script that set the engine up; its `--print-wrapper` is the wrapper the kind node's
@@ -407,24 +407,6 @@ def _import_and_commit(container: str, groups: list[list[str]], tag: str, key: s
     )
 
 
-def node_with_workloads(node: Built, kuberay_version: str, preload: list[Built]) -> Built:
-    """The node image with the KubeRay operator, Ray and Redis images already in its containerd, so a
-    cluster starts without ``kind load`` (about a minute per cluster here): tagged per KubeRay version."""
-    started = time.monotonic()
-    tag = images.workloads_node_tag(node.tag, kuberay_version)
-    key = images.digest(node.key, [p.key for p in preload])
-    if label_of(tag) == key:
-        return Built(tag, key, True, 0.0, size_of(tag))
-    log = _log(tag)
-    log.write_text("")
-    with (
-        step(f"Preloading {', '.join(p.tag for p in preload)} into {tag}"),
-        _build_container(node.tag, "node-workloads", log) as container,
-    ):
-        _import_and_commit(container, [[p.tag] for p in preload], tag, key, log)
-    return Built(tag, key, False, time.monotonic() - started, size_of(tag))
-
-
 def _extra_tags(named: images.NodeImages, tag: str) -> list[str]:
     return list(named.pause_images[1:]) if tag == named.pause_images[0] else []
 
@@ -488,6 +470,13 @@ def redis(parent: Built, work: Path) -> Built:
     return docker_build(recipe, {images.REDIS_ENTRYPOINT: entrypoint}, parent.key)
 
 
+def registry() -> Built:
+    """The registry mirror's image: ``crane`` built from its pinned Go module (static)."""
+    crane = tools.ensure("crane")
+    tag = mirror.image_tag(versions.load().tools["crane"].version)
+    return docker_build(images.registry_recipe(tag), {"crane": crane})
+
+
 def build_all(kuberay_versions: Sequence[str | None] = (None,), with_node: bool = True) -> list[Built]:
     """Every offline image: Debian rootfs, kind base, node components, node image, operator(s), Ray, Redis."""
     pins = versions.load()
@@ -510,17 +499,15 @@ def build_all(kuberay_versions: Sequence[str | None] = (None,), with_node: bool 
         for part in parts:
             record(part)
         control = build.build_kubernetes(pins.kubernetes, pins.staging)
-        node = record(node_image(base_image, named, parts, node_bin, control / "kubectl"))
-    redis_image = record(redis(debian, work))
+        record(node_image(base_image, named, parts, node_bin, control / "kubectl"))
+        record(registry())
+    record(redis(debian, work))
     rays: dict[str, Built] = {}
     for version in kuberay_versions:
         kuberay = pins.kuberay_version(version)
-        operator_image = record(operator(kuberay.version))
+        record(operator(kuberay.version))
         if kuberay.ray_image not in rays:
             rays[kuberay.ray_image] = record(ray(kuberay.version, debian, work))
-        if with_node:
-            preload = [operator_image, rays[kuberay.ray_image], redis_image]
-            record(node_with_workloads(node, kuberay.version, preload))
     (folder() / "last-build.json").write_text(
         json.dumps([item.__dict__ for item in results], indent=2) + "\n"
     )
@@ -534,11 +521,11 @@ def wanted(kuberay_versions: Sequence[str | None]) -> list[str]:
     named = images.node_images_for(pins)
     tags += [recipe.tag for recipe in images.node_component_recipes(named)]
     tags.append(images.node_tag(pins.kubernetes))
+    tags.append(mirror.image_tag(pins.tools["crane"].version))
     tags.append(pins.redis_image)
     for version in kuberay_versions:
         kuberay = pins.kuberay_version(version)
         tags += [f"{pins.kind_operator_image}:{kuberay.version}", kuberay.ray_image]
-        tags.append(images.workloads_node_tag(images.node_tag(pins.kubernetes), kuberay.version))
     return list(dict.fromkeys(tags))
 
 

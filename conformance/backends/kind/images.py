@@ -13,7 +13,7 @@ archive is reachable where registries are not) and imported into Docker. On top 
   DaemonSet image of our own (kind's kindnetd is not a Go module the proxy serves);
 - the **node image**: the base with kubelet/kubeadm/kubectl and those images imported into its
   containerd (``ctr images import --no-unpack``, as ``kind build node-image`` does), committed;
-- the **KubeRay operator** image of a version, tagged as the chart expects;
+- the **KubeRay operator** image of a version, tagged with its official name;
 - a **Ray** image of a version: Debian, Python, PyPI ``ray[serve]`` (constrained), and the tools
   KubeRay's probes and commands use (bash, wget, grep, ``python``): nothing the official
   ``rayproject/ray`` image lacks (``conformance/tests/unit/official_images.yaml``);
@@ -21,6 +21,11 @@ archive is reachable where registries are not) and imported into Docker. On top 
   official name pinned in ``versions.yaml`` (``docker.io/library/redis:<version>``): Debian's
   ``redis-server`` and ``redis-tools`` of that version behind the official image's interface
   (``docker-entrypoint.sh``, ``CMD redis-server``, port 6379).
+
+- the **registry** the kind backend runs as its mirror (``crane``, static, ``FROM scratch``; ``mirror.py``).
+
+The workloads' images (operator, Ray, Redis) are not in the node image: the nodes pull them by their
+official names through that mirror, as a hosted runner pulls them from their registries.
 
 Each image carries a label with the digest of its inputs; a build is skipped when the tagged
 image carries the same digest.
@@ -389,11 +394,6 @@ def node_tag(kubernetes: str) -> str:
     return f"{REPOSITORY}/kind-node:{kubernetes}"
 
 
-def workloads_node_tag(node: str, kuberay_version: str) -> str:
-    """The node image with one KubeRay version's operator and Ray images (and the Redis image) preloaded."""
-    return f"{node}-kuberay-{kuberay_version}"
-
-
 def node_component_recipes(images: NodeImages) -> list[Recipe]:
     recipes = [
         static_binary_recipe(images.control_plane(name), name)
@@ -473,6 +473,11 @@ def ray_recipe(
         + f"USER {RAY_UID}\nWORKDIR /home/ray\n"
     )
     return Recipe(tag=image, dockerfile=dockerfile, files=files, inputs=(ray_version, *sorted(constraints)))
+
+
+def registry_recipe(tag: str) -> Recipe:
+    """The registry mirror: ``crane`` alone (its ``registry serve`` is an OCI registry)."""
+    return static_binary_recipe(tag, "crane", entrypoint=True)
 
 
 # -- Redis ----------------------------------------------------------------------------------------------

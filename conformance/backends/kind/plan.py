@@ -18,6 +18,7 @@ import yaml
 from conformance import versions
 from conformance.backends import fixture_app, gates
 from conformance.backends.kind import images as offline
+from conformance.backends.kind import mirror as mirrors
 from conformance.fixtures import mappings
 
 OPERATOR_NAMESPACE = "kuberay-system"
@@ -84,8 +85,9 @@ class KindPlan:
     chart_source: str | None = None
     # Set when the node image is the offline one built here (``karta-conformance images build``).
     built_node: offline.NodeImages | None = None
-    # Images already in the node image's containerd (the offline node with this KubeRay's workloads).
-    preloaded: tuple[str, ...] = ()
+    # Whether the nodes pull through the registry mirror this backend runs (``mirror.py``): the images
+    # built here, published under their official names. Off: they pull from the registries themselves.
+    mirror: bool = False
 
     @classmethod
     def pinned(
@@ -95,24 +97,14 @@ class KindPlan:
         node_image: str | None,
         chart_source: str | None = None,
         built_node: bool = False,
-        workloads_node: bool = False,
+        mirror: bool = False,
     ) -> KindPlan:
         """The pinned plan; ``built_node`` (and no ``node_image`` asked for) runs the offline node image,
-        ``workloads_node`` its variant with this KubeRay's operator, Ray and Redis images preloaded."""
+        ``mirror`` pulls the workloads' images through the local registry mirror."""
         pins = versions.load()
         kuberay = pins.kuberay_version(kuberay_version)
         offline_node = offline.node_images_for(pins) if built_node and not node_image else None
-        image = pins.node_image(node_image)
-        preloaded: tuple[str, ...] = ()
-        if offline_node:
-            image = offline.node_tag(pins.kubernetes)
-            if workloads_node:
-                image = offline.workloads_node_tag(image, kuberay.version)
-                preloaded = (
-                    kuberay.ray_image,
-                    f"{pins.kind_operator_image}:{kuberay.version}",
-                    pins.redis_image,
-                )
+        image = offline.node_tag(pins.kubernetes) if offline_node else pins.node_image(node_image)
         return cls(
             cluster=cluster,
             kuberay=kuberay,
@@ -122,7 +114,7 @@ class KindPlan:
             gpus_per_node=pins.kind_gpus_per_node,
             chart_source=resolve_chart_source(chart_source, kuberay.version),
             built_node=offline_node,
-            preloaded=preloaded,
+            mirror=mirror,
         )
 
     # -- the cluster ---------------------------------------------------------
@@ -150,6 +142,8 @@ class KindPlan:
         }
         if self.built_node is not None:
             config["kubeadmConfigPatches"] = offline.kubeadm_patches(self.built_node)
+        if self.mirror:
+            config["containerdConfigPatches"] = [mirrors.CONTAINERD_PATCH]
         return config
 
     @property
@@ -157,15 +151,14 @@ class KindPlan:
         """The Redis beside the GCS fault-tolerance scenarios (the official name pinned in versions.yaml)."""
         return versions.load().redis_image
 
-    def images(self) -> list[str]:
-        """Images worth preloading with ``kind load docker-image`` when the local Docker has them
-        (none that the node image holds already)."""
-        wanted = (self.kuberay.ray_image, self.operator_image, self.redis_image)
-        return [i for i in wanted if i not in self.preloaded]
+    def workload_images(self) -> list[str]:
+        """The images the workloads pull by their official names: the operator, Ray, Redis."""
+        return [self.operator_image, self.kuberay.ray_image, self.redis_image]
 
-    def load_image(self, kind: str, image: str, nodes: list[str]) -> list[str]:
-        """``kind load docker-image`` into ``nodes`` (the Ray and Redis images go to the schedulable ones only)."""
-        return [kind, "load", "docker-image", image, "--name", self.cluster, "--nodes", ",".join(nodes)]
+    def prepulled(self) -> list[str]:
+        """What each schedulable node pulls before any scenario starts (Ray images are large: a pull
+        inside a scenario would eat its deadline; Redis, for the GCS fault-tolerance scenarios)."""
+        return [self.kuberay.ray_image, self.redis_image]
 
     @staticmethod
     def docker_has_image(docker: str, image: str) -> list[str]:
@@ -176,9 +169,11 @@ class KindPlan:
 
     @staticmethod
     def pull_on_node(docker: str, node: str, image: str) -> list[str]:
-        """Pull into one node's containerd before the scenarios start (Ray images are large; a pull
-        inside a scenario would eat its deadline)."""
-        return [docker, "exec", node, "crictl", "pull", image]
+        """Pull into one node's containerd (CRI's namespace) by the official name, through the registry
+        hosts' ``hosts.toml`` as the kubelet's pulls go (the mirror, where there is one)."""
+        official = mirrors.Reference.parse(image).official
+        return [docker, "exec", node, "ctr", "--namespace", "k8s.io", "images", "pull",
+                "--hosts-dir", mirrors.HOSTS_DIR, official]  # fmt: skip
 
     @staticmethod
     def container_tasks(docker: str, node: str) -> list[str]:
@@ -201,12 +196,33 @@ class KindPlan:
 
     # -- the operator ----------------------------------------------------------
 
-    def helm_repo(self, helm: str) -> list[list[str]]:
-        if self.chart_source:
-            return []
+    @staticmethod
+    def helm_home(kubeconfig: Path) -> Path:
+        """Helm's repository list and cache for this cluster, beside its kubeconfig (never the user's)."""
+        return kubeconfig.parent / "helm"
+
+    def _repositories(self, kubeconfig: Path) -> list[str]:
+        home = self.helm_home(kubeconfig)
         return [
-            [helm, "repo", "add", REPO_NAME, self.chart_repository, "--force-update"],
-            [helm, "repo", "update", REPO_NAME],
+            "--repository-config",
+            str(home / "repositories.yaml"),
+            "--repository-cache",
+            str(home / "cache"),
+        ]
+
+    def helm_repo(self, helm: str, kubeconfig: Path) -> list[list[str]]:
+        """The chart's repository added as on a hosted runner (a local one's URL, where one serves)."""
+        return [
+            [
+                helm,
+                "repo",
+                "add",
+                REPO_NAME,
+                self.chart_repository,
+                "--force-update",
+                *self._repositories(kubeconfig),
+            ],
+            [helm, "repo", "update", REPO_NAME, *self._repositories(kubeconfig)],
         ]
 
     @staticmethod
@@ -215,7 +231,7 @@ class KindPlan:
         return [helm, *args, "--namespace", OPERATOR_NAMESPACE, "--kubeconfig", str(kubeconfig)]
 
     def _chart(self) -> list[str]:
-        return [self.chart_source] if self.chart_source else [CHART, "--version", self.kuberay.chart]
+        return [CHART, "--version", self.kuberay.chart]
 
     def helm_list(self, helm: str, kubeconfig: Path) -> list[str]:
         return self._helm(helm, kubeconfig, "list", "-o", "json")
@@ -236,6 +252,7 @@ class KindPlan:
             "--wait",
             "--timeout",
             "5m",
+            *self._repositories(kubeconfig),
         )
 
     def helm_install(self, helm: str, kubeconfig: Path) -> list[str]:
@@ -257,6 +274,7 @@ class KindPlan:
             "5m",
             "--kubeconfig",
             str(kubeconfig),
+            *self._repositories(kubeconfig),
         ]
 
     def feature_gate_values(self) -> list[str]:
@@ -266,11 +284,8 @@ class KindPlan:
         return ["--set-json", f"featureGates={json.dumps(listed, separators=(',', ':'))}"] if listed else []
 
     def chart_origin(self) -> str:
-        return (
-            f"local chart {self.chart_source}"
-            if self.chart_source
-            else f"Helm repository {self.chart_repository}"
-        )
+        served = f", serving the local chart {self.chart_source}" if self.chart_source else ""
+        return f"Helm repository {self.chart_repository}{served}"
 
     def chart_label(self) -> str:
         """How ``helm list`` names the pinned chart."""

@@ -8,10 +8,14 @@ capacity is patched onto each node's status so GPU-shaped fixtures schedule.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import subprocess
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +27,7 @@ from conformance.backends import gates, raynodes
 from conformance.backends.base import Capability
 from conformance.backends.docker import docker_answers
 from conformance.backends.inuse import ClusterClaim
+from conformance.backends.kind import chartrepo, mirror
 from conformance.backends.kind import images as offline
 from conformance.backends.kind.plan import (
     CHART_ENV,
@@ -85,20 +90,20 @@ class KindProvider:
     ) -> None:
         self.run = runner
         pins_plan = KindPlan.pinned(name, kuberay_version, node_image)
-        # Images built here (``karta-conformance images build``) are used when the local Docker has them.
+        # Images built here (``karta-conformance images build``) are used when the local Docker has them:
+        # the offline node image, and the workloads' images, which the nodes then pull by their official
+        # names through the registry mirror this backend runs (``mirror.py``).
         node = offline.node_tag(pins_plan.kubernetes_pinned())
-        workloads = offline.workloads_node_tag(node, pins_plan.kuberay.version)
-        self.local_images = {
-            image for image in [node, workloads, *pins_plan.images()] if self._docker_has(image)
-        }
-        built_node = node in self.local_images
+        self.registry_image = mirror.image_tag(versions.load().tools["crane"].version)
+        wanted = [node, *pins_plan.workload_images(), self.registry_image]
+        self.local_images = {image for image in wanted if self._docker_has(image)}
         self.plan = KindPlan.pinned(
             name,
             kuberay_version,
             node_image,
             chart_source or os.environ.get(CHART_ENV) or None,  # None: the Helm repository
-            built_node=built_node,
-            workloads_node=workloads in self.local_images,
+            built_node=node in self.local_images,
+            mirror=all(image in self.local_images for image in pins_plan.workload_images()),
         )
         if self.plan.chart_source and not Path(self.plan.chart_source).exists():
             raise UserError(
@@ -132,21 +137,22 @@ class KindProvider:
 
     def describe(self) -> str:
         plan = self.plan
-
-        def origin(image: str) -> str:
-            if image in plan.preloaded:
-                return "built here, in the node image"
-            return "built here, preloaded" if image in self.local_images else "pulled from its registry"
-
+        origin = (
+            f"built here, pulled by its official name through the registry mirror {mirror.endpoint()}"
+            if plan.mirror
+            else "pulled from its registry"
+        )
         node = (
-            "built here by `karta-conformance images build`" if plan.built_node else "pinned upstream image"
+            "built here by `karta-conformance images build`, no workload image in it"
+            if plan.built_node
+            else "pinned upstream image"
         )
         return (
             f"backend kind: Kubernetes {plan.kubernetes} (node image {plan.node_image.split('@')[0]}, {node}; "
             f"real kubelets and containers), KubeRay operator {plan.kuberay.version} (chart kuberay-operator "
-            f"{plan.kuberay.chart} from {plan.chart_origin()}; {plan.operator_image}, {origin(plan.operator_image)}), "
-            f"Ray {plan.kuberay.ray_version} ({plan.kuberay.ray_image}, {origin(plan.kuberay.ray_image)}) "
-            f"in every Ray Pod; Redis for GCS fault tolerance ({plan.redis_image}, {origin(plan.redis_image)}); "
+            f"{plan.kuberay.chart} from {plan.chart_origin()}; {plan.operator_image}, {origin}), "
+            f"Ray {plan.kuberay.ray_version} ({plan.kuberay.ray_image}, {origin}) "
+            f"in every Ray Pod; Redis for GCS fault tolerance ({plan.redis_image}, {origin}); "
             f"{FITTED}; "
             f"simulated: {plan.gpus_per_node} nvidia.com/gpu and {plan.gpus_per_node} rdma/hca per node (node status patch, no devices)"
             + gates.header(plan.kuberay.version)
@@ -190,24 +196,94 @@ class KindProvider:
     def _start(self, binaries: dict[str, str]) -> None:
         self._docker = binaries["docker"]
         self.state.mkdir(parents=True, exist_ok=True)
+        if self.plan.mirror:
+            self.start_mirror(binaries["docker"])
         config = self.state / "kind-config.yaml"
         config.write_text(yaml.safe_dump(self.plan.cluster_config(), sort_keys=False))
         say(f"kind cluster {self.plan.cluster} ({self.plan.node_image.split('@')[0]}) ...")
         self._cluster = self._kind_cluster(binaries)
         self._cluster.create(config_file=config)
         nodes = self.run(self.plan.list_kind_nodes(binaries["kind"])).stdout.split()
-        for image in self.plan.images():
-            if self.run(self.plan.docker_has_image(binaries["docker"], image)).returncode == 0:
-                workload = image in (self.plan.kuberay.ray_image, self.plan.redis_image)
-                targets = [n for n in nodes if self.plan.schedulable(n)] if workload else nodes
-                with step(f"kind load docker-image {image} (local image) into {', '.join(targets)}"):
-                    self._checked(self.plan.load_image(binaries["kind"], image, targets))
-            elif image == self.plan.kuberay.ray_image:
-                self.pull_on_workers(binaries, image)
+        if self.plan.mirror:
+            self.attach_mirror(binaries["docker"], nodes)
+        self.pull_on_workers(binaries, nodes)
         # the fake GPUs first: each kubelet copies the patched capacity to allocatable while Helm installs
         self.patch_gpus()
         self.install_operator(binaries["helm"])
         self.kubectl(*self.plan.wait_gpus())  # every node's allocatable shows them
+
+    # -- the registry mirror -------------------------------------------------------------------
+
+    def registry_port(self) -> int:
+        text = os.environ.get(mirror.HOST_PORT_ENV, "").strip()
+        if not text:
+            return mirror.HOST_PORT
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise UserError(f"${mirror.HOST_PORT_ENV} must be a TCP port number", where=text)
+        return int(text)
+
+    def start_mirror(self, docker: str) -> None:
+        """The registry running (started when it is not), then the images built here published in it
+        under their official paths (pushing only layers it lacks)."""
+        if self.registry_image not in self.local_images:
+            raise EnvironmentProblem(
+                f"the registry mirror needs the image {self.registry_image}: build it with `make images`"
+            )
+        port = self.registry_port()
+        if self.run(mirror.inspect_running(docker)).stdout.strip() != "true":
+            self.run(mirror.remove(docker))  # a stopped one, left behind
+            storage = cache.cache_root() / "registry"
+            storage.mkdir(parents=True, exist_ok=True)
+            user = f"{os.getuid()}:{os.getgid()}"
+            with step(f"registry mirror {mirror.CONTAINER} (crane registry serve) on 127.0.0.1:{port}"):
+                started = self.run(mirror.run(docker, self.registry_image, str(storage), port, user))
+                if started.returncode != 0 and "already in use" not in started.stderr:
+                    raise EnvironmentProblem(
+                        f"starting the registry mirror failed (exit {started.returncode}): "
+                        f"{started.stderr.strip()[-300:]} (another port: ${mirror.HOST_PORT_ENV})"
+                    )
+        self.wait_registry(port)
+        for image in self.plan.workload_images():
+            with step(f"publishing {image} in the registry mirror"):
+                for command in mirror.push(docker, image, port):
+                    self._checked(command)
+
+    def wait_registry(self, port: int, seconds: float = 30.0) -> None:
+        """Bounded poll of the registry's API root on loopback."""
+        url = f"http://127.0.0.1:{port}/v2/"
+        deadline, last = time.monotonic() + seconds, "no answer yet"
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+                    last = f"HTTP {answer.status}"
+            except (urllib.error.URLError, OSError) as error:
+                last = str(error)
+            time.sleep(0.5)
+        raise EnvironmentProblem(
+            f"the registry mirror did not answer at {url} within {seconds:.0f} s: {last}"
+        )
+
+    def attach_mirror(self, docker: str, nodes: list[str]) -> None:
+        """The registry on kind's network, and every node's containerd asking it first for each host."""
+        joined = self.run(mirror.connect(docker))
+        if joined.returncode != 0 and "already exists" not in joined.stderr:
+            raise EnvironmentProblem(
+                f"connecting the registry mirror to kind's network failed: {joined.stderr.strip()[-300:]}"
+            )
+        for node in nodes:
+            for host in mirror.UPSTREAM:
+                completed = self.run(mirror.write_hosts(docker, node, host), input=mirror.hosts_toml(host))
+                if completed.returncode != 0:
+                    raise EnvironmentProblem(
+                        f"writing {mirror.HOSTS_DIR}/{host}/hosts.toml on {node} failed: "
+                        f"{completed.stderr.strip()[-300:]}"
+                    )
+
+    def node_images(self, node: str) -> list[str]:
+        """The image names a node's containerd holds (for the report: official names only)."""
+        return self.run(mirror.node_images(self._docker or "docker", node)).stdout.split()
 
     def stop(self) -> None:
         if not self.claim.held:  # refused at start: the cluster of that name is another run's
@@ -335,14 +411,27 @@ class KindProvider:
             found[tool] = str(path)
         return found
 
-    def pull_on_workers(self, binaries: dict[str, str], image: str) -> None:
-        listed = self.run(self.plan.list_kind_nodes(binaries["kind"]))
-        for node in listed.stdout.split():
-            if self.plan.schedulable(node):
-                say(f"pulling {image} on kind node {node} (first run only; Ray images are large)")
-                self._checked(self.plan.pull_on_node(binaries["docker"], node, image))
+    def pull_on_workers(self, binaries: dict[str, str], nodes: list[str]) -> None:
+        for image in self.plan.prepulled():
+            for node in nodes:
+                if self.plan.schedulable(node):
+                    with step(f"pulling {image} on kind node {node}"):
+                        self._checked(self.plan.pull_on_node(binaries["docker"], node, image))
 
     def install_operator(self, helm: str) -> None:
+        if not self.plan.chart_source:
+            return self._install_operator(helm)
+        folder = self.state / "helm-repository"
+        chartrepo.publish(Path(self.plan.chart_source), folder, helm, self._checked)
+        with chartrepo.served(folder) as url:
+            plan = self.plan
+            self.plan = dataclasses.replace(plan, chart_repository=url)
+            try:
+                self._install_operator(helm)
+            finally:
+                self.plan = dataclasses.replace(self.plan, chart_repository=plan.chart_repository)
+
+    def _install_operator(self, helm: str) -> None:
         kubeconfig = Path(self.kubeconfig)
         listed = self.run(self.plan.helm_list(helm, kubeconfig))
         releases = json.loads(listed.stdout or "[]") if listed.returncode == 0 else []
@@ -361,10 +450,14 @@ class KindProvider:
                 say(
                     f"turning on feature gate(s) {', '.join(gates.changed(self.plan.kuberay.version))} (helm upgrade)"
                 )
-                self._checked(self.plan.helm_upgrade_gates(helm, kubeconfig))
+                for command in [
+                    *self.plan.helm_repo(helm, kubeconfig),
+                    self.plan.helm_upgrade_gates(helm, kubeconfig),
+                ]:
+                    self._checked(command)
             return
         say(f"helm install {self.plan.chart_label()} from {self.plan.chart_origin()} ...")
-        for command in [*self.plan.helm_repo(helm), self.plan.helm_install(helm, kubeconfig)]:
+        for command in [*self.plan.helm_repo(helm, kubeconfig), self.plan.helm_install(helm, kubeconfig)]:
             self._checked(command)
 
     def patch_gpus(self) -> None:

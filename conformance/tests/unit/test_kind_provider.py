@@ -6,7 +6,10 @@ and pytest-kind's), so the real KindProvider and pytest-kind's KindCluster run u
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,8 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance import fixtures
+from conformance import fixtures, versions
 from conformance.backends import registry
+from conformance.backends.kind import chartrepo as kind_chartrepo
+from conformance.backends.kind import mirror as kind_mirror
 from conformance.backends.kind import plan as kind_plan
 from conformance.backends.kind import provider as kind_provider
 from conformance.backends.kind.provider import KindProvider
@@ -142,26 +147,29 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
     kubeconfig = str(state(tmp_path) / "kubeconfig")
     config = str(state(tmp_path) / "kind-config.yaml")
     gpu_patch = '{"status": {"capacity": {"nvidia.com/gpu": "4", "rdma/hca": "4"}}}'
+    helm = str(state(tmp_path) / "helm")
+    repositories = ["--repository-config", f"{helm}/repositories.yaml", "--repository-cache", f"{helm}/cache"]
+    # what a hosted runner does: nothing built here, every image pulled from its registry by its official name
     assert recorder.commands == [
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/kind-node:v1.34.4"],
-        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2"],
-        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "quay.io/kuberay/operator:v1.6.2"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
         ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "docker.io/library/redis:7.0.15"],
+        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "karta-conformance/registry:v0.22.1"],
         ["/t/kind", "get", "clusters"],
         ["/t/kind", "create", "cluster", "--name=karta", f"--kubeconfig={kubeconfig}", f"--image={V134}", "--config", config],
         ["/t/kind", "get", "nodes", "--name", "karta"],
-        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "rayproject/ray:2.52.0"],
-        ["/t/kind", "load", "docker-image", "rayproject/ray:2.52.0", "--name", "karta", "--nodes", "karta-worker,karta-worker2"],
-        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "quay.io/kuberay/operator:v1.6.2"],
-        ["/t/docker", "image", "inspect", "--format", "{{.Id}}", "docker.io/library/redis:7.0.15"],
+        ["/t/docker", "exec", "karta-worker", "ctr", "--namespace", "k8s.io", "images", "pull", "--hosts-dir", "/etc/containerd/certs.d", "docker.io/rayproject/ray:2.52.0"],
+        ["/t/docker", "exec", "karta-worker2", "ctr", "--namespace", "k8s.io", "images", "pull", "--hosts-dir", "/etc/containerd/certs.d", "docker.io/rayproject/ray:2.52.0"],
+        ["/t/docker", "exec", "karta-worker", "ctr", "--namespace", "k8s.io", "images", "pull", "--hosts-dir", "/etc/containerd/certs.d", "docker.io/library/redis:7.0.15"],
+        ["/t/docker", "exec", "karta-worker2", "ctr", "--namespace", "k8s.io", "images", "pull", "--hosts-dir", "/etc/containerd/certs.d", "docker.io/library/redis:7.0.15"],
         ["/t/kubectl", "get", "nodes", "-o", "name"],
         ["/t/kubectl", "patch", "node/karta-control-plane", "--subresource=status", "--type=merge", "-p", gpu_patch],
         ["/t/kubectl", "patch", "node/karta-worker", "--subresource=status", "--type=merge", "-p", gpu_patch],
         ["/t/kubectl", "patch", "node/karta-worker2", "--subresource=status", "--type=merge", "-p", gpu_patch],
         ["/t/helm", "list", "-o", "json", "--namespace", "kuberay-system", "--kubeconfig", kubeconfig],
-        ["/t/helm", "repo", "add", "kuberay", "https://ray-project.github.io/kuberay-helm/", "--force-update"],
-        ["/t/helm", "repo", "update", "kuberay"],
+        ["/t/helm", "repo", "add", "kuberay", "https://ray-project.github.io/kuberay-helm/", "--force-update", *repositories],
+        ["/t/helm", "repo", "update", "kuberay", *repositories],
         [
             "/t/helm", "install", "kuberay-operator", "kuberay/kuberay-operator", "--version", "1.6.2",
             "--namespace", "kuberay-system", "--create-namespace",
@@ -170,7 +178,7 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
             "--set-json", 'featureGates=[{"name":"RayClusterStatusConditions","enabled":true},'
             '{"name":"RayJobDeletionPolicy","enabled":true},{"name":"RayMultiHostIndexing","enabled":true},'
             '{"name":"RayServiceIncrementalUpgrade","enabled":false},{"name":"RayCronJob","enabled":true}]',
-            "--wait", "--timeout", "5m", "--kubeconfig", kubeconfig,
+            "--wait", "--timeout", "5m", "--kubeconfig", kubeconfig, *repositories,
         ],
         ["/t/kubectl", "wait", "node", "--all", "--for=jsonpath={.status.allocatable.nvidia\\.com/gpu}=4", "--timeout=120s"],
     ]  # fmt: skip
@@ -230,24 +238,18 @@ def test_an_older_kuberay_pins_its_chart_operator_and_ray_image(recorder: Record
     commands = recorder.commands
     create = next(c for c in commands if c[1:3] == ["create", "cluster"])
     assert create[5] == f"--image={V133}"
-    nodes = "old-control-plane,old-worker,old-worker2"
-    load = [
-        "/t/kind",
-        "load",
-        "docker-image",
-        "quay.io/kuberay/operator:v1.3.2",
-        "--name",
-        "old",
-        "--nodes",
-        nodes,
+    assert not [
+        c for c in commands if c[1:3] == ["load", "docker-image"]
+    ]  # never: a runner has no local images
+    assert not provider.plan.mirror  # the operator alone is built here: every node pulls from the registries
+    # each schedulable node pulls the Ray and Redis images before any scenario
+    assert [c[-1] for c in commands if c[-3:-1] == ["--hosts-dir", "/etc/containerd/certs.d"]] == [
+        "docker.io/rayproject/ray:2.41.0",
+        "docker.io/rayproject/ray:2.41.0",
+        "docker.io/library/redis:7.0.15",
+        "docker.io/library/redis:7.0.15",
     ]
-    assert load in commands
-    assert not [c for c in commands if c[1:3] == ["load", "docker-image"] and c[3].startswith("rayproject/")]
-    # the Ray image is not in the local Docker: each schedulable node pulls it before any scenario
-    assert [c for c in commands if "crictl" in c] == [
-        ["/t/docker", "exec", "old-worker", "crictl", "pull", "rayproject/ray:2.41.0"],
-        ["/t/docker", "exec", "old-worker2", "crictl", "pull", "rayproject/ray:2.41.0"],
-    ]
+    assert {c[2] for c in commands if "pull" in c} == {"old-worker", "old-worker2"}
     install = next(c for c in commands if c[1:2] == ["install"])
     assert install[install.index("--version") + 1] == "1.3.2"
     assert "image.tag=v1.3.2" in install
@@ -262,7 +264,15 @@ def test_an_older_kuberay_pins_its_chart_operator_and_ray_image(recorder: Record
 def test_a_kept_cluster_with_the_same_chart_is_reused(recorder: Recorder) -> None:
     recorder.releases = [{"name": "kuberay-operator", "chart": "kuberay-operator-1.6.2"}]
     KindProvider("v1.6.2", runner=recorder).start()
-    assert not [c for c in recorder.commands if c[0] == "/t/helm" and c[1] in ("install", "repo")]
+    helm = [c[1:3] for c in recorder.commands if c[0] == "/t/helm"]
+    # no install; the chart's repository added only for the upgrade that turns the harness's gates on
+    assert helm == [
+        ["list", "-o"],
+        ["get", "values"],
+        ["repo", "add"],
+        ["repo", "update"],
+        ["upgrade", "kuberay-operator"],
+    ]
 
 
 def test_a_kept_cluster_with_another_chart_is_refused(recorder: Recorder) -> None:
@@ -397,37 +407,161 @@ def test_no_chart_folder_is_read_unless_named(monkeypatch: pytest.MonkeyPatch, t
     assert KindProvider("v1.6.2", runner=Recorder(), chart_source=str(flag)).plan.chart_source == str(flag)
 
 
-def test_images_built_here_and_a_local_chart_are_used_and_named(tmp_path: Path) -> None:
-    """With the offline images in the local Docker and a local chart folder: the node image built here
-    (with its etcd patch), kind load of the operator everywhere and of Ray on workers, helm from the folder."""
+BUILT_HERE = [
+    "karta-conformance/kind-node:v1.34.4",
+    "quay.io/kuberay/operator:v1.6.2",
+    "rayproject/ray:2.52.0",
+    "docker.io/library/redis:7.0.15",
+    "karta-conformance/registry:v0.22.1",
+]
+
+
+def test_images_built_here_are_pulled_by_their_official_names_through_the_mirror(
+    recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the images built here: the offline node image (nothing of the workloads in it), the registry
+    mirror started and the images published under their official paths, every node's containerd asking
+    it first, the chart installed by name and version from a Helm repository on loopback."""
     chart = tmp_path / "charts" / "v1.6.2" / "kuberay-operator"
     chart.mkdir(parents=True)
-    local = [
-        "karta-conformance/kind-node:v1.34.4",
-        "rayproject/ray:2.52.0",
-        "quay.io/kuberay/operator:v1.6.2",
-    ]
+    recorder.local_images = set(BUILT_HERE)
+    monkeypatch.setattr(KindProvider, "wait_registry", lambda self, port: None)
+    served: list[str] = []
+    real_served = kind_chartrepo.served
+
+    @contextlib.contextmanager
+    def spy(folder: Path) -> Any:
+        with real_served(folder) as url:
+            served.append(url)
+            yield url
+
+    monkeypatch.setattr(kind_chartrepo, "served", spy)
     provider = KindProvider(
-        "v1.6.2",
-        runner=Recorder(local_images=local),
-        chart_source=str(tmp_path / "charts" / "{version}" / "kuberay-operator"),
+        "v1.6.2", runner=recorder, chart_source=str(tmp_path / "charts" / "{version}" / "kuberay-operator")
     )
     plan = provider.plan
-    assert plan.node_image == "karta-conformance/kind-node:v1.34.4"
-    assert plan.cluster_config()["kubeadmConfigPatches"] == [
+    assert plan.mirror and plan.node_image == "karta-conformance/kind-node:v1.34.4"
+    provider.start()
+    commands = recorder.commands
+    storage = str(tmp_path / "cache" / "registry")
+    user = f"{os.getuid()}:{os.getgid()}"
+    start = commands.index(
+        ["/t/docker", "container", "inspect", "--format", "{{.State.Running}}", "karta-conformance-registry"]
+    )
+    assert commands[start + 1 : start + 3] == [
+        ["/t/docker", "rm", "--force", "karta-conformance-registry"],
+        ["/t/docker", "run", "--detach", "--name", "karta-conformance-registry", "--restart", "no", "--user", user,
+         "--volume", f"{storage}:/var/lib/registry", "--publish", "127.0.0.1:5110:5000",
+         "karta-conformance/registry:v0.22.1", "registry", "serve", "--address", ":5000", "--disk", "/var/lib/registry"],
+    ]  # fmt: skip
+    pushes = [c for c in commands if c[1:2] in (["tag"], ["push"], ["rmi"])]
+    assert pushes == [
+        ["/t/docker", "tag", "quay.io/kuberay/operator:v1.6.2", "127.0.0.1:5110/kuberay/operator:v1.6.2"],
+        ["/t/docker", "push", "--quiet", "127.0.0.1:5110/kuberay/operator:v1.6.2"],
+        ["/t/docker", "rmi", "127.0.0.1:5110/kuberay/operator:v1.6.2"],
+        ["/t/docker", "tag", "rayproject/ray:2.52.0", "127.0.0.1:5110/rayproject/ray:2.52.0"],
+        ["/t/docker", "push", "--quiet", "127.0.0.1:5110/rayproject/ray:2.52.0"],
+        ["/t/docker", "rmi", "127.0.0.1:5110/rayproject/ray:2.52.0"],
+        ["/t/docker", "tag", "docker.io/library/redis:7.0.15", "127.0.0.1:5110/library/redis:7.0.15"],
+        ["/t/docker", "push", "--quiet", "127.0.0.1:5110/library/redis:7.0.15"],
+        ["/t/docker", "rmi", "127.0.0.1:5110/library/redis:7.0.15"],
+    ]
+    create = next(i for i, c in enumerate(commands) if c[1:3] == ["create", "cluster"])
+    assert commands.index(pushes[-1]) < create  # published before any node could ask
+    assert commands[create + 2] == ["/t/docker", "network", "connect", "kind", "karta-conformance-registry"]
+    hosts = [(i, c) for i, c in enumerate(commands) if c[-1].endswith("/hosts.toml")]
+    assert [c[3] for _, c in hosts] == ["karta-control-plane"] * 3 + ["karta-worker"] * 3 + [
+        "karta-worker2"
+    ] * 3
+    assert [c[-1].rsplit("/", 2)[-2] for _, c in hosts[:3]] == ["quay.io", "docker.io", "registry.k8s.io"]
+    assert recorder.inputs[hosts[1][0]] == (
+        'server = "https://registry-1.docker.io"\n\n'
+        '[host."http://karta-conformance-registry:5000"]\n  capabilities = ["pull", "resolve"]\n'
+    )
+    config = yaml.safe_load((state(tmp_path) / "kind-config.yaml").read_text())
+    assert config["containerdConfigPatches"] == [
+        '[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n'
+    ]
+    assert config["kubeadmConfigPatches"] == [
         "kind: ClusterConfiguration\netcd:\n  local:\n    imageTag: 3.6.4-0\n"
     ]
-    assert plan.helm_repo("helm") == []
-    install = plan.helm_install("helm", Path("/k"))
-    assert install[:4] == ["helm", "install", "kuberay-operator", str(chart)]
-    assert "--version" not in install
+    assert not [c for c in commands if c[1:3] == ["load", "docker-image"]]
+    # the chart: packaged into a repository served on loopback, installed by name and version
+    repository = str(state(tmp_path) / "helm-repository")
+    assert ["/t/helm", "package", str(chart), "--destination", repository] in commands
+    assert ["/t/helm", "repo", "index", repository] in commands
+    assert len(served) == 1 and served[0].startswith("http://127.0.0.1:")
+    add = next(c for c in commands if c[1:3] == ["repo", "add"])
+    assert add[3:5] == ["kuberay", served[0]]
+    install = next(c for c in commands if c[1:2] == ["install"])
+    assert install[2:6] == ["kuberay-operator", "kuberay/kuberay-operator", "--version", "1.6.2"]
+    assert (
+        provider.plan.chart_repository == "https://ray-project.github.io/kuberay-helm/"
+    )  # after the install
     line = provider.describe()
     assert (
-        "node image karta-conformance/kind-node:v1.34.4, built here by `karta-conformance images build`"
+        "node image karta-conformance/kind-node:v1.34.4, built here by `karta-conformance images build`, no workload image in it"
         in line
     )
-    assert f"from local chart {chart}; quay.io/kuberay/operator:v1.6.2, built here, preloaded" in line
-    assert "Ray 2.52.0 (rayproject/ray:2.52.0, built here, preloaded)" in line
+    mirrored = "built here, pulled by its official name through the registry mirror http://karta-conformance-registry:5000"
+    assert f"quay.io/kuberay/operator:v1.6.2, {mirrored})" in line
+    assert f"Ray 2.52.0 (rayproject/ray:2.52.0, {mirrored})" in line
+    assert (
+        f"from Helm repository https://ray-project.github.io/kuberay-helm/, serving the local chart {chart};"
+        in line
+    )
+
+
+def test_a_running_mirror_is_reused_and_a_busy_port_is_named(
+    recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder.local_images = set(BUILT_HERE)
+    monkeypatch.setattr(KindProvider, "wait_registry", lambda self, port: None)
+    answer = recorder.answer
+
+    def running(command: list[str]) -> tuple[int, str]:
+        return (0, "true\n") if "{{.State.Running}}" in command else answer(command)
+
+    monkeypatch.setattr(recorder, "answer", running)
+    KindProvider("v1.6.2", runner=recorder).start()
+    assert not [c for c in recorder.commands if c[1:2] == ["run"]]
+    monkeypatch.setenv("KARTA_CONFORMANCE_REGISTRY_PORT", "port")
+    with pytest.raises(UserError, match="KARTA_CONFORMANCE_REGISTRY_PORT must be a TCP port number"):
+        KindProvider("v1.6.2", name="other", runner=recorder).start()
+
+
+def test_a_registry_mirror_needs_its_image() -> None:
+    local = [i for i in BUILT_HERE if "registry" not in i]
+    provider = KindProvider("v1.6.2", runner=Recorder(local_images=local))
+    assert provider.plan.mirror
+    with pytest.raises(
+        EnvironmentProblem,
+        match=re.escape("needs the image karta-conformance/registry:v0.22.1: build it with `make images`"),
+    ):
+        provider.start_mirror("docker")
+
+
+def test_official_names_split_as_a_registry_sees_them() -> None:
+    parse = kind_mirror.Reference.parse
+    assert parse("rayproject/ray:2.52.0").official == "docker.io/rayproject/ray:2.52.0"
+    assert parse("redis:7.0.15").official == "docker.io/library/redis:7.0.15"
+    assert (
+        parse("quay.io/kuberay/operator:v1.6.2").at("127.0.0.1:5110")
+        == "127.0.0.1:5110/kuberay/operator:v1.6.2"
+    )
+    assert parse("localhost:5000/x") == kind_mirror.Reference("localhost:5000", "x", "latest")
+    assert parse("registry.k8s.io/pause:3.10@sha256:ab").official == "registry.k8s.io/pause:3.10"
+    # one mirror holds every host's images by path: the pinned ones never share a path
+    pins = versions.load()
+    every = [pins.redis_image] + [
+        image
+        for k in pins.kuberay.values()
+        for image in (k.ray_image, f"{pins.kind_operator_image}:{k.version}")
+    ]
+    assert kind_mirror.collisions(every) == []
+    assert kind_mirror.collisions(["quay.io/a/b:1", "docker.io/a/b:1"]) == [
+        ("quay.io/a/b:1", "docker.io/a/b:1")
+    ]
 
 
 def test_a_missing_local_chart_is_one_line_exit_2(tmp_path: Path) -> None:
@@ -609,41 +743,3 @@ def test_a_held_pending_cluster_is_up_when_its_pods_run_and_its_head_is_ready() 
     assert not up(None, [head])
     assert not up(None, [head, worker, _ray_pod("worker", "Running", True, deleting=True)], desired=2)
     assert up(None, [head, worker, _ray_pod("worker", "Running", False)], desired=2)
-
-
-def test_a_local_redis_image_is_loaded_into_the_workers_only(recorder: Recorder) -> None:
-    """Without the workloads node image, the Redis image of the GCS fault-tolerance scenarios is
-    `kind load`ed like the Ray image when the local Docker has it: into the nodes Pods run on."""
-    recorder.local_images.add("docker.io/library/redis:7.0.15")
-    provider = KindProvider("v1.6.2", runner=recorder)
-    provider.start()
-    loads = [c for c in recorder.commands if c[1:3] == ["load", "docker-image"]]
-    assert ["/t/kind", "load", "docker-image", "docker.io/library/redis:7.0.15", "--name", "karta",
-            "--nodes", "karta-worker,karta-worker2"] in loads  # fmt: skip
-
-
-def test_the_node_image_with_this_kuberays_workloads_skips_kind_load(tmp_path: Path) -> None:
-    """`images build` also makes the node image with the operator and Ray images in its containerd:
-    when present it is the node image, and nothing is `kind load`ed (about a minute per cluster here)."""
-    local = [
-        "karta-conformance/kind-node:v1.34.4",
-        "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2",
-        "rayproject/ray:2.52.0",
-        "quay.io/kuberay/operator:v1.6.2",
-        "docker.io/library/redis:7.0.15",
-    ]
-    provider = KindProvider("v1.6.2", runner=Recorder(local_images=local), chart_source=str(tmp_path))
-    assert provider.plan.node_image == "karta-conformance/kind-node:v1.34.4-kuberay-v1.6.2"
-    assert provider.plan.images() == []
-    assert provider.plan.kubernetes == provider.kubernetes_version == "v1.34.4"
-    assert provider.plan.cluster_config()["kubeadmConfigPatches"]  # still the offline node (etcd tag)
-    line = provider.describe()
-    assert "quay.io/kuberay/operator:v1.6.2, built here, in the node image" in line
-    assert "Ray 2.52.0 (rayproject/ray:2.52.0, built here, in the node image)" in line
-    older = KindProvider("v1.5.1", runner=Recorder(local_images=local), chart_source=str(tmp_path))
-    assert older.plan.node_image == "karta-conformance/kind-node:v1.34.4"  # no v1.5.1 workloads image
-    assert older.plan.images() == [
-        "rayproject/ray:2.46.0",
-        "quay.io/kuberay/operator:v1.5.1",
-        "docker.io/library/redis:7.0.15",
-    ]
