@@ -95,6 +95,9 @@ def wait_until(what: str, probe: Callable[[], T | None], timeout: float) -> T:
         raise WaitTimeout(what, timeout, last, error) from None
 
 
+POOL_SIZE = 64
+
+
 class Kube:
     """Shared by the scenarios of a run, which may run side by side on threads.
 
@@ -104,7 +107,14 @@ class Kube:
 
     def __init__(self, kubeconfig: str) -> None:
         try:
-            self.api_client = config.new_client_from_config(config_file=kubeconfig)
+            configuration = client.Configuration()
+            config.load_kube_config(
+                config_file=kubeconfig, client_configuration=configuration, persist_config=False
+            )
+            # The client's default pool is 5 per core (10 on 2 cores); scenarios side by side each keep
+            # watches and polls open, and a full pool only discards connections with a warning per request.
+            configuration.connection_pool_maxsize = POOL_SIZE
+            self.api_client = client.ApiClient(configuration)
         except Exception as error:  # the kubernetes client raises many kinds here
             raise EnvironmentProblem(f"cannot use kubeconfig {kubeconfig}: {error}") from None
         self.kubeconfig = kubeconfig
