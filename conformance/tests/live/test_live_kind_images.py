@@ -1,9 +1,8 @@
-"""Live, kind: the nodes hold the workloads' images by their official names only, as on a hosted runner.
+"""Live: the workloads ask for their images by their official names, and on kind the nodes hold only those.
 
-Where the images are built here, they reach the nodes through the registry mirror (``kind/mirror.py``),
+Where the images are built here, they reach kind's nodes through the registry mirror (``kind/mirror.py``),
 never by ``kind load`` or inside the node image: what each node's containerd lists is what a hosted
-runner's would list. On the local backend there is no container runtime to ask (kwok's nodes): skipped,
-with the reason.
+runner's would list. Every backend: the fixtures as the scenarios create them name the pinned official images.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ import re
 
 import pytest
 
+from conformance import fixtures, versions
 from conformance.backends.base import Provider
 from conformance.backends.kind import mirror
 from conformance.backends.kind.provider import KindProvider
@@ -39,6 +39,20 @@ def repositories(listed: list[str]) -> set[str]:
     return found
 
 
+def images_of(node: object) -> set[str]:
+    """Every container image a manifest names."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("containers", "initContainers") and isinstance(value, list):
+                found |= {str(c["image"]) for c in value if isinstance(c, dict) and "image" in c}
+            found |= images_of(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= images_of(item)
+    return found
+
+
 def tagged(listed: list[str]) -> set[str]:
     return {name for name in listed if "@" not in name and not name.startswith("sha256:")}
 
@@ -46,8 +60,19 @@ def tagged(listed: list[str]) -> set[str]:
 def test_kind_nodes_hold_the_workloads_images_by_their_official_names_only(
     provider: Provider, session: LiveSession
 ) -> None:
+    pins = versions.load()
+    kuberay = pins.kuberay_version(provider.kuberay_version)
+    asked = set()
+    for fixture in fixtures.load_fixtures():
+        rendered = fixtures.render(fixture.object, kuberay.ray_image, kuberay.ray_version)
+        adapt = getattr(provider, "adapt_manifest", None)
+        asked |= images_of(adapt(rendered) if adapt else rendered)
+    assert asked and asked <= {kuberay.ray_image, pins.redis_image}, asked
     if not isinstance(provider, KindProvider):
-        pytest.skip(f"the {provider.name} backend has no container runtime on its nodes (kind only)")
+        assert provider.name in ("local", "existing"), (
+            provider.name
+        )  # kwok's nodes, or nodes not ours to list
+        return
     plan = provider.plan
     references = [mirror.Reference.parse(image) for image in plan.workload_images()]
     official = {f"{ref.host}/{ref.path}" for ref in references}
