@@ -219,8 +219,11 @@ def base(parent: Built, work: Path) -> Built:
     wrapper = work / "runc-bounded"
     wrapper.write_text(runc_wrapper())
     wrapper.chmod(0o755)
+    crictl = tools.ensure("crictl")  # kind's base image downloads it; built here from its Go module
     return docker_build(
-        images.base_recipe(kind_version), {"files": files, "runc-bounded": wrapper}, parent.key
+        images.base_recipe(kind_version),
+        {"files": files, "runc-bounded": wrapper, "crictl": crictl},
+        parent.key,
     )
 
 

@@ -46,7 +46,8 @@ DEBIAN_MIRROR = "http://deb.debian.org/debian"
 DEBIAN_INCLUDE = ("ca-certificates",)
 
 # kind's base image installs these from apt (minus NFS/iSCSI/fuse, which nothing here uses) and
-# downloads containerd, runc, crictl and CNI plugins from release pages; Debian packages them.
+# downloads containerd, runc, crictl and CNI plugins from release pages; Debian packages all but crictl,
+# which is built from its Go module (``sigs.k8s.io/cri-tools``, pinned in versions.yaml's tools).
 NODE_PACKAGES = (
     "systemd",
     "conntrack",
@@ -167,12 +168,13 @@ def base_recipe(kind_version: str) -> Recipe:
     """kind's ``images/base``, its files as kind ships them, its packages from Debian.
 
     Context: ``files/`` (kind's base files, modes fixed, containerd config pointing its runc
-    runtime at the wrapper) and ``runc-bounded`` (the wrapper)."""
+    runtime at the wrapper), ``runc-bounded`` (the wrapper) and ``crictl`` (static, as kind ships it)."""
     dockerfile = (
         f"FROM {rootfs_tag()}\n"
         + _apt(NODE_PACKAGES)
         + "COPY files/ /\n"
         + f"COPY runc-bounded {RUNC_WRAPPER}\n"
+        + "COPY crictl /usr/local/bin/crictl\n"
         + "RUN find /lib/systemd/system/sysinit.target.wants/ -name systemd-tmpfiles-setup.service -delete"
         " && rm -f /lib/systemd/system/multi-user.target.wants/* /etc/systemd/system/*.wants/*"
         " /lib/systemd/system/local-fs.target.wants/* /lib/systemd/system/sockets.target.wants/*udev*"
@@ -190,7 +192,9 @@ def base_recipe(kind_version: str) -> Recipe:
         "STOPSIGNAL SIGRTMIN+3\n"
         'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]\n'
     )
-    return Recipe(tag=base_tag(kind_version), dockerfile=dockerfile, files=("files", "runc-bounded"))
+    return Recipe(
+        tag=base_tag(kind_version), dockerfile=dockerfile, files=("files", "runc-bounded", "crictl")
+    )
 
 
 def containerd_config(kind_config: str) -> str:

@@ -20,6 +20,7 @@ containerd resolves them through the mirror. Pure: ``provider.py`` runs these co
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 # The registry hosts the mirror answers for, and where each one really is (a hosts.toml's ``server``).
@@ -140,8 +141,16 @@ def push(docker: str, image: str, host_port: int) -> list[list[str]]:
 
 
 def node_images(docker: str, node: str) -> list[str]:
-    """The names a node's containerd holds (CRI's namespace)."""
-    return [docker, "exec", node, "ctr", "--namespace", "k8s.io", "images", "list", "--quiet"]
+    """The images a node's CRI holds, as JSON (``repoTags``, ``repoDigests``)."""
+    return [docker, "exec", node, "crictl", "images", "--output", "json"]
+
+
+def image_names(listing: str) -> list[str]:
+    """Every tag and digest reference in ``crictl images --output json``."""
+    names: list[str] = []
+    for image in json.loads(listing or "{}").get("images") or []:
+        names += [str(n) for n in (image.get("repoTags") or []) + (image.get("repoDigests") or [])]
+    return names
 
 
 # -- the Helm repository ---------------------------------------------------------------------------------

@@ -169,15 +169,13 @@ class KindPlan:
 
     @staticmethod
     def pull_on_node(docker: str, node: str, image: str) -> list[str]:
-        """Pull into one node's containerd (CRI's namespace) by the official name, through the registry
-        hosts' ``hosts.toml`` as the kubelet's pulls go (the mirror, where there is one)."""
-        official = mirrors.Reference.parse(image).official
-        return [docker, "exec", node, "ctr", "--namespace", "k8s.io", "images", "pull",
-                "--hosts-dir", mirrors.HOSTS_DIR, official]  # fmt: skip
+        """Pull through the node's CRI by the official name, as the kubelet's pulls go (through the
+        registry mirror, where the node has one)."""
+        return [docker, "exec", node, "crictl", "pull", mirrors.Reference.parse(image).official]
 
     @staticmethod
     def container_tasks(docker: str, node: str) -> list[str]:
-        """The node's running containers and their PIDs (containerd's ``ctr``; the node has no crictl)."""
+        """The node's running containers and their PIDs (containerd's ``ctr``: crictl gives no PIDs)."""
         return [docker, "exec", node, "ctr", "--namespace", "k8s.io", "task", "ls"]
 
     @staticmethod

@@ -283,7 +283,7 @@ class KindProvider:
 
     def node_images(self, node: str) -> list[str]:
         """The image names a node's containerd holds (for the report: official names only)."""
-        return self.run(mirror.node_images(self._docker or "docker", node)).stdout.split()
+        return mirror.image_names(self.run(mirror.node_images(self._docker or "docker", node)).stdout)
 
     def stop(self) -> None:
         if not self.claim.held:  # refused at start: the cluster of that name is another run's

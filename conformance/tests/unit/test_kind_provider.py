@@ -159,10 +159,10 @@ def test_start_runs_exactly_these_commands(recorder: Recorder, tmp_path: Path) -
         ["/t/kind", "get", "clusters"],
         ["/t/kind", "create", "cluster", "--name=karta", f"--kubeconfig={kubeconfig}", f"--image={V134}", "--config", config],
         ["/t/kind", "get", "nodes", "--name", "karta"],
-        ["/t/docker", "exec", "karta-worker", "ctr", "--namespace", "k8s.io", "images", "pull", "--hosts-dir", "/etc/containerd/certs.d", "docker.io/rayproject/ray:2.52.0"],
-        ["/t/docker", "exec", "karta-worker2", "ctr", "--namespace", "k8s.io", "images", "pull", "--hosts-dir", "/etc/containerd/certs.d", "docker.io/rayproject/ray:2.52.0"],
-        ["/t/docker", "exec", "karta-worker", "ctr", "--namespace", "k8s.io", "images", "pull", "--hosts-dir", "/etc/containerd/certs.d", "docker.io/library/redis:7.0.15"],
-        ["/t/docker", "exec", "karta-worker2", "ctr", "--namespace", "k8s.io", "images", "pull", "--hosts-dir", "/etc/containerd/certs.d", "docker.io/library/redis:7.0.15"],
+        ["/t/docker", "exec", "karta-worker", "crictl", "pull", "docker.io/rayproject/ray:2.52.0"],
+        ["/t/docker", "exec", "karta-worker2", "crictl", "pull", "docker.io/rayproject/ray:2.52.0"],
+        ["/t/docker", "exec", "karta-worker", "crictl", "pull", "docker.io/library/redis:7.0.15"],
+        ["/t/docker", "exec", "karta-worker2", "crictl", "pull", "docker.io/library/redis:7.0.15"],
         ["/t/kubectl", "get", "nodes", "-o", "name"],
         ["/t/kubectl", "patch", "node/karta-control-plane", "--subresource=status", "--type=merge", "-p", gpu_patch],
         ["/t/kubectl", "patch", "node/karta-worker", "--subresource=status", "--type=merge", "-p", gpu_patch],
@@ -243,7 +243,7 @@ def test_an_older_kuberay_pins_its_chart_operator_and_ray_image(recorder: Record
     ]  # never: a runner has no local images
     assert not provider.plan.mirror  # the operator alone is built here: every node pulls from the registries
     # each schedulable node pulls the Ray and Redis images before any scenario
-    assert [c[-1] for c in commands if c[-3:-1] == ["--hosts-dir", "/etc/containerd/certs.d"]] == [
+    assert [c[-1] for c in commands if c[3:5] == ["crictl", "pull"]] == [
         "docker.io/rayproject/ray:2.41.0",
         "docker.io/rayproject/ray:2.41.0",
         "docker.io/library/redis:7.0.15",
@@ -559,6 +559,21 @@ def test_official_names_split_as_a_registry_sees_them() -> None:
         for image in (k.ray_image, f"{pins.kind_operator_image}:{k.version}")
     ]
     assert kind_mirror.collisions(every) == []
+    listing = json.dumps(
+        {
+            "images": [
+                {
+                    "repoTags": ["docker.io/rayproject/ray:2.52.0"],
+                    "repoDigests": ["docker.io/rayproject/ray@sha256:1"],
+                },
+                {"repoTags": None},
+            ]
+        }
+    )
+    assert kind_mirror.image_names(listing) == [
+        "docker.io/rayproject/ray:2.52.0",
+        "docker.io/rayproject/ray@sha256:1",
+    ]
     assert kind_mirror.collisions(["quay.io/a/b:1", "docker.io/a/b:1"]) == [
         ("quay.io/a/b:1", "docker.io/a/b:1")
     ]
