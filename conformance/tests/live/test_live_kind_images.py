@@ -23,8 +23,8 @@ pytestmark = pytest.mark.live
 # kindnetd on an upstream node image; the CNI DaemonSet of our own on the node image built here).
 NODE_OWN = ("registry.k8s.io/", "docker.io/kindest/", "docker.io/karta-conformance/kind-cni")
 # The digest references `ctr images import --digests` makes while a node image is built (kind's own
-# `build node-image` imports so): `import-<date>@sha256:...`.
-IMPORTED = re.compile(r"import-\d{4}-\d{2}-\d{2}")
+# `build node-image` imports so): `import-<date>@sha256:...`, which the CRI lists as `docker.io/library/import-<date>`.
+IMPORTED = re.compile(r"(docker\.io/library/)?import-\d{4}-\d{2}-\d{2}")
 
 
 def repositories(listed: list[str]) -> set[str]:
