@@ -113,7 +113,17 @@ def collisions(images: list[str]) -> list[tuple[str, str]]:
 
 
 def inspect_running(docker: str) -> list[str]:
-    return [docker, "container", "inspect", "--format", "{{.State.Running}}", CONTAINER]
+    """Whether the registry runs, the folder its blobs are in, and its port on loopback: ``true /path 5110``."""
+    template = (
+        "{{.State.Running}} {{range .Mounts}}{{.Source}}{{end}} "
+        "{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostPort}}{{end}}{{end}}"
+    )
+    return [docker, "container", "inspect", "--format", template, CONTAINER]
+
+
+def reusable(inspected: str, storage: str, host_port: int) -> bool:
+    """A running registry is this run's when it keeps its blobs in this cache and listens where we push."""
+    return inspected.split() == ["true", storage, str(host_port)]
 
 
 def remove(docker: str) -> list[str]:

@@ -230,9 +230,10 @@ class KindProvider:
                 f"the registry mirror needs the image {self.registry_image}: build it with `make images`"
             )
         port = self.registry_port()
-        if self.run(mirror.inspect_running(docker)).stdout.strip() != "true":
-            self.run(mirror.remove(docker))  # a stopped one, left behind
-            storage = cache.cache_root() / "registry"
+        storage = cache.cache_root() / "registry"
+        if not mirror.reusable(self.run(mirror.inspect_running(docker)).stdout, str(storage), port):
+            # stopped, or another cache's or port's: this run's registry replaces it
+            self.run(mirror.remove(docker))
             storage.mkdir(parents=True, exist_ok=True)
             user = f"{os.getuid()}:{os.getgid()}"
             with step(f"registry mirror {mirror.CONTAINER} (crane registry serve) on 127.0.0.1:{port}"):

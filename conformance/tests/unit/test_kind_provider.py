@@ -445,9 +445,8 @@ def test_images_built_here_are_pulled_by_their_official_names_through_the_mirror
     commands = recorder.commands
     storage = str(tmp_path / "cache" / "registry")
     user = f"{os.getuid()}:{os.getgid()}"
-    start = commands.index(
-        ["/t/docker", "container", "inspect", "--format", "{{.State.Running}}", "karta-conformance-registry"]
-    )
+    start = next(i for i, c in enumerate(commands) if c[1:3] == ["container", "inspect"])
+    assert commands[start][-1] == "karta-conformance-registry"
     assert commands[start + 1 : start + 3] == [
         ["/t/docker", "rm", "--force", "karta-conformance-registry"],
         ["/t/docker", "run", "--detach", "--name", "karta-conformance-registry", "--restart", "no", "--user", user,
@@ -519,12 +518,22 @@ def test_a_running_mirror_is_reused_and_a_busy_port_is_named(
     monkeypatch.setattr(KindProvider, "wait_registry", lambda self, port: None)
     answer = recorder.answer
 
+    inspected = f"true {tmp_path / 'cache' / 'registry'} 5110\n"
+
     def running(command: list[str]) -> tuple[int, str]:
-        return (0, "true\n") if "{{.State.Running}}" in command else answer(command)
+        return (0, inspected) if command[1:3] == ["container", "inspect"] else answer(command)
 
     monkeypatch.setattr(recorder, "answer", running)
     KindProvider("v1.6.2", runner=recorder).start()
-    assert not [c for c in recorder.commands if c[1:2] == ["run"]]
+    assert not [
+        c for c in recorder.commands if c[1:2] in (["run"], ["rm"])
+    ]  # this cache's, on this port: reused
+    inspected = "true /another/cache/registry 5110\n"  # another cache folder's registry: replaced
+    KindProvider("v1.6.2", name="second", runner=recorder).start()
+    assert [c[1:3] for c in recorder.commands if c[1:2] in (["run"], ["rm"])] == [
+        ["rm", "--force"],
+        ["run", "--detach"],
+    ]
     monkeypatch.setenv("KARTA_CONFORMANCE_REGISTRY_PORT", "port")
     with pytest.raises(UserError, match="KARTA_CONFORMANCE_REGISTRY_PORT must be a TCP port number"):
         KindProvider("v1.6.2", name="other", runner=recorder).start()
