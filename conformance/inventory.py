@@ -43,7 +43,7 @@ class Feature:
     versions: tuple[str, ...]
     changes: tuple[str, ...]
     effect: str
-    scenario: str | None
+    scenarios: tuple[str, ...]  # the scenarios that drive it, in the order they are declared (none: reason)
     reason: str | None
     gate: Gate | None = None
     statuses: tuple[str, ...] = ()  # Karta statuses a phase of the scenario expects beyond the default ones
@@ -53,6 +53,11 @@ class Feature:
     batch_scheduler: str | None = None
     # a batch scheduler with which the feature does not work at all (n/a on such a run), where and why
     not_with_batch_scheduler: Conflict | None = None
+
+    @property
+    def scenario(self) -> str | None:
+        """The first scenario that drives it (None: none does yet)."""
+        return self.scenarios[0] if self.scenarios else None
 
     def exists_in(self, version: str) -> bool:
         return version in self.versions
@@ -91,8 +96,8 @@ class InventoryError(ValueError):
     """inventory.yaml breaks its own rules (a developer error: the unit tests catch it)."""
 
 
-def parse(raw: Any, drivers: Mapping[str, str] | None = None) -> tuple[Feature, ...]:
-    """The inventory's entries; each feature's scenario from ``drivers`` (feature -> scenario; default:
+def parse(raw: Any, drivers: Mapping[str, tuple[str, ...]] | None = None) -> tuple[Feature, ...]:
+    """The inventory's entries; each feature's scenarios from ``drivers`` (feature -> scenarios; default:
     the scenarios' own declarations, :func:`scenario_drivers`)."""
     drivers = scenario_drivers() if drivers is None else drivers
     if not isinstance(raw, dict) or not isinstance(raw.get("features"), list):
@@ -134,7 +139,7 @@ def parse(raw: Any, drivers: Mapping[str, str] | None = None) -> tuple[Feature, 
                 versions=tuple(str(v) for v in entry.get("versions") or ()),
                 changes=tuple(str(c) for c in entry.get("changes") or ()),
                 effect=" ".join(str(entry.get("effect", "")).split()),
-                scenario=drivers.get(str(entry.get("name", ""))),
+                scenarios=tuple(drivers.get(str(entry.get("name", ""))) or ()),
                 reason=" ".join(str(entry["reason"]).split()) if entry.get("reason") else None,
                 gate=Gate(
                     str(gate["name"]),
@@ -163,7 +168,7 @@ def problems(features: tuple[Feature, ...], pinned: tuple[str, ...]) -> list[str
         if feature.name in seen:
             found.append(f"{name}: listed twice")
         seen.add(feature.name)
-        if bool(feature.scenario) == bool(feature.reason):
+        if bool(feature.scenarios) == bool(feature.reason):
             found.append(
                 f"{name}: needs exactly one of `scenario` and `reason` "
                 f"(has {'both' if feature.scenario else 'neither'})"
@@ -202,25 +207,25 @@ SCENARIOS_PACKAGE = ("live", "scenarios")  # under conformance/: the scenarios, 
 
 
 @functools.cache
-def scenario_drivers() -> dict[str, str]:
-    """Feature -> the scenario that drives it, read from each ``@scenario("name", ..., drives=[...])``
-    in the scenarios' source (literals only: a test holds these equal to what the decorators register).
-    A feature claimed by two scenarios is an InventoryError."""
+def scenario_drivers() -> dict[str, tuple[str, ...]]:
+    """Feature -> the scenarios that drive it, read from each ``@scenario("name", ..., drives=[...])``
+    in the scenarios' source (literals only: a test holds these equal to what the decorators register),
+    in the order of the modules (by name) and of the scenarios in each. Most features have one; one
+    that several roots show (Kueue's admission of a RayJob, a RayCluster, a RayService) has several."""
     folder = resources.files("conformance").joinpath(*SCENARIOS_PACKAGE)
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, ...]] = {}
     for module in sorted(folder.iterdir(), key=lambda m: m.name):
         if not module.name.endswith(".py"):
             continue
-        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.FunctionDef):
-                continue
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        functions = sorted(
+            (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)), key=lambda n: n.lineno
+        )
+        for node in functions:
             for decorator in node.decorator_list:
                 for feature, name in _declared(decorator):
-                    if feature in found and found[feature] != name:
-                        raise InventoryError(
-                            f"feature {feature} is driven by both {found[feature]} and {name}"
-                        )
-                    found[feature] = name
+                    if name not in found.get(feature, ()):
+                        found[feature] = (*found.get(feature, ()), name)
     return found
 
 

@@ -110,3 +110,58 @@ def zero_minimum_groups(raycluster: dict[str, Any]) -> dict[str, int]:
         if group.get("suspend") is not True and not int(group.get("minReplicas") or 0) and pods:
             found[str(group.get("groupName"))] = pods
     return found
+
+
+# --- a RayService's Gateway and HTTPRoute (upgradeStrategy NewClusterWithIncrementalUpgrade) ---------------
+# KubeRay v1.7.0: names from common/association.go (`RayServiceGatewayNamespacedName`,
+# `RayServiceHTTPRouteNamespacedName`) and utils.GenerateServeServiceName; readiness as utils.IsGatewayReady
+# and utils.IsHTTPRouteReady read it.
+
+
+def gateway_name(rayservice: str) -> str:
+    return f"{rayservice}-gateway"
+
+
+def httproute_name(rayservice: str) -> str:
+    return f"{rayservice}-httproute"
+
+
+def serve_service(cluster: str) -> str:
+    """The per-cluster serve Service an incremental upgrade routes to (``<cluster>-serve-svc``)."""
+    return f"{cluster}-serve-svc"
+
+
+def controlled_by(obj: dict[str, Any] | None, owner: dict[str, Any] | None) -> bool:
+    """Whether ``obj``'s controller ownerReference is ``owner`` (by uid)."""
+    uid = ((owner or {}).get("metadata") or {}).get("uid")
+    return bool(uid) and any(
+        ref.get("uid") == uid and ref.get("controller") is True
+        for ref in ((obj or {}).get("metadata") or {}).get("ownerReferences") or []
+    )
+
+
+def gateway_programmed(gateway: dict[str, Any] | None) -> bool:
+    """Accepted=True and Programmed=True (``utils.IsGatewayReady``: type and status only)."""
+    return condition_true(gateway, "Accepted") and condition_true(gateway, "Programmed")
+
+
+def route_attached(route: dict[str, Any] | None, gateway: dict[str, Any] | None) -> bool:
+    """Some ``status.parents`` entry names ``gateway`` (its namespace unset or the Gateway's) with
+    Accepted=True and ResolvedRefs=True (``utils.IsHTTPRouteReady``)."""
+    meta = (gateway or {}).get("metadata") or {}
+    for parent in ((route or {}).get("status") or {}).get("parents") or []:
+        ref = parent.get("parentRef") or {}
+        if ref.get("name") != meta.get("name") or ref.get("namespace") not in (None, meta.get("namespace")):
+            continue
+        entry = {"status": {"conditions": parent.get("conditions") or []}}
+        if condition_true(entry, "Accepted") and condition_true(entry, "ResolvedRefs"):
+            return True
+    return False
+
+
+def route_weights(route: dict[str, Any] | None) -> dict[str, int]:
+    """The HTTPRoute's first rule's backends: Service name -> weight (KubeRay writes one rule;
+    ``utils.GetWeightsFromHTTPRoute`` reads the first)."""
+    rules = ((route or {}).get("spec") or {}).get("rules") or []
+    backends = (rules[0] or {}).get("backendRefs") or [] if rules else []
+    return {str(b.get("name")): int(b.get("weight") if b.get("weight") is not None else 1) for b in backends}

@@ -28,6 +28,14 @@ class Tool:
 
 
 @dataclass(frozen=True)
+class GoModule:
+    """A Go module whose files (not a build) the harness uses, fetched through the Go module proxy."""
+
+    module: str  # "sigs.k8s.io/gateway-api"
+    version: str
+
+
+@dataclass(frozen=True)
 class KartaCrd:
     commit: str  # of github.com/run-ai/karta
     path: str  # the CRD's path in that repository
@@ -59,6 +67,10 @@ class Versions:
     tools: dict[str, Tool]
     karta_crd: KartaCrd
     redis_image: str  # docker.io/library/redis:7.0.15, the Redis beside the GCS fault-tolerance scenarios
+    # sigs.k8s.io/gateway-api: its standard-channel CRDs, for KubeRay's incremental RayService upgrade
+    gateway_api: GoModule
+    # sigs.k8s.io/kueue: its manager (built from cmd/kueue) and CRDs, for the Kueue scenarios (local backend)
+    kueue: GoModule
 
     def kuberay_version(self, version: str | None) -> KubeRayVersion:
         """The pinned entry for ``version`` (the default when None); exit 2 on an unknown one."""
@@ -129,4 +141,6 @@ def load() -> Versions:
         },
         karta_crd=KartaCrd(**raw["karta_crd"]),
         redis_image=str(raw["redis_image"]),
+        gateway_api=GoModule(str(raw["gateway_api"]["module"]), str(raw["gateway_api"]["version"])),
+        kueue=GoModule(str(raw["kueue"]["module"]), str(raw["kueue"]["version"])),
     )

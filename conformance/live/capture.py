@@ -60,6 +60,13 @@ class Snapshotter:
             self._kinds = sorted(set(kinds))
         return self._kinds
 
+    def refresh(self) -> None:
+        """Kinds served since the first Snapshot (CRDs installed mid-run, Kueue's): listed from the next one."""
+        with self._lock:
+            self.kube.rediscover()
+            self._kinds = None
+            self._served = None
+
     def _served_now(self, api_version: str, kind: str) -> bool:
         """Whether the API server still serves ``kind``, asked afresh: the client's discovery cache
         (shared through a file by every client of the server) outlives a deleted CRD."""

@@ -30,7 +30,7 @@ class Selection:
 
     def runnable(self, feature: inventory.Feature) -> bool:
         return (
-            feature.scenario is not None
+            bool(feature.scenarios)
             and feature.active_in(self.version)
             and (feature.batch_scheduler or "") in ("", self.batch_scheduler)
             and not self._refused(feature)
@@ -47,8 +47,8 @@ class Selection:
             return None
         names = default_scenarios(self.version) if self.everything else []
         for feature in self.features:
-            if self.runnable(feature) and feature.scenario not in names:
-                names.append(str(feature.scenario))
+            if self.runnable(feature):
+                names.extend(s for s in feature.scenarios if s not in names)
         return names
 
     def state(self, feature: inventory.Feature) -> tuple[Outcome | None, str]:
@@ -65,14 +65,15 @@ class Selection:
                 f"not with --batch-scheduler {self.batch_scheduler} in KubeRay {self.version}: "
                 f"{feature.not_with_batch_scheduler.why}"
             )
-        if feature.scenario is None:
+        if not feature.scenarios:
             return Outcome.UNVERIFIED, f"no scenario drives {feature.what} yet: {feature.reason}"
         if feature.batch_scheduler and feature.batch_scheduler != self.batch_scheduler:
             return Outcome.UNVERIFIED, (
                 f"needs a run with --batch-scheduler {feature.batch_scheduler} (the operator's flag acts on "
                 "every workload of the cluster, so it is a run's, not a scenario's)"
             )
-        return None, f"driven by scenario {feature.scenario}"
+        plural = "s" if len(feature.scenarios) > 1 else ""
+        return None, f"driven by scenario{plural} {', '.join(feature.scenarios)}"
 
     def verdicts(self, definitions: Sequence[Definition], verdicts: list[Verdict]) -> list[Verdict]:
         """``verdicts`` with a feature verdict per selected feature and definition of its kinds; a
@@ -109,9 +110,12 @@ class Selection:
         return {
             feature.name: {
                 "scenario": feature.scenario,
+                "scenarios": list(feature.scenarios),
                 "state": (self.state(feature)[0] or "ran").__str__().lower(),
                 "why": self.state(feature)[1],
-                "seconds": round(seconds[feature.scenario], 1) if feature.scenario in seconds else None,
+                "seconds": round(sum(seconds[s] for s in feature.scenarios if s in seconds), 1)
+                if any(s in seconds for s in feature.scenarios)
+                else None,
             }
             for feature in self.features
         }

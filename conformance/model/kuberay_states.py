@@ -61,6 +61,11 @@ RAYSERVICE_VALIDATION_FAILED_SINCE = "v1.6.2"  # Ready=False reason ValidationFa
 RAYSERVICE_ROLLBACK_SINCE = "v1.6.2"  # RollbackInProgress condition (incremental upgrade)
 RAYSERVICE_MANAGED_BY_SINCE = "v1.6.2"  # spec.managedBy on RayService
 RAYSERVICE_SUSPEND_SINCE = "v1.7.0"  # spec.suspend, Suspending / Suspended conditions
+# upgradeStrategy NewClusterWithIncrementalUpgrade with its feature gate on by default (the fields and the
+# algorithm exist from v1.5.1 behind the gate RayServiceIncrementalUpgrade, off by default before v1.7.0;
+# there its frames read through the general `rayservice/upgrading` row, which allows the same)
+RAYSERVICE_INCREMENTAL_SINCE = "v1.7.0"
+INCREMENTAL = "NewClusterWithIncrementalUpgrade"
 
 RC = "controllers/ray/raycluster_controller.go"
 RJ = "controllers/ray/rayjob_controller.go"
@@ -811,6 +816,22 @@ def _rayservice_ready(root: dict[str, Any], rules: Rules) -> Reading:
                 "cluster, which keeps serving",
             ),
         )
+    if (
+        _cond_true(root, "UpgradeInProgress")
+        and rules.since(RAYSERVICE_INCREMENTAL_SINCE)
+        and _incremental(root)
+    ):
+        return _reading(
+            "rayservice/upgrading-incrementally",
+            {RUNNING},
+            _why(
+                rules,
+                f"{RS} `calculateStatus`, `calculateConditions`, `calculateTrafficRoutedPercent`",
+                "Ready=True and UpgradeInProgress=True under NewClusterWithIncrementalUpgrade: both clusters "
+                "serve through the HTTPRoute (the pending one's trafficRoutedPercent rising step by step, the "
+                "active one keeping the rest), and Ready counts the serve endpoints of both",
+            ),
+        )
     if _cond_true(root, "UpgradeInProgress"):
         return _reading(
             "rayservice/upgrading",
@@ -995,6 +1016,143 @@ def _rayservice_suspend_requested(root: dict[str, Any], base: Reading, rules: Ru
             "spec.suspend is true and Suspending is not yet True: the next reconcile commits Suspending=True "
             "(and resets the service statuses), deletion follows",
         ),
+    )
+
+
+# --- RayService incremental upgrade: the traffic and capacity steps --------------------------------------
+#
+# Under upgradeStrategy NewClusterWithIncrementalUpgrade (v1.7.0 rayservice_controller.go) every reconcile of
+# an upgrade runs, in this order: `reconcileServe` of the pending cluster, then of the active one, each
+# calling `reconcileServeTargetCapacity` when `checkIfNeedTargetCapacityUpdate` holds (both clusters named,
+# the Gateway Accepted and Programmed, the HTTPRoute Accepted with ResolvedRefs, the head Pod ready);
+# `reconcileHTTPRoute`, whose weights come from `calculateTrafficRoutedPercent`; then `calculateStatus`, which
+# reads the weights back into trafficRoutedPercent (`utils.GetWeightsFromHTTPRoute`) and promotes the pending
+# cluster once the upgrade is complete (`reconcilePromotionAndServingStatus`,
+# `utils.IsIncrementalUpgradeComplete`). The status is written once, at the end.
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """An incremental upgrade's four status numbers: ``targetCapacity`` and ``trafficRoutedPercent`` of
+    ``activeServiceStatus`` and of ``pendingServiceStatus`` (None: not written)."""
+
+    active_capacity: int | None
+    active_routed: int | None
+    pending_capacity: int | None
+    pending_routed: int | None
+
+    def __str__(self) -> str:
+        def shown(value: int | None) -> str:
+            return "-" if value is None else str(value)
+
+        return (
+            f"active {shown(self.active_capacity)}/{shown(self.active_routed)} %, "
+            f"pending {shown(self.pending_capacity)}/{shown(self.pending_routed)} % (capacity/traffic)"
+        )
+
+
+def _incremental(root: Mapping[str, Any]) -> bool:
+    strategy = _spec(root).get("upgradeStrategy")
+    return isinstance(strategy, dict) and strategy.get("type") == INCREMENTAL
+
+
+def traffic(root: Mapping[str, Any]) -> Traffic:
+    """The :class:`Traffic` a RayService's status shows."""
+
+    def number(which: str, field: str) -> int | None:
+        found = _status(root).get(which)
+        value = found.get(field) if isinstance(found, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    return Traffic(
+        number("activeServiceStatus", "targetCapacity"),
+        number("activeServiceStatus", "trafficRoutedPercent"),
+        number("pendingServiceStatus", "targetCapacity"),
+        number("pendingServiceStatus", "trafficRoutedPercent"),
+    )
+
+
+SERVING = Traffic(100, 100, None, None)  # one cluster with all the capacity and all the traffic
+# The RayService's first cluster, before any upgrade: nothing written yet; the cluster named pending with
+# capacity 100 (`calculateStatus`, `shouldPrepareNewCluster` with no active cluster); promoted as soon as it
+# serves, before any HTTPRoute (`createHTTPRoute` makes none without an active cluster), so with no traffic
+# number until the next reconcile makes the HTTPRoute (the active weight 100) and reads it back: `SERVING`.
+FIRST_CLUSTER = (
+    Traffic(None, None, None, None),
+    Traffic(None, None, 100, None),
+    Traffic(100, None, None, None),
+)
+
+
+def _capacity_step(now: Traffic, max_surge: int) -> Traffic:
+    """`reconcileServeTargetCapacity`, pending cluster first, then the active one, in one reconcile: nothing
+    while the pending cluster's traffic has not caught up with its capacity; else the pending capacity
+    rises by maxSurgePercent while the two sum to 100 at most, or the active one falls by it. Nothing once
+    the active capacity is 0 and the pending one 100 (`checkIfNeedTargetCapacityUpdate`)."""
+    active, pending = now.active_capacity or 0, now.pending_capacity or 0
+    if now.pending_routed is None or pending != now.pending_routed or (active, pending) == (0, 100):
+        return now
+    if active + pending <= 100:
+        return Traffic(active, now.active_routed, min(100, pending + max_surge), now.pending_routed)
+    return Traffic(max(0, active - max_surge), now.active_routed, pending, now.pending_routed)
+
+
+def _traffic_step(now: Traffic, step: int) -> Traffic:
+    """`calculateTrafficRoutedPercent` once intervalSeconds passed since the pending cluster's
+    lastTrafficMigratedTime and its Serve applications are RUNNING: its weight rises by stepSizePercent,
+    capped by its target capacity; the active weight is the rest."""
+    routed, capacity = now.pending_routed or 0, now.pending_capacity or 0
+    if routed == capacity:
+        return now
+    moved = min(100, routed + step, capacity)
+    return Traffic(now.active_capacity, 100 - moved, now.pending_capacity, moved)
+
+
+def incremental_traffic(max_surge: int, step: int) -> frozenset[Traffic]:
+    """Every :class:`Traffic` a RayService's status can show under NewClusterWithIncrementalUpgrade with
+    these ``clusterUpgradeOptions`` (maxSurgePercent, stepSizePercent), under KubeRay v1.7.0: its first
+    cluster coming up (`FIRST_CLUSTER`), then serving alone (`SERVING`), then through an upgrade to the
+    promotion of the new cluster (`SERVING` again):
+
+    - `calculateStatus` / `shouldPrepareNewCluster`: the pending cluster named with targetCapacity 0 and no
+      trafficRoutedPercent yet (the RayCluster is made on the next reconcile);
+    - the reconcile that makes it lists it in the HTTPRoute at weight 0: its trafficRoutedPercent 0;
+    - from then each reconcile may take a capacity step (when the Gateway and HTTPRoute are ready) and a
+      traffic step (when the interval passed and the pending applications run), in that order, or neither;
+    - once the active capacity is 0 and the pending cluster has 100 % of the traffic, `calculateStatus`
+      promotes it in the same reconcile (the pending status becomes the active one: `SERVING`); that
+      reconcile's frame can still show the unpromoted numbers when neither cluster's applications were
+      RUNNING then (the Services, and so the promotion, are reconciled only for a ready cluster).
+
+    Rollbacks (a spec changed back mid-upgrade) are not part of it."""
+    if not (0 <= step <= 100 and 0 <= max_surge <= 100):
+        raise ValueError(f"stepSizePercent {step} and maxSurgePercent {max_surge} must be between 0 and 100")
+    started = Traffic(100, 100, 0, None)
+    seen = {*FIRST_CLUSTER, SERVING, started}
+    todo = [started]
+    while todo:
+        now = todo.pop()
+        if now.pending_routed is None:
+            following = {Traffic(now.active_capacity, now.active_routed, now.pending_capacity, 0)}
+        else:
+            following = set()
+            for stepped in (now, _capacity_step(now, max_surge)):
+                for moved in (stepped, _traffic_step(stepped, step)):
+                    following.add(moved)
+                    if moved.active_capacity == 0 and moved.pending_routed == 100:
+                        following.add(SERVING)
+        for state in following - seen:
+            seen.add(state)
+            todo.append(state)
+    return frozenset(seen)
+
+
+def traffic_steps(max_surge: int, step: int) -> tuple[int, ...]:
+    """The pending cluster's trafficRoutedPercent values an incremental upgrade passes through, in order."""
+    return tuple(
+        sorted(
+            {t.pending_routed for t in incremental_traffic(max_surge, step) if t.pending_routed is not None}
+        )
     )
 
 

@@ -94,6 +94,7 @@ def build(
                 "feature": feature.name,
                 "kinds": list(feature.kinds),
                 "scenario": feature.scenario,
+                "scenarios": list(feature.scenarios),
                 "cells": {
                     column.title: {
                         "state": c.state,
@@ -127,10 +128,10 @@ def _cell(feature: inventory.Feature, report: Mapping[str, Any]) -> Cell:
     if state != "ran":
         return Cell(state, why=str(ran.get("why") or ""))
     ungated = set(meta.get("ungated") or ())
-    prefix = f"{feature.scenario}/"
+    prefixes = tuple(f"{s}/" for s in feature.scenarios)
     claims: dict[str, str] = {}
     for verdict in report.get("verdicts") or ():
-        if verdict.get("definition") in ungated or not str(verdict.get("phase", "")).startswith(prefix):
+        if verdict.get("definition") in ungated or not str(verdict.get("phase", "")).startswith(prefixes):
             continue
         claims[str(verdict.get("claim"))] = _worst(
             claims.get(str(verdict.get("claim"))), str(verdict.get("outcome"))

@@ -359,6 +359,76 @@ def build_kuberay(version: str) -> tuple[Path, Path]:
         return bin_dir, crds
 
 
+KUEUE_COMMAND = "cmd/kueue"  # Kueue's manager, in its module (what its image runs as /manager)
+KUEUE_CRDS = ("config", "components", "crd", "bases")  # the CRDs in its module, without kustomize's patches
+
+
+def kueue_build_inputs(module: str, version: str, go_version: str, replaces: list[str]) -> dict[str, str]:
+    """Every input of a Kueue build: the wrapper module's files, the build's arguments and the Go
+    toolchain's version. Their digest keys the cache folder, so a change to any of them is a new build."""
+    replace_block = ("\nreplace (\n" + "\n".join(f"\t{r}" for r in replaces) + "\n)\n") if replaces else ""
+    ldflags = f"-s -w -X {module}/pkg/version.GitVersion={version}"
+    return {
+        "go.mod": f"module kartaconformance.local/kueuebuild\n\ngo 1.25.0\n\nrequire {module} {version}\n{replace_block}",
+        # a build-tagged import keeps the command's module in go.mod through `go mod tidy`
+        "tools.go": f'//go:build tools\n\npackage tools\n\nimport _ "{module}/{KUEUE_COMMAND}"\n',
+        "build": f"go build -trimpath -ldflags={ldflags} {module}/{KUEUE_COMMAND}",
+        "ldflags": ldflags,
+        "go": go_version,
+    }
+
+
+def _go_version() -> str:
+    completed = subprocess.run(
+        [gomod.go_binary(), "env", "GOVERSION"], capture_output=True, text=True, check=False, timeout=60
+    )
+    return completed.stdout.strip() or "unknown"
+
+
+def build_kueue(module: str, version: str) -> tuple[Path, Path]:
+    """Kueue's manager ``<cache>/kueue/<version>-<inputs digest>/bin/kueue``, built from ``module@version``
+    (its ``cmd/kueue``) on first use, and the module's CRD folder. A cold build takes minutes (about 5 on two
+    cores); the step prints a heartbeat meanwhile."""
+    try:
+        module_dir = gomod.download(module, version)
+    except gomod.ModuleUnavailable as error:
+        raise EnvironmentProblem(f"Kueue {version} cannot be built here: {error}") from None
+    crds = module_dir.joinpath(*KUEUE_CRDS)
+    inputs = kueue_build_inputs(
+        module, version, _go_version(), _remote_replaces((module_dir / "go.mod").read_text())
+    )
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
+    folder = cache.component_dir("kueue", f"{version}-{digest}")
+    bin_dir = folder / "bin"
+    with _locked(folder):
+        if _done(bin_dir, ("kueue",)):
+            return bin_dir, crds
+        started = time.monotonic()
+        source = folder / "src"
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir(parents=True)
+        log = folder / "build.log"
+        with step(f"Building Kueue {version} ({module}/{KUEUE_COMMAND}; minutes on a cold cache, log {log})"):
+            (source / "go.mod").write_text(inputs["go.mod"])
+            (source / "tools.go").write_text(inputs["tools.go"])
+            _go(["mod", "tidy"], source, log)
+            bin_dir.mkdir(parents=True, exist_ok=True)
+            _go(
+                [
+                    "build",
+                    "-trimpath",
+                    f"-ldflags={inputs['ldflags']}",
+                    "-o",
+                    str(bin_dir / "kueue"),
+                    f"{module}/{KUEUE_COMMAND}",
+                ],
+                source,
+                log,
+            )
+        _stamp(bin_dir, {"kueue": version, "inputs": digest}, started)
+        return bin_dir, crds
+
+
 def _ray_key(version: str, lock_digest: str) -> str:
     """The cache key of a Ray venv: its version and the digest of the lock it is installed from."""
     return f"{version}-l{lock_digest[:16]}"

@@ -1,4 +1,5 @@
-"""KubeRay CRDs per version, taken from the operator's Go module and cached outside the repo.
+"""KubeRay CRDs per version, taken from the operator's Go module and cached outside the repo (and the
+Gateway API's, from its module, for the local backend).
 
 ``go mod download -json github.com/ray-project/kuberay/ray-operator@vX.Y.Z``
 brings the module (with ``config/crd/bases/``) into the Go module cache; a version the proxy
@@ -57,6 +58,54 @@ def crd_dir(kuberay_version: str) -> Path:
     partial.mkdir(parents=True)
     for file in files:
         shutil.copyfile(file, partial / file.name)
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
+
+
+# The Gateway API's standard channel as KubeRay's incremental RayService upgrade needs it: the kinds the
+# operator makes (Gateway, HTTPRoute) and the class a Gateway names (GatewayClass). config/crd/standard/
+# of sigs.k8s.io/gateway-api; the channel's other kinds (GRPCRoute, ReferenceGrant, BackendTLSPolicy,
+# ListenerSet, ...) are left out: nothing here uses them.
+GATEWAY_API_CRDS = (
+    "gateway.networking.k8s.io_gatewayclasses.yaml",
+    "gateway.networking.k8s.io_gateways.yaml",
+    "gateway.networking.k8s.io_httproutes.yaml",
+)
+GATEWAY_API_BUNDLE = "gateway.networking.k8s.io/bundle-version"
+GATEWAY_API_CHANNEL = "gateway.networking.k8s.io/channel"
+
+
+def gateway_api_crds() -> Path:
+    """The pinned Gateway API's standard-channel CRDs (``GATEWAY_API_CRDS``), fetched through the Go
+    module proxy on first use and kept in ``<cache>/gateway-api/<version>/``. Each file is checked to
+    be that version's standard channel (its bundle-version and channel annotations)."""
+    pinned = versions.load().gateway_api
+    target = cache.component_dir("gateway-api", pinned.version)
+    if all((target / name).is_file() for name in GATEWAY_API_CRDS):
+        return target
+    try:
+        module_dir = gomod.download(pinned.module, pinned.version)
+    except gomod.ModuleUnavailable as error:
+        raise CrdsUnavailable(f"Gateway API {pinned.version} CRDs: {error}") from None
+    source = module_dir / "config" / "crd" / "standard"
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for name in GATEWAY_API_CRDS:
+        file = source / name
+        if not file.is_file():
+            raise CrdsUnavailable(f"Gateway API {pinned.version}: no {name} under {source}")
+        annotations = (yaml.load(file.read_text(), Loader=_Loader).get("metadata") or {}).get(
+            "annotations"
+        ) or {}
+        seen = (annotations.get(GATEWAY_API_BUNDLE), annotations.get(GATEWAY_API_CHANNEL))
+        if seen != (pinned.version, "standard"):
+            raise CrdsUnavailable(
+                f"Gateway API {pinned.version}: {file} is bundle-version {seen[0]}, channel {seen[1]} "
+                f"(want {pinned.version}, standard)"
+            )
+        shutil.copyfile(file, partial / name)
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     return target

@@ -25,17 +25,21 @@ from typing import Any
 import yaml
 
 from conformance import versions
-from conformance.backends import batch_schedulers, gates
+from conformance.backends import batch_schedulers, gates, gateway_api
 from conformance.backends.local import operator, processes
 from conformance.backends.local.rayheads import remove_namespace
 from conformance.errors import EnvironmentProblem
 from conformance.progress import say, step
-from conformance.toolchain import cache
+from conformance.toolchain import cache, crds
 from conformance.toolchain.build import Binaries, build_all
 
 NODES = 3
 NO_PROXY = "127.0.0.1,localhost"
 RUNTIME_READY_TIMEOUT = 30.0
+GATEWAY_STAND_IN = "gateway-stand-in"  # the stand-in Gateway controller's process (local/gateway.py)
+GATEWAY_CLASS_ACCEPTED_TIMEOUT = (
+    "30s"  # kubectl wait: the stand-in accepts its GatewayClass in its first pass
+)
 # kwokctl waits for the API server only; the controller manager and the scheduler must answer too.
 CONTROL_PLANE_READY_TIMEOUT = 60.0
 # kwokctl picks its components' ports when it creates a cluster (free ones, probed then): two clusters
@@ -85,6 +89,9 @@ class ClusterState:
     # the feature gates the harness turned on beyond the chart's (backends/gates.py); an older state
     # file without them: none (a cluster up before this harness turned any on)
     operator_gates: list[str] = field(default_factory=list)
+    # the Gateway API version whose CRDs were installed, with the stand-in Gateway controller running ("":
+    # neither; also an older state file's value)
+    gateway_api: str = ""
 
 
 class LocalCluster:
@@ -136,11 +143,13 @@ class LocalCluster:
         a profile of that name (it binds the Pods KubeRay hands to that scheduler; no gang semantics)."""
         pins = versions.load()
         kuberay = pins.kuberay_version(kuberay_version)
+        gateway = pins.gateway_api.version if gateway_api.wanted(kuberay.version) else ""
         current = self.state()
         if (
             current is not None
             and (current.kuberay_version, current.batch_scheduler) == (kuberay.version, batch_scheduler)
             and current.operator_gates == list(gates.changed(kuberay.version))
+            and current.gateway_api == gateway
             and self.healthy()
         ):
             say(f"cluster {self.name!r} is already up (KubeRay {current.kuberay_version})")
@@ -157,6 +166,13 @@ class LocalCluster:
             # add the nodes and start the Ray runtime meanwhile, and wait for them only before the operator.
             with step(f"Creating the KubeRay {kuberay.version} CRDs"):
                 self.kubectl(binaries, "create", "--validate=false", "-f", str(binaries.crds))
+            if gateway:
+                with step(
+                    f"Creating the Gateway API {gateway} CRDs (standard channel: GatewayClass, Gateway, HTTPRoute)"
+                ):
+                    # `create`, not a client-side apply: the Gateway and HTTPRoute CRDs are larger than the
+                    # last-applied-configuration annotation may be
+                    self.kubectl(binaries, "create", "--validate=false", "-f", str(self._gateway_crds()))
             pod_groups = batch_schedulers.crd(batch_scheduler) if batch_scheduler else None
             if pod_groups is not None:
                 with step(f"Creating the {batch_scheduler} PodGroup CRD (the operator watches PodGroups)"):
@@ -168,6 +184,11 @@ class LocalCluster:
                 self._start_runtime(binaries, proxy_port)
             with step("Waiting for the CRDs to be established"):
                 self.kubectl(binaries, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+            if gateway:
+                with step(
+                    "Starting the stand-in Gateway controller (simulated: Gateway and HTTPRoute statuses)"
+                ):
+                    self._start_gateway(binaries)
             probe_port, metrics_port = processes.free_port(), processes.free_port()
             with step(f"Starting the KubeRay operator {kuberay.version}"):
                 self._start_operator(
@@ -184,6 +205,7 @@ class LocalCluster:
                 created=time.time(),
                 batch_scheduler=batch_scheduler,
                 operator_gates=list(gates.changed(kuberay.version)),
+                gateway_api=gateway,
             )
             self.state_file.write_text(json.dumps(asdict(state), indent=2) + "\n")
             return state
@@ -269,24 +291,7 @@ class LocalCluster:
                 )
 
     def kubectl(self, binaries: Binaries, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
-        try:
-            completed = subprocess.run(
-                [str(binaries.kubectl), "--kubeconfig", str(self.kubeconfig), *args],
-                input=stdin,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise EnvironmentProblem(
-                f"kubectl {' '.join(args[:3])} did not finish within {timeout:.0f} s"
-            ) from None
-        if completed.returncode != 0:
-            raise EnvironmentProblem(
-                f"kubectl {' '.join(args[:3])} failed: {completed.stderr.strip()[-600:]}"
-            )
-        return completed.stdout
+        return processes.kubectl(binaries.kubectl, self.kubeconfig, *args, stdin=stdin, timeout=timeout)
 
     def _add_nodes(self, binaries: Binaries) -> None:
         manifests = [kwok_node(f"kwok-node-{index}") for index in range(NODES)]
@@ -294,10 +299,7 @@ class LocalCluster:
         self.kubectl(binaries, "wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
 
     def _start_runtime(self, binaries: Binaries, port: int) -> None:
-        repo = Path(__file__).resolve().parents[3]
-        env = dict(os.environ, PYTHONPATH=str(repo))
-        for key in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
-            env.pop(key, None)
+        env = processes.python_env(Path(__file__).resolve().parents[3])
         argv = [
             sys.executable,
             "-m",
@@ -318,6 +320,42 @@ class LocalCluster:
             raise EnvironmentProblem(
                 f"the Ray runtime did not answer ({state}; log: {self.logs}/ray-runtime.log): {tail}"
             )
+
+    @staticmethod
+    def _gateway_crds() -> Path:
+        try:
+            return crds.gateway_api_crds()
+        except crds.CrdsUnavailable as error:
+            raise EnvironmentProblem(str(error)) from None
+
+    def _start_gateway(self, binaries: Binaries) -> None:
+        """The stand-in's GatewayClass created (as a Gateway implementation's install does), the stand-in
+        started, and waited for until it accepted the class."""
+        self.kubectl(binaries, "create", "-f", "-", stdin=yaml.safe_dump(gateway_api.stand_in_class()))
+        env = processes.python_env(Path(__file__).resolve().parents[3])
+        argv = [
+            sys.executable,
+            "-m",
+            "conformance.backends.local.gateway",
+            "--kubeconfig",
+            str(self.kubeconfig),
+        ]
+        log = self.logs / f"{GATEWAY_STAND_IN}.log"
+        processes.start(GATEWAY_STAND_IN, argv, env, log, self.pids)
+        try:
+            self.kubectl(
+                binaries,
+                "wait",
+                "--for=condition=Accepted",
+                f"gatewayclass/{gateway_api.STAND_IN_CLASS}",
+                f"--timeout={GATEWAY_CLASS_ACCEPTED_TIMEOUT}",
+            )
+        except EnvironmentProblem as error:
+            tail = " / ".join(log.read_text(errors="replace").splitlines()[-3:]) if log.exists() else ""
+            raise EnvironmentProblem(
+                f"the stand-in Gateway controller did not accept GatewayClass {gateway_api.STAND_IN_CLASS} "
+                f"({error}; log: {log}): {tail or 'no output'}"
+            ) from None
 
     def _keep_logs(self) -> None:
         if self.control_plane_logs.exists():

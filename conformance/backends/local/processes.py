@@ -24,6 +24,39 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 
+def kubectl(
+    binary: Path, kubeconfig: Path, *args: str, stdin: str | None = None, timeout: float = 120
+) -> str:
+    """``kubectl --kubeconfig <kubeconfig> <args>``, its output; bounded, one line on failure."""
+    from conformance.errors import EnvironmentProblem
+
+    try:
+        completed = subprocess.run(
+            [str(binary), "--kubeconfig", str(kubeconfig), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise EnvironmentProblem(
+            f"kubectl {' '.join(args[:3])} did not finish within {timeout:.0f} s"
+        ) from None
+    if completed.returncode != 0:
+        raise EnvironmentProblem(f"kubectl {' '.join(args[:3])} failed: {completed.stderr.strip()[-600:]}")
+    return completed.stdout
+
+
+def python_env(package_parent: Path) -> dict[str, str]:
+    """The environment of a harness module run as its own Python process (``python -m conformance...``):
+    the package importable from ``package_parent``, no HTTP proxy (it talks to the cluster on loopback)."""
+    env = dict(os.environ, PYTHONPATH=str(package_parent))
+    for key in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        env.pop(key, None)
+    return env
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from conformance import versions
-from conformance.backends import batch_schedulers, gates
+from conformance.backends import batch_schedulers, gates, gateway_api
 from conformance.backends.base import Capability, Unsupported
 from conformance.backends.inuse import ClusterClaim
 from conformance.backends.local.cluster import LocalCluster
 from conformance.backends.local.control import RuntimeControl
+from conformance.backends.local.kueue import LocalKueue
 from conformance.errors import EnvironmentProblem
 from conformance.progress import say
 
@@ -143,12 +144,26 @@ class LocalProvider:
         with self._operator_lock:
             self.cluster.restart_operator()
 
+    def start_kueue(self) -> str:
+        """Kueue started in this cluster on the first scenario's demand (``local/kueue.py``): its version."""
+        return self._kueue().start().version
+
+    def _kueue(self) -> LocalKueue:
+        return LocalKueue(self.cluster.home, self.cluster.kubeconfig, self.cluster.logs, self.cluster.pids)
+
     def describe(self) -> str:
         pins = versions.load()
         return (
             f"backend local: Kubernetes {pins.kubernetes} (real etcd, API server, controller manager, scheduler), "
             f"KubeRay operator {self._version} and Ray {pins.ray} heads (real); "
             f"simulated by kwok {pins.kwok}: nodes, kubelets, containers (worker Pods run no Ray)"
+            + (
+                f"; Gateway API {pins.gateway_api.version} CRDs (standard channel), simulated by a stand-in "
+                f"Gateway controller (GatewayClass {gateway_api.STAND_IN_CLASS}): Gateway and HTTPRoute "
+                "statuses (Accepted, Programmed, ResolvedRefs), no traffic routed"
+                if gateway_api.wanted(self._version)
+                else ""
+            )
             + (
                 f"; operator flag --batch-scheduler={self.batch_scheduler}"
                 + (", its PodGroup CRD installed" if batch_schedulers.crd(self.batch_scheduler) else "")
@@ -158,4 +173,5 @@ class LocalProvider:
                 else ""
             )
             + gates.header(self._version)
+            + self._kueue().described()
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from conformance import inventory
 from conformance.live.scenarios import (  # noqa: F401 - each registers its scenarios
+    kueue,
     raycluster,
     raycronjob,
     rayjob,

@@ -18,8 +18,8 @@ The steps:
 
 - ``s.create(manifest)`` creates the root and marks the ``created`` phase (a Snapshot expecting
   ``initializing``, not settled): every scenario starts so.
-- ``s.phase(name, do=, until=, check=, expect=, needs=, timeout=)``: if the backend and the KubeRay version offer
-  what the phase ``needs`` (and what its probe needs), run the action ``do``, wait until the probe
+- ``s.phase(name, do=, until=, check=, expect=, needs=, timeout=)``: if the backend, the KubeRay version and
+  the cluster offer what the phase ``needs`` (and what its probe needs), run the action ``do``, wait until the probe
   ``until`` holds (a bounded poll; on timeout ScenarioFailed names the phase and the last thing seen),
   run the scenario's own ``check`` on what the probe found, then take the phase's Snapshot with the Expectation ``expect``. Without ``expect`` the phase is a wait
   only (no Snapshot, nothing judged). Where a need is missing the phase is UNVERIFIED with the reason,
@@ -76,7 +76,16 @@ class KubeRayHas:
         return f"KubeRay {version} has {feature.what} behind {gate}, off in its default flags"
 
 
-Need = Capability | KubeRayHas
+@dataclass(frozen=True)
+class ClusterHas:
+    """A phase needs something of the cluster itself that no backend capability names (a Gateway
+    controller for a GatewayClass): ``lacks(ctx)`` asks the cluster, and says why not (None: it has it)."""
+
+    what: str
+    lacks: Callable[[Context], str | None]
+
+
+Need = Capability | KubeRayHas | ClusterHas
 
 
 def kuberay_has(feature: str) -> KubeRayHas:
@@ -196,7 +205,11 @@ class Script:
                 if not self.ctx.able(need, self.name, *phases):
                     return False
                 continue
-            reason = need.missing(self.ctx.provider.kuberay_version)
+            reason = (
+                need.lacks(self.ctx)
+                if isinstance(need, ClusterHas)
+                else need.missing(self.ctx.provider.kuberay_version)
+            )
             if reason is not None:
                 for phase in phases:
                     self.unverified(phase, reason)

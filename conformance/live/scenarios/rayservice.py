@@ -6,16 +6,28 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
 from conformance import fixtures
+from conformance.backends import gateway_api
 from conformance.backends.base import Capability
+from conformance.k8s.client import describe_error
 from conformance.kuberay import (
     active_cluster,
     app_statuses,
     condition,
     condition_true,
+    controlled_by,
+    gateway_name,
+    gateway_programmed,
+    httproute_name,
     pending_cluster,
     rayservice_ready,
+    route_attached,
+    route_weights,
     serve_endpoints_dropped,
+    serve_service,
 )
 from conformance.live.scenarios.context import Context, pod_ready
 from conformance.live.scenarios.gcs import (
@@ -29,6 +41,7 @@ from conformance.live.scenarios.gcs import (
 )
 from conformance.live.scenarios.language import (
     LONG,
+    ClusterHas,
     Probe,
     Ref,
     Script,
@@ -39,6 +52,9 @@ from conformance.live.scenarios.language import (
     spec_suspend,
 )
 from conformance.live.scenarios.probes import RAYCLUSTER, RAYSERVICE, holds, serving, settled
+from conformance.model import kuberay_states
+from conformance.model.kuberay_states import SERVING, Traffic
+from conformance.snapshot import Expectation
 
 # --- manifests and actions ------------------------------------------------------------------------
 
@@ -654,3 +670,224 @@ def gcs_ft_rayservice_upgrade(s: Script) -> None:
         expect=expect("running", owners=[new], stable=False),
         timeout=LONG,
     )
+
+
+# --- the incremental upgrade ----------------------------------------------------------------------
+
+GATEWAY = (gateway_api.API_VERSION, "Gateway")
+HTTPROUTE = (gateway_api.API_VERSION, "HTTPRoute")
+# Small steps, so an intermediate split lasts a few seconds (each traffic step waits intervalSeconds)
+MAX_SURGE, STEP = 50, 25
+INCREMENTAL_OPTIONS = {
+    "maxSurgePercent": MAX_SURGE,
+    "stepSizePercent": STEP,
+    "intervalSeconds": 2,
+    "gatewayClassName": gateway_api.STAND_IN_CLASS,
+}
+# What KubeRay's step algorithm lets the status show with these options (conformance/model)
+INCREMENTAL_TRAFFIC = kuberay_states.incremental_traffic(MAX_SURGE, STEP)
+Weights = Callable[[Context, dict[str, Any]], dict[str, int] | None]
+
+
+def incremental(manifest: dict[str, Any]) -> None:
+    """A change of the RayService fixture: upgradeStrategy NewClusterWithIncrementalUpgrade with
+    ``INCREMENTAL_OPTIONS``, its clusters with the in-tree autoscaler (KubeRay v1.7.0 refuses the strategy
+    without it: utils/validation.go ``ValidateClusterUpgradeOptions``)."""
+    manifest["spec"]["upgradeStrategy"] = {
+        "type": kuberay_states.INCREMENTAL,
+        "clusterUpgradeOptions": dict(INCREMENTAL_OPTIONS),
+    }
+    manifest["spec"]["rayClusterConfig"]["enableInTreeAutoscaling"] = True
+
+
+def no_gateway_controller(ctx: Context) -> str | None:
+    """Why nothing in the cluster programs the Gateways of the stand-in's GatewayClass (None: a controller
+    accepted the class). Without one, KubeRay never takes a capacity step and the upgrade never ends."""
+    name, where = gateway_api.STAND_IN_CLASS, f"the {ctx.provider.name} backend's cluster"
+    try:
+        found = ctx.kube.get(gateway_api.API_VERSION, "GatewayClass", name)
+    except ResourceNotFoundError:
+        return (
+            f"{where} serves no {gateway_api.API_VERSION} GatewayClass (no Gateway API CRDs, no Gateway "
+            "controller): KubeRay's incremental upgrade would wait forever for its Gateway to be programmed"
+        )
+    except ApiException as error:
+        return f"{where}: GatewayClass {name} could not be read ({describe_error(error)})"
+    if condition_true(found, "Accepted"):
+        return None
+    return (
+        f"{where} has no controller that accepted GatewayClass {name} ({gateway_api.STAND_IN_CONTROLLER}, "
+        "the local backend's stand-in): KubeRay's incremental upgrade would wait forever for its Gateway"
+    )
+
+
+GATEWAY_CONTROLLER = ClusterHas(
+    f"a Gateway controller for GatewayClass {gateway_api.STAND_IN_CLASS}", no_gateway_controller
+)
+
+
+def routed(service: str, seen: list[Traffic], what: str, weights: Weights) -> Probe:
+    """RayService ``service``'s Gateway programmed and its HTTPRoute attached by a Gateway controller, the
+    HTTPRoute's backends weighted as ``weights(ctx, rayservice)`` says (None: the RayService not there
+    yet): the RayService. Every distinct :class:`Traffic` its status shows while polled is added to ``seen``."""
+
+    def check(ctx: Context) -> dict[str, Any] | None:
+        current = ctx.get(*RAYSERVICE, service)
+        if current is None:
+            return None
+        now = kuberay_states.traffic(current)
+        if not seen or seen[-1] != now:
+            seen.append(now)
+        wanted = weights(ctx, current)
+        gateway = ctx.get(*GATEWAY, gateway_name(service))
+        route = ctx.get(*HTTPROUTE, httproute_name(service))
+        ready = gateway_programmed(gateway) and route_attached(route, gateway)
+        return current if wanted is not None and ready and route_weights(route) == wanted else None
+
+    return Probe(what, check)
+
+
+def alone(cluster: str = "") -> Weights:
+    """Serving (Ready, the app RUNNING, the cluster ready) on one cluster (``cluster``, or whichever), none
+    pending, no upgrade, with all the capacity and all the traffic: the HTTPRoute sends it everything."""
+
+    def weights(ctx: Context, current: dict[str, Any]) -> dict[str, int] | None:
+        active = active_cluster(current)
+        ok = active == (cluster or active) != "" and not pending_cluster(current)
+        ok = ok and not condition_true(current, "UpgradeInProgress") and rayservice_ready(current)
+        ok = ok and kuberay_states.traffic(current) == SERVING and ctx.cluster_ready(active)
+        return {serve_service(active): 100} if ok else None
+
+    return weights
+
+
+def split(first: str, share: Callable[[int], bool], *, running_both: bool = False) -> Weights:
+    """Upgrading from ``first`` to a pending cluster that is up, its share of the traffic (its
+    trafficRoutedPercent) such that ``share(percent)``, and (``running_both``) the apps of both clusters
+    RUNNING: the HTTPRoute splits the traffic so between their serve Services."""
+
+    def weights(ctx: Context, current: dict[str, Any]) -> dict[str, int] | None:
+        pending, percent = pending_cluster(current), kuberay_states.traffic(current).pending_routed
+        apps = [*app_statuses(current).values(), *app_statuses(current, "pendingServiceStatus").values()]
+        ok = pending not in ("", first) and active_cluster(current) == first and percent is not None
+        ok = ok and condition_true(current, "UpgradeInProgress") and share(percent or 0)
+        ok = ok and (not running_both or (len(apps) >= 2 and set(apps) == {"RUNNING"}))
+        if not ok or not ctx.cluster_up(pending):
+            return None
+        return {serve_service(first): 100 - (percent or 0), serve_service(pending): percent or 0}
+
+    return weights
+
+
+def as_modelled(s: Script, service: Ref, seen: list[Traffic], phase: str) -> Callable[[dict[str, Any]], None]:
+    """A phase's check: the Gateway and HTTPRoute controlled by the RayService (KubeRay's
+    ``SetControllerReference``), and every capacity/traffic split seen so far one KubeRay's step algorithm
+    allows (``kuberay_states.incremental_traffic``); the split found said in a progress line."""
+
+    def check(found: dict[str, Any]) -> None:
+        made = {
+            kind: s.get((api, kind, name))
+            for (api, kind), name in (
+                (GATEWAY, gateway_name(service.name)),
+                (HTTPROUTE, httproute_name(service.name)),
+            )
+        }
+        strays = [kind for kind, obj in made.items() if not controlled_by(obj, found)]
+        outside = [str(t) for t in dict.fromkeys(seen) if t not in INCREMENTAL_TRAFFIC]
+        if strays or outside:
+            raise s.fail(
+                phase,
+                f"not controlled by the RayService: {strays or 'none'}; splits KubeRay's algorithm does not make: {outside or 'none'}",
+            )
+        s.say(f"{phase}: {kuberay_states.traffic(found)}; HTTPRoute {route_weights(made['HTTPRoute'])}")
+
+    return check
+
+
+def by_the_model(
+    s: Script, phase: str, owner: Callable[[dict[str, Any]], str]
+) -> Callable[[dict[str, Any]], Expectation]:
+    """A phase's Expectation from KubeRay's model (``conformance/model``) read on the RayService the probe
+    found: the one status it allows there (what KubeRay writes a reconcile late left out), the Pods of
+    ``owner(found)`` made from the current spec."""
+
+    def wanted(found: dict[str, Any]) -> Expectation:
+        reading = kuberay_states.read(found, s.version)
+        statuses = sorted(reading.allowed - reading.late) if reading is not None else []
+        if len(statuses) != 1:
+            state = reading.state if reading is not None else "no reading"
+            raise s.fail(phase, f"KubeRay's model allows {statuses} here ({state}), not one status")
+        return expect(statuses[0], owners=[owner(found)])
+
+    return wanted
+
+
+def routed_phase(
+    s: Script,
+    service: Ref,
+    seen: list[Traffic],
+    phase: tuple[str, str],
+    weights: Weights,
+    owner: Callable[[dict[str, Any]], str],
+    **more: Any,
+) -> str:
+    """A phase of the incremental upgrade (``phase``: its name, what it waits for), the probe ``routed``
+    with ``weights``, the check ``as_modelled``, the Expectation ``by_the_model``: the cluster
+    ``owner`` names on the RayService found."""
+    name, what = phase
+    found = s.phase(
+        name,
+        until=routed(service.name, seen, what, weights),
+        check=as_modelled(s, service, seen, name),
+        expect=by_the_model(s, name, owner),
+        timeout=LONG,
+        **more,
+    )
+    return owner(found)
+
+
+@scenario(
+    "upgrade-incremental",
+    root="RayService",
+    drives=["upgrade-incremental"],
+    slow=True,
+)
+def upgrade_incremental(s: Script) -> None:
+    """upgradeStrategy NewClusterWithIncrementalUpgrade (maxSurgePercent 50, stepSizePercent 25,
+    intervalSeconds 2; KubeRay v1.7.0, where its gate is on by default), through a Gateway and an HTTPRoute
+    KubeRay makes and a Gateway controller programs (on local: the stand-in, simulated): ready (one cluster,
+    the HTTPRoute sending it everything) -> upgrade-started (the default upgrade patch; the gate holds the
+    pending cluster's app: the pending cluster up, 0 % of the traffic) -> traffic-shifting (released: both
+    clusters' apps RUNNING, the pending one's share strictly between 0 and 100 %) -> promoted (the new
+    cluster alone with 100 %) -> old-deleted. At each phase the Gateway and HTTPRoute are the RayService's,
+    and every capacity/traffic split seen is one KubeRay's step algorithm makes (``conformance/model``)."""
+    phases = ["created", "ready", "upgrade-started", "traffic-shifting", "promoted", "old-deleted"]
+    if not s.able(kuberay_has("upgrade-incremental"), GATEWAY_CONTROLLER, Capability.GATE, phases=phases):
+        return
+    service = s.create(rayservice_manifest(s, incremental), neighbour=True)
+    seen: list[Traffic] = []
+    first = routed_phase(s, service, seen, ("ready", "serving alone, 100 % routed"), alone(), active_cluster)
+    s.ctx.provider.hold_new_heads(s.ctx.namespace)
+    s.finally_(lambda: s.ctx.provider.release_heads(s.ctx.namespace))
+    pending = routed_phase(
+        s,
+        service,
+        seen,
+        ("upgrade-started", "a pending cluster up with 0 % of the traffic"),
+        split(first, lambda percent: percent == 0),
+        pending_cluster,
+        do=lambda: upgraded(s, service),
+    )
+    routed_phase(
+        s,
+        service,
+        seen,
+        ("traffic-shifting", "both clusters serving, the pending one with more than 0 and less than 100 %"),
+        split(first, lambda percent: 0 < percent < 100, running_both=True),
+        pending_cluster,
+        do=lambda: s.ctx.provider.release_heads(s.ctx.namespace),
+    )
+    promoted_alone = ("promoted", f"{pending} promoted, alone with 100 % routed")
+    routed_phase(s, service, seen, promoted_alone, alone(pending), active_cluster)
+    final = by_the_model(s, "old-deleted", lambda _: pending)
+    s.phase("old-deleted", until=old_deleted(service.name, first), expect=final)

@@ -78,3 +78,58 @@ def test_a_cached_no_is_keyed_by_the_places_searched(tmp_path: Path, monkeypatch
     (bases / "ray.io_rayclusters.yaml").write_text("kind: CustomResourceDefinition\n")
     monkeypatch.setenv(gomod.SOURCE_ENV, str(source))
     assert (crds.crd_dir("v9.9.9") / "ray.io_rayclusters.yaml").is_file()
+
+
+def _gateway_module(root: Path, version: str, channel: str = "standard") -> Path:
+    """A sigs.k8s.io/gateway-api module folder with the standard channel's CRD files (headers only)."""
+    from conformance.toolchain import crds
+
+    standard = root / "config" / "crd" / "standard"
+    standard.mkdir(parents=True)
+    for name in (*crds.GATEWAY_API_CRDS, "gateway.networking.k8s.io_grpcroutes.yaml"):
+        (standard / name).write_text(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  annotations:\n"
+            f"    gateway.networking.k8s.io/bundle-version: {version}\n"
+            f"    gateway.networking.k8s.io/channel: {channel}\n  name: {name}\n"
+        )
+    return root
+
+
+def test_the_gateway_api_crds_come_from_its_module_through_the_proxy_once_per_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GatewayClass, Gateway and HTTPRoute of the pinned version's standard channel, copied into the cache
+    keyed by the version; the next call takes the cache without asking the proxy."""
+    from conformance import versions
+    from conformance.toolchain import crds
+
+    pinned = versions.load().gateway_api
+    assert (pinned.module, pinned.version) == ("sigs.k8s.io/gateway-api", "v1.6.3")
+    monkeypatch.setenv("KARTA_CONFORMANCE_CACHE", str(tmp_path / "cache"))
+    asked: list[str] = []
+
+    def download(module: str, version: str) -> Path:
+        asked.append(f"{module}@{version}")
+        return _gateway_module(tmp_path / "mod", version)
+
+    monkeypatch.setattr(gomod, "download", download)
+    folder = crds.gateway_api_crds()
+    assert folder == tmp_path / "cache" / "gateway-api" / "v1.6.3"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(crds.GATEWAY_API_CRDS)  # no GRPCRoute
+    assert crds.gateway_api_crds() == folder and asked == ["sigs.k8s.io/gateway-api@v1.6.3"]
+
+
+def test_gateway_api_crds_of_another_channel_or_a_refused_module_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance.toolchain import crds
+
+    monkeypatch.setenv("KARTA_CONFORMANCE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(gomod, "download", lambda m, v: _gateway_module(tmp_path / "mod", v, "experimental"))
+    with pytest.raises(crds.CrdsUnavailable, match=r"channel experimental \(want v1\.6\.3, standard\)"):
+        crds.gateway_api_crds()
+    monkeypatch.setattr(gomod, "download", _refuse)
+    with pytest.raises(
+        crds.CrdsUnavailable, match=r"^Gateway API v1\.6\.3 CRDs: sigs\.k8s\.io/gateway-api@v1\.6\.3: 403"
+    ):
+        crds.gateway_api_crds()

@@ -57,16 +57,19 @@ def test_the_inventory_lists_every_entry_the_issue_names() -> None:
 
 
 def test_every_scenario_named_in_the_inventory_exists() -> None:
-    missing = {f.name: f.scenario for f in inventory.load() if f.scenario and f.scenario not in REGISTRY}
+    missing = {f.name: s for f in inventory.load() for s in f.scenarios if s not in REGISTRY}
     assert missing == {}
     # ... and every feature scenario drives at least one entry (none is dead code).
-    assert set(FEATURE_SCENARIOS) - {f.scenario for f in inventory.load()} == set()
+    assert set(FEATURE_SCENARIOS) - {s for f in inventory.load() for s in f.scenarios} == set()
 
 
 def test_the_inventory_reads_what_each_scenario_registers_it_drives() -> None:
-    registered = {feature: s.name for s in REGISTRY.values() for feature in s.drives}
+    registered: dict[str, tuple[str, ...]] = {}
+    for s in REGISTRY.values():
+        for feature in s.drives:
+            registered[feature] = (*registered.get(feature, ()), s.name)
     assert inventory.scenario_drivers() == registered
-    assert registered["zero-serve-endpoints"] == "rayservice"  # a default scenario drives features too
+    assert registered["zero-serve-endpoints"] == ("rayservice",)  # a default scenario drives features too
     assert set(registered) <= set(inventory.by_name())  # no scenario drives a feature the inventory lacks
 
 
@@ -77,9 +80,11 @@ def test_a_scenario_written_in_the_inventory_is_refused_with_where_it_belongs() 
         inventory.parse({"features": [_entry(scenario="multi-host")]})
 
 
-def _parse(raw: dict[str, object], drivers: dict[str, str] | None = None) -> tuple[inventory.Feature, ...]:
+def _parse(
+    raw: dict[str, object], drivers: dict[str, tuple[str, ...]] | None = None
+) -> tuple[inventory.Feature, ...]:
     """Entry ``x`` driven by the multi-host scenario unless ``drivers`` says otherwise."""
-    return inventory.parse(raw, {"x": "multi-host"} if drivers is None else drivers)
+    return inventory.parse(raw, {"x": ("multi-host",)} if drivers is None else drivers)
 
 
 def _entry(**changes: object) -> dict[str, object]:
@@ -186,14 +191,38 @@ def test_a_gated_feature_is_na_where_the_gate_is_off_by_default() -> None:
 
 def test_feature_verdicts_name_each_definition_of_the_features_kinds() -> None:
     definitions = load_path(DEFINITIONS)
-    chosen = selection("rayservice-suspend,kueue-admission", "v1.6.2")
+    chosen = selection("rayservice-suspend,kueue-admission,worker-group-priority", "v1.6.2")
     verdicts = chosen.verdicts(definitions, [])
     by = {(v.definition, v.subject): v.outcome for v in verdicts}
+    # kueue-admission is driven by its scenarios: their verdicts, no feature verdict of its own
     assert by == {
         ("rayservice", "rayservice-suspend"): Outcome.NOT_APPLICABLE,
-        ("raycluster", "kueue-admission"): Outcome.UNVERIFIED,
-        ("rayjob", "kueue-admission"): Outcome.UNVERIFIED,
+        ("raycluster", "worker-group-priority"): Outcome.NOT_APPLICABLE,
+        ("rayjob", "worker-group-priority"): Outcome.NOT_APPLICABLE,
+        ("rayservice", "worker-group-priority"): Outcome.NOT_APPLICABLE,
     }
+    newer = selection("worker-group-priority", "v1.7.0").verdicts(definitions, [])
+    assert {(v.definition, v.subject): v.outcome for v in newer} == {
+        ("raycluster", "worker-group-priority"): Outcome.UNVERIFIED,
+        ("rayjob", "worker-group-priority"): Outcome.UNVERIFIED,
+        ("rayservice", "worker-group-priority"): Outcome.UNVERIFIED,
+    }
+
+
+def test_a_feature_several_scenarios_drive_runs_them_all_in_their_order() -> None:
+    chosen = selection("kueue-admission", "v1.6.2")
+    assert chosen.scenarios == ["kueue-rayjob", "kueue-rayjob-quota", "kueue-raycluster", "kueue-rayservice"]
+    feature = inventory.by_name()["kueue-admission"]
+    assert chosen.state(feature) == (
+        None,
+        "driven by scenarios kueue-rayjob, kueue-rayjob-quota, kueue-raycluster, kueue-rayservice",
+    )
+    meta = chosen.meta({"kueue-rayjob": 10.0, "kueue-raycluster": 5.0})["kueue-admission"]
+    assert (meta["scenario"], meta["scenarios"][1], meta["seconds"]) == (
+        "kueue-rayjob",
+        "kueue-rayjob-quota",
+        15.0,
+    )
 
 
 def test_a_definition_no_selected_scenario_drives_is_na_not_an_error() -> None:

@@ -881,3 +881,101 @@ def test_raycronjob(
     spec.suspend (v1.6.2 and v1.7.0 raycronjob_controller.go `Reconcile`); unknown before v1.6.2."""
     reading = read({"apiVersion": "ray.io/v1", "kind": "RayCronJob", "spec": spec, "status": status}, version)
     assert reading is not None and (reading.state, set(reading.allowed)) == (state, allowed)
+
+
+# --- RayService incremental upgrade ----------------------------------------------------------------------
+
+INCREMENTAL_SPEC = {
+    "upgradeStrategy": {
+        "type": "NewClusterWithIncrementalUpgrade",
+        "clusterUpgradeOptions": {"maxSurgePercent": 50, "stepSizePercent": 25, "intervalSeconds": 2},
+    }
+}
+
+
+def _incremental_frame(active: tuple[int, int], pending: tuple[int, int]) -> dict[str, Any]:
+    status = service_status(
+        READY_TRUE,
+        cond("UpgradeInProgress", "True", "BothActivePendingClustersExist"),
+        active={"app": "RUNNING"},
+        pending={"app": "RUNNING"},
+        endpoints=2,
+    )
+    for side, (capacity, routed) in (("activeServiceStatus", active), ("pendingServiceStatus", pending)):
+        status[side].update(targetCapacity=capacity, trafficRoutedPercent=routed)
+    return frame("RayService", status, spec=INCREMENTAL_SPEC)
+
+
+def test_rayservice_upgrading_incrementally() -> None:
+    """v1.7.0 (gate on by default): both clusters serve through the HTTPRoute while the traffic moves;
+    Ready counts both clusters' serve endpoints, so it reads running throughout."""
+    reading = check(
+        _incremental_frame((100, 75), (50, 25)), "v1.7.0", "rayservice/upgrading-incrementally", {"running"}
+    )
+    assert "calculateTrafficRoutedPercent" in reading.why
+
+
+@pytest.mark.parametrize("version", BEFORE_V17)
+def test_an_incremental_upgrade_before_v1_7_reads_as_any_upgrade(version: str) -> None:
+    """Before v1.7.0 the strategy is behind a gate off by default; a frame of it reads through the general
+    upgrading row, which allows the same."""
+    check(_incremental_frame((100, 75), (50, 25)), version, "rayservice/upgrading", {"running"})
+
+
+def test_the_traffic_numbers_are_read_from_both_service_statuses() -> None:
+    root = _incremental_frame((100, 75), (50, 25))
+    assert kuberay_states.traffic(root) == kuberay_states.Traffic(100, 75, 50, 25)
+    assert str(kuberay_states.traffic(root)) == "active 100/75 %, pending 50/25 % (capacity/traffic)"
+    root["status"]["pendingServiceStatus"] = {}
+    root["status"]["activeServiceStatus"]["trafficRoutedPercent"] = True  # not a number
+    assert kuberay_states.traffic(root) == kuberay_states.Traffic(100, None, None, None)
+    assert kuberay_states.traffic({"kind": "RayService"}) == kuberay_states.Traffic(None, None, None, None)
+
+
+def test_the_steps_of_an_incremental_upgrade_with_max_surge_50_and_step_25() -> None:
+    """KubeRay v1.7.0's algorithm, hand-run: the first cluster up and alone at 100/100; an upgrade's
+    pending cluster named at capacity 0 (no traffic number
+    yet), listed in the HTTPRoute at 0 %; its capacity to 50, its traffic by 25 up to that capacity; the
+    active capacity down to 50, the pending one to 100, its traffic on to 100; the active capacity to 0,
+    promoted in the same reconcile (or, its services not reconciled then, the next one)."""
+    T = kuberay_states.Traffic
+    assert kuberay_states.incremental_traffic(50, 25) == {
+        T(None, None, None, None),  # the first cluster: nothing written,
+        T(None, None, 100, None),  # named pending at capacity 100,
+        T(100, None, None, None),  # promoted before any HTTPRoute lists it
+        T(100, 100, None, None),
+        T(100, 100, 0, None),
+        T(100, 100, 0, 0),
+        T(100, 100, 50, 0),
+        T(100, 75, 50, 25),
+        T(100, 50, 50, 50),
+        T(50, 50, 50, 50),
+        T(50, 50, 100, 50),
+        T(50, 25, 100, 75),
+        T(50, 0, 100, 100),
+        T(0, 0, 100, 100),
+    }
+    assert kuberay_states.traffic_steps(50, 25) == (0, 25, 50, 75, 100)
+    # a step the capacity cuts short: 30 then 50 (capped by capacity 50), 80, 100
+    assert kuberay_states.traffic_steps(50, 30) == (0, 30, 50, 80, 100)
+    assert kuberay_states.traffic_steps(100, 100) == (0, 100)
+
+
+@pytest.mark.parametrize(("max_surge", "step"), [(50, 25), (100, 10), (30, 30), (20, 7), (100, 100)])
+def test_every_split_of_an_incremental_upgrade_keeps_kuberays_invariants(max_surge: int, step: int) -> None:
+    """The weights always sum to 100, traffic never exceeds the pending cluster's capacity, and the capacities
+    together never exceed 100 + maxSurgePercent; every upgrade ends promoted."""
+    states = kuberay_states.incremental_traffic(max_surge, step)
+    for t in set(states) - set(kuberay_states.FIRST_CLUSTER):
+        assert t.active_routed is not None and t.active_capacity is not None
+        if t.pending_routed is not None:
+            assert t.pending_capacity is not None
+            assert t.active_routed + t.pending_routed == 100, t
+            assert t.pending_routed <= t.pending_capacity, t
+            assert t.active_capacity + t.pending_capacity <= 100 + max_surge, t
+    assert kuberay_states.Traffic(0, 0, 100, 100) in states and kuberay_states.SERVING in states
+
+
+def test_incremental_options_out_of_range_are_refused() -> None:
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        kuberay_states.incremental_traffic(150, 25)

@@ -15,6 +15,7 @@ from conformance.live.capture import Snapshotter
 from conformance.live.scenarios import REGISTRY, Context, PhaseUnverified, ScenarioFailed
 from conformance.live.scenarios.language import (
     SHORT,
+    ClusterHas,
     Probe,
     Script,
     kuberay_has,
@@ -255,9 +256,103 @@ def test_each_scenario_is_a_short_sequence_in_its_familys_module() -> None:
     for name, (module, _) in bodies.items():
         families.setdefault(module, set()).add(REGISTRY[name].root_kind)
     assert families == {
+        "kueue": {"RayJob", "RayCluster", "RayService"},  # one family: Kueue's admission of each root
         "raycluster": {"RayCluster"},
         "schedulers": {"RayCluster"},
         "rayjob": {"RayJob"},
         "raycronjob": {"RayCronJob"},
         "rayservice": {"RayService"},
     }
+
+
+def test_a_phase_needing_what_the_cluster_lacks_is_unverified_with_the_clusters_answer() -> None:
+    ctx, said = _context()
+    script = Script(ctx, "s")
+    asked: list[Context] = []
+
+    def lacks(ctx: Context) -> str | None:
+        asked.append(ctx)
+        return "no Gateway controller accepted GatewayClass x"
+
+    acted: list[bool] = []
+    need = ClusterHas("a Gateway controller", lacks)
+    assert script.phase("ready", needs=[need], do=lambda: acted.append(True), expect=running("rc")) is None
+    assert asked == [ctx] and acted == [] and ctx.snapshots == []
+    assert ctx.unverified == [PhaseUnverified("s", "ready", "no Gateway controller accepted GatewayClass x")]
+    assert said == ["  [s] UNVERIFIED ready: no Gateway controller accepted GatewayClass x"]
+    assert script.able(ClusterHas("anything", lambda ctx: None), phases=["later"])
+
+
+class _NoGatewayApi(_Kube):
+    """A cluster without the Gateway API's CRDs (kind's, as the harness makes it)."""
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+        raise ResourceNotFoundError(
+            f"No matches found for {{'api_version': {api_version!r}, 'kind': {kind!r}}}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("version", "because"),
+    [
+        ("v1.7.0", "the kind backend's cluster serves no gateway.networking.k8s.io/v1 GatewayClass"),
+        ("v1.6.2", "KubeRay v1.6.2 has spec.upgradeStrategy.type NewClusterWithIncrementalUpgrade"),
+        ("v1.4.2", "KubeRay v1.4.2 does not have spec.upgradeStrategy.type NewClusterWithIncrementalUpgrade"),
+    ],
+)
+def test_the_incremental_upgrade_without_a_gateway_controller_or_its_version_is_unverified_not_hung(
+    version: str, because: str
+) -> None:
+    """Where nothing programs Gateways (kind, an existing cluster without a controller for the stand-in's
+    class) KubeRay's incremental upgrade would wait forever: every phase is UNVERIFIED with the reason and
+    nothing is created; so too where the version lacks the strategy or has it behind its gate."""
+    provider = _Provider()
+    provider.kuberay_version = version
+    kube = _NoGatewayApi()
+    ctx = Context(
+        cast(Kube, kube), cast(Provider, provider), "ns", cast(Snapshotter, _Snapshotter()), lambda line: None
+    )
+    REGISTRY["upgrade-incremental"](ctx)
+    assert kube.created == [] and ctx.snapshots == []
+    assert [u.phase for u in ctx.unverified] == [
+        "created",
+        "ready",
+        "upgrade-started",
+        "traffic-shifting",
+        "promoted",
+        "old-deleted",
+    ]
+    assert all(u.reason.startswith(because) for u in ctx.unverified), ctx.unverified[0].reason
+
+
+def test_the_incremental_upgrade_runs_where_a_controller_accepted_the_stand_ins_gatewayclass() -> None:
+    from conformance.backends.gateway_api import STAND_IN_CLASS
+    from conformance.live.scenarios.rayservice import no_gateway_controller
+
+    class _Accepting(_Kube):
+        def __init__(self, accepted: str) -> None:
+            super().__init__()
+            self.accepted = accepted
+
+        def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
+            assert (api_version, kind, name) == (
+                "gateway.networking.k8s.io/v1",
+                "GatewayClass",
+                STAND_IN_CLASS,
+            )
+            return {"status": {"conditions": [{"type": "Accepted", "status": self.accepted}]}}
+
+    def asked(accepted: str) -> str | None:
+        ctx = Context(
+            cast(Kube, _Accepting(accepted)),
+            cast(Provider, _Provider()),
+            "ns",
+            cast(Snapshotter, _Snapshotter()),
+            lambda line: None,
+        )
+        return no_gateway_controller(ctx)
+
+    assert asked("True") is None
+    assert f"no controller that accepted GatewayClass {STAND_IN_CLASS}" in str(asked("Unknown"))

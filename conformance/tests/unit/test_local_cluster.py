@@ -139,3 +139,28 @@ def test_cluster_creations_take_turns(tmp_path: Path, monkeypatch: pytest.Monkey
     first.join(10)
     second.join(10)
     assert events == ["a in", "a out", "a serving", "b in", "b out", "b serving"]
+
+
+def test_a_state_file_from_before_the_gateway_api_reads_as_a_cluster_without_it(tmp_path: Path) -> None:
+    """An older cluster's state (no `gateway_api`) reads as one without the Gateway API, so a v1.7.0 run
+    does not reuse it: the CRDs and the stand-in Gateway controller come with a fresh start."""
+    import json
+
+    from conformance.backends import gateway_api
+
+    cluster = LocalCluster("unit")
+    cluster.state_file = tmp_path / "state.json"
+    old = {
+        "name": "unit",
+        "kuberay_version": "v1.7.0",
+        "kubernetes_version": "v1.34.4",
+        "kubeconfig": "k",
+        "operator_probe_port": 1,
+        "operator_metrics_port": 2,
+        "ray_proxy_port": 3,
+        "created": 0.0,
+    }
+    cluster.state_file.write_text(json.dumps(old))
+    state = cluster.state()
+    assert state is not None and state.gateway_api == ""
+    assert gateway_api.wanted("v1.7.0") and not gateway_api.wanted("v1.6.2")

@@ -55,3 +55,38 @@ def test_without_the_gate_the_upgrade_phases_are_unverified_with_the_reason() ->
     taken, unverified, _ = replay(flow, LOCAL - {Capability.GATE})
     assert unverified == ["upgrade-pending", "upgrade-pending-recovered"]
     assert "upgrade-pending" not in [t.phase for t in taken]
+
+
+def test_the_incremental_upgrade_reaches_its_recorded_phases_and_every_split_is_kuberays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flow of a live run on the local backend (KubeRay v1.7.0, the stand-in Gateway controller): the
+    scenario reaches its phases in order, no later than recorded; and every RayService frame of the
+    recording shows a capacity/traffic split KubeRay's algorithm makes (``incremental_traffic``), through
+    at least one split strictly between 0 and 100 %. The GatewayClass is cluster-scoped, not in the
+    namespace's flow: the recording was made where the stand-in had accepted it."""
+    from conformance.live.scenarios import rayservice
+    from conformance.live.scenarios.language import ClusterHas
+    from conformance.model import kuberay_states
+
+    monkeypatch.setattr(rayservice, "GATEWAY_CONTROLLER", ClusterHas("recorded", lambda ctx: None))
+    flow = Flow.load(FLOWS / "upgrade-incremental.flow.jsonl.gz")
+    taken, unverified, _ = replay(flow, LOCAL)
+    assert unverified == []
+    assert (
+        [t.phase for t in taken]
+        == [m.phase for m in flow.markers]
+        == [
+            "created",
+            "ready",
+            "upgrade-started",
+            "traffic-shifting",
+            "promoted",
+            "old-deleted",
+        ]
+    )
+    assert [t.phase for t, m in zip(taken, flow.markers, strict=True) if t.cursor > m.frame] == []
+    splits = [kuberay_states.traffic(f.object) for f in flow.frames if f.kind == "RayService"]
+    allowed = kuberay_states.incremental_traffic(rayservice.MAX_SURGE, rayservice.STEP)
+    assert [str(s) for s in splits if s not in allowed] == []
+    assert any(0 < (s.pending_routed or 0) < 100 for s in splits)
