@@ -332,5 +332,5 @@ def test_ungated_definitions_are_reported_but_do_not_set_the_exit_code(
     # The gate's answer is the last line; upstream's findings are on their own line before it.
     assert out.rstrip().splitlines()[-2:] == [
         f"{UPSTREAM} (reported, not gated): 6 finding(s) in 2 of 3 definition(s)",
-        f"{DEFINITIONS}: 129 passed, 0 failed, 3 n/a: gate passes",
+        f"{DEFINITIONS}: 130 passed, 0 failed, 3 n/a: gate passes",
     ]
