@@ -1124,7 +1124,7 @@ def incremental_traffic(max_surge: int, step: int) -> frozenset[Traffic]:
       reconcile's frame can still show the unpromoted numbers when neither cluster's applications were
       RUNNING then (the Services, and so the promotion, are reconciled only for a ready cluster).
 
-    Rollbacks (a spec changed back mid-upgrade) are not part of it."""
+    Rollbacks (a spec changed back mid-upgrade) are ``incremental_rollback_traffic``."""
     if not (0 <= step <= 100 and 0 <= max_surge <= 100):
         raise ValueError(f"stepSizePercent {step} and maxSurgePercent {max_surge} must be between 0 and 100")
     started = Traffic(100, 100, 0, None)
@@ -1141,6 +1141,82 @@ def incremental_traffic(max_surge: int, step: int) -> frozenset[Traffic]:
                     following.add(moved)
                     if moved.active_capacity == 0 and moved.pending_routed == 100:
                         following.add(SERVING)
+        for state in following - seen:
+            seen.add(state)
+            todo.append(state)
+    return frozenset(seen)
+
+
+# A rollback (v1.7.0 rayservice_controller.go): while UpgradeInProgress is True and both RayClusters exist,
+# `reconcileRollbackState` sets RollbackInProgress=True (reason `ROLLBACK_REASON`) once the RayService's
+# rayClusterConfig hashes as the active cluster's again (or as neither cluster's); the same reconcile order
+# then runs the other way: capacity back to the active cluster, traffic after it, no promotion
+# (`reconcilePromotionAndServingStatus`), no new pending cluster (`shouldPrepareNewCluster`).
+ROLLBACK_REASON = (
+    "DesiredClusterSpecChanged"  # v1.7.0 `reconcileRollbackState` (v1.6.x: TargetClusterChanged)
+)
+
+
+def _rollback_capacity_steps(now: Traffic, max_surge: int) -> set[Traffic]:
+    """`reconcileServeTargetCapacity` under RollbackInProgress, the pending cluster's call first (only while
+    its head is ready: `reconcileServe`), then the active one's, in one reconcile: nothing while the active
+    cluster's traffic has not caught up with its capacity; else the pending capacity falls by
+    maxSurgePercent while the two sum to more than 100, and then the active one rises by it while they sum
+    to 100 at most. Nothing once the active capacity is 100 and the pending one 0
+    (`checkIfNeedTargetCapacityUpdate`). Every subset of the two calls (either may be skipped)."""
+    active = 100 if now.active_capacity is None else now.active_capacity
+    pending = now.pending_capacity or 0
+    if (active, pending) == (100, 0) or active != (now.active_routed or 0):
+        return {now}
+
+    def pending_call(active: int, pending: int) -> tuple[int, int]:
+        return (active, max(0, pending - max_surge)) if active + pending > 100 else (active, pending)
+
+    def active_call(active: int, pending: int) -> tuple[int, int]:
+        return (min(100, active + max_surge), pending) if active + pending <= 100 else (active, pending)
+
+    ways = {(active, pending), pending_call(active, pending), active_call(active, pending)}
+    ways.add(active_call(*pending_call(active, pending)))
+    return {Traffic(a, now.active_routed, p, now.pending_routed) for a, p in ways}
+
+
+def _rollback_traffic_step(now: Traffic, step: int) -> Traffic:
+    """`calculateTrafficRoutedPercent` under RollbackInProgress, once intervalSeconds passed since the
+    ACTIVE cluster's lastTrafficMigratedTime (whatever the pending applications do): the active weight
+    rises by stepSizePercent, capped by the active target capacity; the pending weight is the rest. Nothing
+    while the active weight equals the active capacity."""
+    routed = 100 if now.active_routed is None else now.active_routed
+    capacity = 100 if now.active_capacity is None else now.active_capacity
+    if routed == capacity:
+        return now
+    moved = min(100, routed + step, capacity)
+    return Traffic(now.active_capacity, moved, now.pending_capacity, 100 - moved)
+
+
+def incremental_rollback_traffic(max_surge: int, step: int) -> frozenset[Traffic]:
+    """Every :class:`Traffic` a RayService's status can show while an incremental upgrade with these
+    ``clusterUpgradeOptions`` is rolled back, under KubeRay v1.7.0: from any split of the upgrade with both
+    clusters named (``incremental_traffic``) at the moment RollbackInProgress is set, through
+    `_rollback_capacity_steps` and `_rollback_traffic_step` (in that order each reconcile, or neither), to
+    the end: `calculateStatus` / `shouldCompleteIncrementalRollback` clears the pending status once the
+    active cluster is back at 100/100 and the pending one at 0/0 (or its head is not ready, whatever its
+    numbers), removes RollbackInProgress and sets UpgradeInProgress=False/NoPendingCluster: `SERVING`,
+    the pending RayCluster left to `cleanUpRayClusterInstance` (deleted rayClusterDeletionDelaySeconds
+    later)."""
+    started = {
+        t
+        for t in incremental_traffic(max_surge, step)
+        if t.active_capacity is not None and t.pending_capacity is not None
+    }
+    seen, todo = {*started, SERVING}, list(started)
+    while todo:
+        now = todo.pop()
+        if now.pending_routed is None:  # the HTTPRoute lists the pending cluster at its weight, 0 so far
+            following = {Traffic(now.active_capacity, now.active_routed, now.pending_capacity, 0)}
+        else:
+            following = set()
+            for stepped in _rollback_capacity_steps(now, max_surge):
+                following |= {stepped, _rollback_traffic_step(stepped, step)}
         for state in following - seen:
             seen.add(state)
             todo.append(state)

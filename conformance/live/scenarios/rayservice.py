@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -686,6 +687,10 @@ INCREMENTAL_OPTIONS = {
 }
 # What KubeRay's step algorithm lets the status show with these options (conformance/model)
 INCREMENTAL_TRAFFIC = kuberay_states.incremental_traffic(MAX_SURGE, STEP)
+# ... and, the upgrade rolled back, on the way back (the rollback scenario's steps wait ROLLBACK_INTERVAL
+# seconds each, so the rolling-back splits last long enough to be seen on a loaded machine)
+ROLLBACK_TRAFFIC = INCREMENTAL_TRAFFIC | kuberay_states.incremental_rollback_traffic(MAX_SURGE, STEP)
+ROLLBACK_INTERVAL = 10
 Weights = Callable[[Context, dict[str, Any]], dict[str, int] | None]
 
 
@@ -698,6 +703,22 @@ def incremental(manifest: dict[str, Any]) -> None:
         "clusterUpgradeOptions": dict(INCREMENTAL_OPTIONS),
     }
     manifest["spec"]["rayClusterConfig"]["enableInTreeAutoscaling"] = True
+
+
+def incremental_slow(manifest: dict[str, Any]) -> None:
+    """``incremental`` with intervalSeconds ``ROLLBACK_INTERVAL``."""
+    incremental(manifest)
+    manifest["spec"]["upgradeStrategy"]["clusterUpgradeOptions"]["intervalSeconds"] = ROLLBACK_INTERVAL
+
+
+def reverted(s: Script, service: Ref) -> None:
+    """The fixture's upgrade patch undone: each value it sets removed (null in a JSON merge patch), so the
+    RayService's rayClusterConfig is the original one again, hashing as the active cluster's."""
+
+    def undone(node: Any) -> Any:
+        return {key: undone(value) for key, value in node.items()} if isinstance(node, dict) else None
+
+    s.patch(service, undone(fixtures.load_patch("rayservice-upgrade")))
 
 
 def no_gateway_controller(ctx: Context) -> str | None:
@@ -779,10 +800,54 @@ def split(first: str, share: Callable[[int], bool], *, running_both: bool = Fals
     return weights
 
 
-def as_modelled(s: Script, service: Ref, seen: list[Traffic], phase: str) -> Callable[[dict[str, Any]], None]:
+def rolling_back(first: str, pending: str) -> Weights:
+    """Rolling back to ``first``: RollbackInProgress=True, UpgradeInProgress still True, ``first`` active and
+    ``pending`` still named, both RayClusters there: the HTTPRoute splits the traffic as the status says."""
+
+    def weights(ctx: Context, current: dict[str, Any]) -> dict[str, int] | None:
+        percent = kuberay_states.traffic(current).pending_routed
+        ok = condition_true(current, "RollbackInProgress") and condition_true(current, "UpgradeInProgress")
+        ok = ok and (active_cluster(current), pending_cluster(current)) == (first, pending)
+        if not ok or percent is None or any(ctx.get(*RAYCLUSTER, c) is None for c in (first, pending)):
+            return None
+        return {serve_service(first): 100 - percent, serve_service(pending): percent}
+
+    return weights
+
+
+def rollback_said(found: dict[str, Any]) -> str | None:
+    """What is wrong with a rolling-back RayService's RollbackInProgress: it has v1.7.0's reason
+    (``reconcileRollbackState``: the spec reverted to the active cluster's)."""
+    reason = (condition(found, "RollbackInProgress") or {}).get("reason")
+    wanted = kuberay_states.ROLLBACK_REASON
+    return None if reason == wanted else f"RollbackInProgress reason {reason!r}, KubeRay v1.7.0 sets {wanted}"
+
+
+def rolled_back_from(seen: list[Traffic], since: int) -> Callable[[dict[str, Any]], str | None]:
+    """What is wrong with a rolled-back RayService: RollbackInProgress still there (``calculateStatus``
+    removes it), or the pending cluster's share of the traffic rising in a split seen from ``since`` on."""
+
+    def said(found: dict[str, Any]) -> str | None:
+        shares = [t.pending_routed or 0 for t in seen[since:]]
+        rising = [f"{a} -> {b} %" for a, b in itertools.pairwise(shares) if b > a]
+        left = said_conditions(found, "RollbackInProgress") if condition(found, "RollbackInProgress") else ""
+        return f"{left} the pending share rose back: {rising}" if left or rising else None
+
+    return said
+
+
+def as_modelled(
+    s: Script,
+    service: Ref,
+    seen: list[Traffic],
+    phase: str,
+    allowed: frozenset[Traffic] = INCREMENTAL_TRAFFIC,
+    also: Callable[[dict[str, Any]], str | None] = lambda found: None,
+) -> Callable[[dict[str, Any]], None]:
     """A phase's check: the Gateway and HTTPRoute controlled by the RayService (KubeRay's
-    ``SetControllerReference``), and every capacity/traffic split seen so far one KubeRay's step algorithm
-    allows (``kuberay_states.incremental_traffic``); the split found said in a progress line."""
+    ``SetControllerReference``), every capacity/traffic split seen so far one KubeRay's step algorithm
+    allows (``allowed``: ``kuberay_states.incremental_traffic``), and nothing ``also`` finds wrong; the
+    split found said in a progress line."""
 
     def check(found: dict[str, Any]) -> None:
         made = {
@@ -793,12 +858,14 @@ def as_modelled(s: Script, service: Ref, seen: list[Traffic], phase: str) -> Cal
             )
         }
         strays = [kind for kind, obj in made.items() if not controlled_by(obj, found)]
-        outside = [str(t) for t in dict.fromkeys(seen) if t not in INCREMENTAL_TRAFFIC]
+        outside = [str(t) for t in dict.fromkeys(seen) if t not in allowed]
         if strays or outside:
             raise s.fail(
                 phase,
                 f"not controlled by the RayService: {strays or 'none'}; splits KubeRay's algorithm does not make: {outside or 'none'}",
             )
+        if (wrong := also(found)) is not None:
+            raise s.fail(phase, wrong)
         s.say(f"{phase}: {kuberay_states.traffic(found)}; HTTPRoute {route_weights(made['HTTPRoute'])}")
 
     return check
@@ -829,21 +896,52 @@ def routed_phase(
     phase: tuple[str, str],
     weights: Weights,
     owner: Callable[[dict[str, Any]], str],
+    allowed: frozenset[Traffic] = INCREMENTAL_TRAFFIC,
+    also: Callable[[dict[str, Any]], str | None] = lambda found: None,
     **more: Any,
 ) -> str:
     """A phase of the incremental upgrade (``phase``: its name, what it waits for), the probe ``routed``
-    with ``weights``, the check ``as_modelled``, the Expectation ``by_the_model``: the cluster
-    ``owner`` names on the RayService found."""
+    with ``weights``, the check ``as_modelled`` (with ``allowed``, ``also``), the Expectation
+    ``by_the_model``: the cluster ``owner`` names on the RayService found."""
     name, what = phase
     found = s.phase(
         name,
         until=routed(service.name, seen, what, weights),
-        check=as_modelled(s, service, seen, name),
+        check=as_modelled(s, service, seen, name, allowed, also),
         expect=by_the_model(s, name, owner),
         timeout=LONG,
         **more,
     )
     return owner(found)
+
+
+def shifting(s: Script, service: Ref, seen: list[Traffic]) -> tuple[str, str]:
+    """The incremental upgrade's first phases: ready (one cluster, the HTTPRoute sending it everything) ->
+    upgrade-started (the default upgrade patch; the gate holds the pending cluster's app: the pending cluster
+    up, 0 % of the traffic) -> traffic-shifting (released: both clusters' apps RUNNING, the pending one's
+    share strictly between 0 and 100 %): the first cluster and the pending one."""
+    first = routed_phase(s, service, seen, ("ready", "serving alone, 100 % routed"), alone(), active_cluster)
+    s.ctx.provider.hold_new_heads(s.ctx.namespace)
+    s.finally_(lambda: s.ctx.provider.release_heads(s.ctx.namespace))
+    pending = routed_phase(
+        s,
+        service,
+        seen,
+        ("upgrade-started", "a pending cluster up with 0 % of the traffic"),
+        split(first, lambda percent: percent == 0),
+        pending_cluster,
+        do=lambda: upgraded(s, service),
+    )
+    routed_phase(
+        s,
+        service,
+        seen,
+        ("traffic-shifting", "both clusters serving, the pending one with more than 0 and less than 100 %"),
+        split(first, lambda percent: 0 < percent < 100, running_both=True),
+        pending_cluster,
+        do=lambda: s.ctx.provider.release_heads(s.ctx.namespace),
+    )
+    return first, pending
 
 
 @scenario(
@@ -866,28 +964,58 @@ def upgrade_incremental(s: Script) -> None:
         return
     service = s.create(rayservice_manifest(s, incremental), neighbour=True)
     seen: list[Traffic] = []
-    first = routed_phase(s, service, seen, ("ready", "serving alone, 100 % routed"), alone(), active_cluster)
-    s.ctx.provider.hold_new_heads(s.ctx.namespace)
-    s.finally_(lambda: s.ctx.provider.release_heads(s.ctx.namespace))
-    pending = routed_phase(
-        s,
-        service,
-        seen,
-        ("upgrade-started", "a pending cluster up with 0 % of the traffic"),
-        split(first, lambda percent: percent == 0),
-        pending_cluster,
-        do=lambda: upgraded(s, service),
-    )
-    routed_phase(
-        s,
-        service,
-        seen,
-        ("traffic-shifting", "both clusters serving, the pending one with more than 0 and less than 100 %"),
-        split(first, lambda percent: 0 < percent < 100, running_both=True),
-        pending_cluster,
-        do=lambda: s.ctx.provider.release_heads(s.ctx.namespace),
-    )
+    first, pending = shifting(s, service, seen)
     promoted_alone = ("promoted", f"{pending} promoted, alone with 100 % routed")
     routed_phase(s, service, seen, promoted_alone, alone(pending), active_cluster)
     final = by_the_model(s, "old-deleted", lambda _: pending)
     s.phase("old-deleted", until=old_deleted(service.name, first), expect=final)
+
+
+@scenario(
+    "upgrade-incremental-rollback",
+    root="RayService",
+    drives=["upgrade-incremental"],
+    slow=True,
+)
+def upgrade_incremental_rollback(s: Script) -> None:
+    """The incremental upgrade (intervalSeconds ``ROLLBACK_INTERVAL``) rolled back mid-way, as KubeRay v1.7.0
+    does (``reconcileRollbackState``, ``shouldCompleteIncrementalRollback``): ready -> upgrade-started ->
+    traffic-shifting (as ``upgrade-incremental``) -> rolling-back (the upgrade patch undone: the spec the
+    active cluster's again; RollbackInProgress=True/DesiredClusterSpecChanged, both clusters there, the
+    HTTPRoute as the status splits it) -> rolled-back (the first cluster alone with 100 %, RollbackInProgress
+    removed, the pending cluster no longer named; its share of the traffic never rose from rolling-back on)
+    -> pending-deleted (KubeRay deletes it rayClusterDeletionDelaySeconds later). Every split seen is one
+    KubeRay's algorithm makes, forward or back (``kuberay_states.incremental_rollback_traffic``)."""
+    phases = ["created", "ready", "upgrade-started", "traffic-shifting", "rolling-back", "rolled-back"]
+    phases.append("pending-deleted")
+    if not s.able(kuberay_has("upgrade-incremental"), GATEWAY_CONTROLLER, Capability.GATE, phases=phases):
+        return
+    service = s.create(rayservice_manifest(s, incremental_slow), neighbour=True)
+    seen: list[Traffic] = []
+    first, pending = shifting(s, service, seen)
+    routed_phase(
+        s,
+        service,
+        seen,
+        ("rolling-back", f"RollbackInProgress=True, {pending} handing the traffic back to {first}"),
+        rolling_back(first, pending),
+        active_cluster,
+        ROLLBACK_TRAFFIC,
+        rollback_said,
+        do=lambda: reverted(s, service),
+    )
+    back = ("rolled-back", f"{first} alone again with 100 % routed, {pending} no longer named")
+    routed_phase(
+        s,
+        service,
+        seen,
+        back,
+        alone(first),
+        active_cluster,
+        ROLLBACK_TRAFFIC,
+        rolled_back_from(seen, len(seen) - 1),
+    )
+    gone = old_deleted(
+        service.name, pending, f"the rolled-back cluster {pending} and its Pods deleted, serving"
+    )
+    s.phase("pending-deleted", until=gone, expect=by_the_model(s, "pending-deleted", lambda _: first))

@@ -90,7 +90,7 @@ def test_check_flows_judges_saved_flows_without_a_cluster(capsys: pytest.Capture
     assert main(["check", "--flows", str(FLOWS), str(DEFINITIONS)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "frames: raycluster: 17 frames, status right on 17 (1 one reconcile late)" in out
-    assert out[-1].endswith(": 16 passed, 0 failed: gate passes")
+    assert out[-1].endswith(": 20 passed, 0 failed: gate passes")
     assert main(["check", "--flows", str(FLOWS), str(TRANSIENT)]) == 1
 
 

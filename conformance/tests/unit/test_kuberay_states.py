@@ -979,3 +979,42 @@ def test_every_split_of_an_incremental_upgrade_keeps_kuberays_invariants(max_sur
 def test_incremental_options_out_of_range_are_refused() -> None:
     with pytest.raises(ValueError, match="between 0 and 100"):
         kuberay_states.incremental_traffic(150, 25)
+
+
+def test_the_steps_of_an_incremental_rollback_with_max_surge_50_and_step_25() -> None:
+    """KubeRay v1.7.0's rollback, hand-run (`reconcileServeTargetCapacity`, `calculateTrafficRoutedPercent`,
+    `shouldCompleteIncrementalRollback`): reverted at 100/75 and 50/25, the active traffic back to 100 (its
+    capacity never fell), then the pending capacity to 0 and, in the same reconcile, the pending status
+    cleared; reverted at 50/50 and 100/50, the pending capacity to 50 and the active one back to 100, the
+    traffic back 25 at a time. With these options every split on the way back is one the upgrade also shows."""
+    T = kuberay_states.Traffic
+    back = kuberay_states.incremental_rollback_traffic(50, 25)
+    assert {T(100, 100, 50, 0), T(100, 100, 0, 0), T(100, 50, 50, 50), kuberay_states.SERVING} <= back
+    assert back <= kuberay_states.incremental_traffic(50, 25)
+    assert T(None, None, 100, None) not in back  # no rollback before there is an active cluster
+    assert kuberay_states.ROLLBACK_REASON == "DesiredClusterSpecChanged"
+
+
+@pytest.mark.parametrize(("max_surge", "step"), [(50, 25), (100, 10), (30, 20), (20, 7), (100, 100)])
+def test_every_split_of_an_incremental_rollback_keeps_kuberays_invariants(max_surge: int, step: int) -> None:
+    """On the way back the weights still sum to 100 and the capacities to 100 + maxSurgePercent at most;
+    from every split the rollback can reach active 100/100, pending 0/0, which it completes (`SERVING`)."""
+    T = kuberay_states.Traffic
+    back = kuberay_states.incremental_rollback_traffic(max_surge, step)
+    for t in back - {kuberay_states.SERVING}:
+        assert (
+            t.active_routed is not None and t.active_capacity is not None and t.pending_capacity is not None
+        )
+        if t.pending_routed is not None:
+            assert t.active_routed + t.pending_routed == 100, t
+            assert t.active_capacity + t.pending_capacity <= 100 + max_surge, t
+    assert T(100, 100, 0, 0) in back and kuberay_states.SERVING in back
+
+
+def test_an_uneven_rollback_shows_splits_the_upgrade_does_not() -> None:
+    """maxSurgePercent 30, stepSizePercent 20: going back by 30 from other numbers than the way there, the
+    capacities land where the upgrade never is (the pending capacity 10 with the active cluster back at
+    100/100, one step before 0): the rollback's splits are a set of their own."""
+    T = kuberay_states.Traffic
+    back = kuberay_states.incremental_rollback_traffic(30, 20)
+    assert T(100, 100, 10, 0) in back - kuberay_states.incremental_traffic(30, 20)

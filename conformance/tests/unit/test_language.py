@@ -325,6 +325,21 @@ def test_the_incremental_upgrade_without_a_gateway_controller_or_its_version_is_
         "old-deleted",
     ]
     assert all(u.reason.startswith(because) for u in ctx.unverified), ctx.unverified[0].reason
+    rollback = Context(
+        cast(Kube, kube), cast(Provider, provider), "ns", cast(Snapshotter, _Snapshotter()), lambda line: None
+    )
+    REGISTRY["upgrade-incremental-rollback"](rollback)
+    assert kube.created == [] and rollback.snapshots == []
+    assert [u.phase for u in rollback.unverified] == [
+        "created",
+        "ready",
+        "upgrade-started",
+        "traffic-shifting",
+        "rolling-back",
+        "rolled-back",
+        "pending-deleted",
+    ]
+    assert all(u.reason.startswith(because) for u in rollback.unverified), rollback.unverified[0].reason
 
 
 def test_the_incremental_upgrade_runs_where_a_controller_accepted_the_stand_ins_gatewayclass() -> None:

@@ -8,6 +8,7 @@ order or a phase the recording never reached fails here, in a second.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,43 @@ def test_the_incremental_upgrade_reaches_its_recorded_phases_and_every_split_is_
     allowed = kuberay_states.incremental_traffic(rayservice.MAX_SURGE, rayservice.STEP)
     assert [str(s) for s in splits if s not in allowed] == []
     assert any(0 < (s.pending_routed or 0) < 100 for s in splits)
+
+
+def test_the_incremental_rollback_reaches_its_recorded_phases_and_every_split_is_kuberays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flow of a live run on the local backend (KubeRay v1.7.0, the stand-in Gateway controller): the
+    rollback scenario reaches its phases in order, no later than recorded; every RayService frame shows a
+    split KubeRay's algorithm makes forward or back; RollbackInProgress=True/DesiredClusterSpecChanged is
+    seen, and once the pending cluster's share starts falling it never rises again."""
+    from conformance.kuberay import condition
+    from conformance.live.scenarios import rayservice
+    from conformance.live.scenarios.language import ClusterHas
+    from conformance.model import kuberay_states
+
+    monkeypatch.setattr(rayservice, "GATEWAY_CONTROLLER", ClusterHas("recorded", lambda ctx: None))
+    flow = Flow.load(FLOWS / "upgrade-incremental-rollback.flow.jsonl.gz")
+    taken, unverified, _ = replay(flow, LOCAL)
+    assert unverified == []
+    assert (
+        [t.phase for t in taken]
+        == [m.phase for m in flow.markers]
+        == [
+            "created",
+            "ready",
+            "upgrade-started",
+            "traffic-shifting",
+            "rolling-back",
+            "rolled-back",
+            "pending-deleted",
+        ]
+    )
+    assert [t.phase for t, m in zip(taken, flow.markers, strict=True) if t.cursor > m.frame] == []
+    frames = [f.object for f in flow.frames if f.kind == "RayService"]
+    assert [str(s) for s in map(kuberay_states.traffic, frames) if s not in rayservice.ROLLBACK_TRAFFIC] == []
+    rolling = [f for f in frames if (condition(f, "RollbackInProgress") or {}).get("status") == "True"]
+    reasons = {(condition(f, "RollbackInProgress") or {}).get("reason") for f in rolling}
+    assert rolling and reasons == {"DesiredClusterSpecChanged"}
+    first = frames.index(rolling[0])
+    shares = [kuberay_states.traffic(f).pending_routed or 0 for f in frames[first:]]
+    assert shares[-1] == 0 and all(b <= a for a, b in itertools.pairwise(shares))
