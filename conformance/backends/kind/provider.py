@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from conformance import versions
 from conformance.backends import gates, raynodes
@@ -249,22 +249,30 @@ class KindProvider:
                 for command in mirror.push(docker, image, port):
                     self._checked(command)
 
-    def wait_registry(self, port: int, seconds: float = 30.0) -> None:
-        """Bounded poll of the registry's API root on loopback."""
+    @staticmethod
+    def wait_registry(port: int, seconds: float = 30.0) -> None:
+        """Bounded poll of the registry's API root on loopback; on timeout, the last answer."""
         url = f"http://127.0.0.1:{port}/v2/"
-        deadline, last = time.monotonic() + seconds, "no answer yet"
-        while time.monotonic() < deadline:
+        last = ["no answer yet"]
+
+        def answered() -> bool:
             try:
                 with urllib.request.urlopen(url, timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-                    last = f"HTTP {answer.status}"
+                    last[0] = f"HTTP {answer.status}"
+                    return bool(answer.status == 200)
             except (urllib.error.URLError, OSError) as error:
-                last = str(error)
-            time.sleep(0.5)
-        raise EnvironmentProblem(
-            f"the registry mirror did not answer at {url} within {seconds:.0f} s: {last}"
+                last[0] = str(error)
+                return False
+
+        poll = Retrying(
+            stop=stop_after_delay(seconds), wait=wait_fixed(0.5), retry=retry_if_result(lambda ok: not ok)
         )
+        try:
+            poll(answered)
+        except RetryError:
+            raise EnvironmentProblem(
+                f"the registry mirror did not answer at {url} within {seconds:.0f} s: {last[0]}"
+            ) from None
 
     def attach_mirror(self, docker: str, nodes: list[str]) -> None:
         """The registry on kind's network, and every node's containerd asking it first for each host."""

@@ -425,7 +425,7 @@ def test_images_built_here_are_pulled_by_their_official_names_through_the_mirror
     chart = tmp_path / "charts" / "v1.6.2" / "kuberay-operator"
     chart.mkdir(parents=True)
     recorder.local_images = set(BUILT_HERE)
-    monkeypatch.setattr(KindProvider, "wait_registry", lambda self, port: None)
+    monkeypatch.setattr(KindProvider, "wait_registry", staticmethod(lambda port: None))
     served: list[str] = []
     real_served = kind_chartrepo.served
 
@@ -515,7 +515,7 @@ def test_a_running_mirror_is_reused_and_a_busy_port_is_named(
     recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorder.local_images = set(BUILT_HERE)
-    monkeypatch.setattr(KindProvider, "wait_registry", lambda self, port: None)
+    monkeypatch.setattr(KindProvider, "wait_registry", staticmethod(lambda port: None))
     answer = recorder.answer
 
     inspected = f"true {tmp_path / 'cache' / 'registry'} 5110\n"
@@ -537,6 +537,22 @@ def test_a_running_mirror_is_reused_and_a_busy_port_is_named(
     monkeypatch.setenv("KARTA_CONFORMANCE_REGISTRY_PORT", "port")
     with pytest.raises(UserError, match="KARTA_CONFORMANCE_REGISTRY_PORT must be a TCP port number"):
         KindProvider("v1.6.2", name="other", runner=recorder).start()
+
+
+def test_a_registry_that_never_answers_is_named_with_the_last_answer() -> None:
+    port = kind_provider_free_port()
+    with pytest.raises(
+        EnvironmentProblem, match=rf"did not answer at http://127.0.0.1:{port}/v2/ within 1 s: .*refused"
+    ):
+        KindProvider.wait_registry(port, seconds=1)
+
+
+def kind_provider_free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_a_registry_mirror_needs_its_image() -> None:
