@@ -47,7 +47,8 @@ class Verdict:
 
     def line(self) -> str:
         """The one line a definition author reads: file, component and field, what is wrong."""
-        where = f"{self.source}: {self.subject}" if self.subject else self.source
+        at = str(self.evidence.get("at") or self.subject)  # the field a per-component verdict found it at
+        where = f"{self.source}: {at}" if at else self.source
         return f"{where}: {self.message}"
 
     def to_json(self) -> dict[str, Any]:

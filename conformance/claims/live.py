@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from conformance import inventory
@@ -128,7 +129,96 @@ def check_snapshot(definition: Definition, snapshot: Snapshot) -> list[Verdict]:
     _suspend_actions(out, snapshot)
     _gang(out, snapshot)
     _status(out, snapshot)
-    return out.items
+    return stable_keys(definition, out.phase, out.items)
+
+
+# ---------------------------------------------------------------------------
+# The same verdicts at every phase: a phase that races the operator (a created phase taken before or after
+# KubeRay made the Pods) may change an outcome, never which verdicts there are (their keys: definition,
+# claim, phase, subject). These claims give one verdict or more per component, whatever the tree holds.
+
+NOT_MATCHED = "childComponents"  # membership: a Pod of the workload no component selects
+
+
+def _subjects(definition: Definition, claim: str) -> list[str]:
+    """The subjects ``claim`` judges at every phase: the components (the Pod components for the claims
+    about Pods), and for membership the workload's Pods that no component selects."""
+    if claim == names.PATHS_LIVE:
+        return [c.where for c in definition.components]
+    leaves = [c.where for c in _pod_components(definition)]
+    return [*leaves, NOT_MATCHED] if claim == names.MEMBERSHIP else leaves
+
+
+def stable_keys(definition: Definition, phase: str, items: list[Verdict]) -> list[Verdict]:
+    """``items`` with the claims about one part of the definition at that part (``SECTIONS``), and the
+    per-component claims' verdicts (``PER_COMPONENT``) at their components: a
+    finding at a field keeps the field in its message and evidence; a component without a finding gets
+    the claim's PASS; a claim not evaluated at this phase (the Pods not matched to components, since
+    paths or membership failed) gets an ERROR per component saying so."""
+    kept: list[Verdict] = []
+    found: dict[tuple[str, str], list[Verdict]] = {}
+    passed: dict[str, Verdict] = {}
+    for verdict in items:
+        section = SECTIONS.get(verdict.claim)
+        if section is not None and verdict.subject != section:  # a claim about one part of the definition
+            verdict = replace(
+                verdict, subject=section, evidence={**verdict.evidence, "at": verdict.subject}
+            )
+        if verdict.claim not in PER_COMPONENT or verdict.outcome in (Outcome.CANNOT_EXPRESS,):
+            kept.append(verdict)
+            continue
+        if verdict.subject == "" and verdict.outcome is Outcome.PASS:
+            passed[verdict.claim] = verdict
+            continue
+        subjects = _subjects(definition, verdict.claim)
+        where = next(
+            (w for w in subjects if verdict.subject == w or verdict.subject.startswith((w + ".", w + "["))),
+            NOT_MATCHED if verdict.claim == names.MEMBERSHIP else subjects[0] if subjects else "",
+        )
+        if verdict.subject != where:  # the field stays in the evidence ("at") and in the line a reader sees
+            verdict = replace(verdict, subject=where, evidence={**verdict.evidence, "at": verdict.subject})
+        found.setdefault((verdict.claim, where), []).append(verdict)
+    for claim in PER_COMPONENT:
+        for where in _subjects(definition, claim):
+            if (claim, where) in found:
+                kept.extend(found[(claim, where)])
+            elif claim in passed:
+                kept.append(replace(passed[claim], subject=where))
+            elif any(c == claim for c, _ in found):
+                kept.append(
+                    verdict_for(definition, claim, where, phase, Outcome.PASS, "no finding at this component")
+                )
+            else:
+                kept.append(
+                    verdict_for(
+                        definition,
+                        claim,
+                        where,
+                        phase,
+                        Outcome.ERROR,
+                        "not evaluated at this phase: the Pods could not be matched to the definition's "
+                        "components (see the paths-live and membership verdicts)",
+                    )
+                )
+    return kept
+
+
+PER_COMPONENT = (
+    names.PATHS_LIVE,
+    names.MEMBERSHIP,
+    names.INSTANCE_IDS,
+    names.REPLICAS,
+    names.TEMPLATE_FIDELITY,
+)
+# The claims about one part of the definition: every verdict's subject is that part (a finding's own
+# field, a pod group's say, is in its evidence and its line).
+SECTIONS = {
+    names.GVK: "rootComponent.kind",
+    names.TOP_OWNER: "rootComponent.kind",
+    names.STATUS: "rootComponent.statusDefinition.statusMappings",
+    names.GANG: "optimizationInstructions.gangScheduling",
+    names.GANG_MINIMUM: "optimizationInstructions.gangScheduling.podGroups",
+}
 
 
 # ---------------------------------------------------------------------------
@@ -483,8 +573,10 @@ def _num_of_hosts(root: dict[str, Any], group: str) -> int:
 
 
 def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) -> None:
+    """One verdict per component's ``ownerRef`` and one for ``additionalChildKinds``, PASS or FAIL,
+    whatever the tree holds at this phase: a phase that races the operator (a RayJob's created phase, taken
+    before or after KubeRay made its cluster) changes an outcome, never which verdicts there are."""
     definition = out.definition
-    ok = True
     pods = {p["metadata"]["uid"]: p for p in snapshot.pods()}
     for component in definition.children:
         parent = definition.component(component.owner_ref or "")
@@ -510,7 +602,6 @@ def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) 
         for obj in objects:
             chain = [str(a.get("kind")) for a in snapshot.ancestors(obj)]
             if parent.kind.kind not in chain and not others & set(chain):
-                ok = False
                 out.check(
                     names.OWNERSHIP,
                     f"{component.where}.ownerRef",
@@ -519,6 +610,14 @@ def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) 
                     f"ownerRef {component.owner_ref!r} ({parent.kind.kind}) is not in it",
                 )
                 break
+        else:
+            out.check(
+                names.OWNERSHIP,
+                f"{component.where}.ownerRef",
+                True,
+                f"{len(objects)} {component.kind.kind}(s) of component {component.name}, each with "
+                f"{parent.kind.kind} ({component.owner_ref!r}) in its owner chain",
+            )
     known = {(c.kind.api_version, c.kind.kind) for c in definition.components if c.kind}
     known |= {(k.api_version, k.kind) for k in definition.additional_child_kinds}
     component_kinds = {c.kind.kind for c in definition.components if c.kind}
@@ -526,6 +625,7 @@ def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) 
     # lists one PodGroup, say, and another API group's kind of that name cannot be listed beside it.
     listed = {k.kind: k.api_version for k in definition.additional_child_kinds}
     collided: set[tuple[str, str]] = set()
+    unknown = 0
     for obj in snapshot.tree:
         owner = snapshot.direct_owner(obj)
         if owner is not None and owner.get("kind") not in component_kinds:
@@ -550,7 +650,7 @@ def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) 
                 )
             continue
         if gvk not in known:
-            ok = False
+            unknown += 1
             out.check(
                 names.OWNERSHIP,
                 "additionalChildKinds",
@@ -558,8 +658,14 @@ def _ownership(out: Verdicts, snapshot: Snapshot, matches: dict[str, PodMatch]) 
                 f"the live tree holds {obj.get('apiVersion')} {obj.get('kind')} {obj['metadata']['name']}, "
                 "which is neither a component kind nor listed in additionalChildKinds",
             )
-    if ok:
-        out.check(names.OWNERSHIP, "", True, "owner references and kinds match the live tree")
+    if not unknown:
+        out.check(
+            names.OWNERSHIP,
+            "additionalChildKinds",
+            True,
+            f"each of the {len(snapshot.tree)} object(s) of the live tree is of a component kind, listed, or made "
+            "by Kubernetes for one of them",
+        )
 
 
 def _top_owner(out: Verdicts, snapshot: Snapshot) -> None:

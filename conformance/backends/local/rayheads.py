@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,32 +168,30 @@ class RayHead:
         if self.ray_process is not None:
             processes.stop(self.ray_process.pid, grace=2)
 
-    def stop(self) -> None:
-        for process in (self.ray_process, self.bridge_process):
-            if process is not None:
-                processes.stop(process.pid, grace=5)
-                (self.logs.parent / "pids" / f"ray-head-{self.key.id}.pid").unlink(missing_ok=True)
-                (self.logs.parent / "pids" / f"ray-bridge-{self.key.id}.pid").unlink(missing_ok=True)
+    def stop(self, grace: float = 5.0) -> None:
+        """Ray ended (SIGTERM, then SIGKILL after ``grace``) with everything left in its namespace."""
+        started = [p.pid for p in (self.ray_process, self.bridge_process) if p is not None]
+        processes.stop_many(started, grace)  # together: `ray start --block` and the bridge end side by side
+        (self.logs.parent / "pids" / f"ray-head-{self.key.id}.pid").unlink(missing_ok=True)
+        (self.logs.parent / "pids" / f"ray-bridge-{self.key.id}.pid").unlink(missing_ok=True)
         # Ray forks raylet, gcs_server, dashboard ... in the same network namespace: end them all there.
         # (Never `ray stop`: it finds Ray processes by name across the whole machine, other heads' too.)
-        remove_namespace(self.netns)
+        remove_namespace(self.netns, min(grace, 2.0))
         self.gate_file.unlink(missing_ok=True)
         self.marker.unlink(missing_ok=True)
         shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
-def remove_namespace(name: str) -> None:
+def remove_namespace(name: str, grace: float = 2.0) -> None:
     """End every process left in a head's namespace and delete it."""
-    _kill_namespace_processes(name)
+    _kill_namespace_processes(name, grace)
     netns.delete(name)
     shutil.rmtree(f"/tmp/karta-{name.removeprefix(netns.PREFIX)}", ignore_errors=True)
 
 
-def _kill_namespace_processes(name: str) -> None:
+def _kill_namespace_processes(name: str, grace: float) -> None:
     completed = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, check=False)
-    for token in completed.stdout.split():
-        if token.isdigit():
-            processes.stop(int(token), grace=2)
+    processes.stop_many([int(token) for token in completed.stdout.split() if token.isdigit()], grace)
 
 
 class HeadManager:
@@ -281,9 +280,7 @@ class HeadManager:
                 continue  # a neighbour workload that only needs to exist, not to run Ray
             wanted[metadata["uid"]] = pod
         with self.lock:
-            for uid in list(self.heads):
-                if uid not in wanted:
-                    self.heads.pop(uid).stop()
+            stop_side_by_side([self.heads.pop(uid) for uid in list(self.heads) if uid not in wanted])
             for uid, pod in wanted.items():
                 head = self.heads.get(uid)
                 if head is not None:
@@ -309,10 +306,11 @@ class HeadManager:
                 self.heads[uid] = head
 
     def stop_all(self) -> None:
+        """The runtime's end (the cluster torn down): no Ray state outlives it, so a second is grace enough."""
         with self.lock:
-            for head in self.heads.values():
-                head.stop()
+            heads = list(self.heads.values())
             self.heads.clear()
+            stop_side_by_side(heads, grace=1.0)
 
     def describe(self) -> list[dict[str, str]]:
         with self.lock:
@@ -337,3 +335,13 @@ def _num_cpus(pod: dict[str, Any]) -> str:
                 if value.isdigit() and int(value) > 0:
                     return str(value)
     return "1"
+
+
+def stop_side_by_side(heads: list[RayHead], grace: float = 5.0) -> None:
+    """Stop ``heads`` at once, each in its own thread (each in its own namespace): it takes the slowest
+    head's time, not the sum of all (a namespace deleted with three clusters, the run's teardown)."""
+    if not heads:
+        return
+    with ThreadPoolExecutor(max_workers=len(heads), thread_name_prefix="ray-head-stop") as pool:
+        for stopping in [pool.submit(head.stop, grace) for head in heads]:
+            stopping.result()

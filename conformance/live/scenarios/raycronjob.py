@@ -23,7 +23,7 @@ CRONJOB_LABEL = "ray.io/cronjob-name"  # on every RayJob a RayCronJob makes
 CRONJOB_TICK = "ray.io/cronjob-scheduled-timestamp"  # the tick it was made for
 
 NO_CONTROLLER = (
-    "no RayJob 60 s after the RayCronJob was created (a tick every 15 s): the cluster's "
+    "no RayJob 60 s after the RayCronJob was created (a tick every 8 s): the cluster's "
     "operator runs no RayCronJob controller (feature gate RayCronJob, off in the chart's defaults)"
 )
 
@@ -167,7 +167,7 @@ def tell_ticks(s: Script, schedule: Schedule, clusters: list[str]) -> None:
     slow=True,
 )
 def raycronjob(s: Script) -> None:
-    """A RayCronJob ticking every 15 s, its RayJobs keeping their clusters: created (before the first
+    """A RayCronJob ticking every 8 s, its RayJobs keeping their clusters: created (before the first
     tick) -> first-job (its RayJob Running on a ready cluster: RayCronJob -> RayJob -> RayCluster -> Pods)
     -> two-jobs (the second tick's RayJob and cluster beside the first's: two gangs under one root; the
     schedule suspended as soon as the second RayJob is made, so a slow backend does not pile up clusters,
@@ -181,7 +181,7 @@ def raycronjob(s: Script) -> None:
     workers = int(manifest["spec"]["jobTemplate"]["rayClusterSpec"]["workerGroupSpecs"][0]["replicas"])
     cron = s.create(manifest, neighbour=True)
     schedule = Schedule(s, cron.name, workers)
-    # The schedule is `@every 15s` (the fixture): the first tick 15 s after creation; then the RayJob
+    # The schedule is `@every 8s` (the fixture): the first tick 8 s after creation; then the RayJob
     # deploys its cluster.
     if not first_tick_seen(s, schedule):
         return
@@ -192,7 +192,7 @@ def raycronjob(s: Script) -> None:
         expect=lambda first: expect("suspended" if schedule.suspended else "running", owners=first),
         timeout=LONG,
     )
-    # The next tick's RayJob (15 s after the first; KubeRay v1.7.0, which names a tick's RayJob by its
+    # The next tick's RayJob (8 s after the first; KubeRay v1.7.0, which names a tick's RayJob by its
     # minute and skips one that exists, makes it at the first tick of the next minute) beside the first
     # one's, whose cluster stays (shutdownAfterJobFinishes false) whether or not its job has finished.
     s.phase("two-jobs", until=second_tick(schedule), timeout=MEDIUM)
@@ -205,7 +205,7 @@ def raycronjob(s: Script) -> None:
         timeout=LONG,
     )
     # The ticks missed while suspended come at once, one RayJob each (KubeRay has no starting deadline),
-    # else the next tick within 15 s (a minute on v1.7.0). Once one is made, the schedule is suspended again.
+    # else the next tick within 8 s (a minute on v1.7.0). Once one is made, the schedule is suspended again.
     made = set(schedule.names())
     s.finally_(lambda: schedule.suspend_again(made))
     s.phase(

@@ -114,7 +114,7 @@ def _failing(name: str, snapshot: Snapshot, where: str = "") -> dict[str, list[s
     )
     failing: dict[str, list[str]] = {}
     for verdict in check_snapshot(definition, snapshot):
-        if not verdict.ok:
+        if verdict.outcome is Outcome.FAIL:
             failing.setdefault(verdict.claim, []).append(verdict.message)
     return failing
 
@@ -126,6 +126,22 @@ def test_shipped_rayservice_definition_holds_on_an_upgrade_snapshot() -> None:
 def test_variant_b_fails_membership_on_the_neighbour() -> None:
     failing = _failing("", _snapshot(["active-rc", "pending-rc"]), "variants")
     assert set(failing) == {"membership"} and "ns/other-head" in failing["membership"][0]
+
+
+def test_a_phase_gives_the_same_verdict_keys_whatever_the_pods() -> None:
+    """A phase that races the operator (taken before or after KubeRay made the Pods) changes outcomes,
+    never the keys (claim, subject): the per-component claims judge every component either way."""
+    [shipped] = [d for d in load_path(DEFINITIONS) if d.name == "rayservice"]
+    good = check_snapshot(shipped, _snapshot(["active-rc"]))
+    racing = _snapshot(["active-rc"])
+    racing.pods()[0]["metadata"]["labels"]["ray.io/node-type"] = "unknown"  # a Pod no component selects
+    bad = check_snapshot(shipped, racing)
+    assert {(v.claim, v.subject) for v in good} == {(v.claim, v.subject) for v in bad}
+    assert any(v.outcome is Outcome.FAIL for v in bad) and all(v.ok for v in good if v.claim == "membership")
+    skipped = [v for v in bad if v.claim in ("instance-ids", "replicas", "template-fidelity")]
+    assert skipped and {v.outcome for v in skipped} == {Outcome.ERROR}
+    field = [v for v in bad if v.claim == "membership" and v.outcome is Outcome.FAIL][0]
+    assert field.subject == "childComponents" and "selected by no component" in field.message
 
 
 def test_missing_replica_is_reported() -> None:
@@ -371,7 +387,9 @@ def test_a_volcano_podgroup_owned_by_a_raycluster_is_a_kind_the_definitions_list
         }
     )
     (shipped,) = load_path(DEFINITIONS / "rayservice.yaml")
-    assert [v.outcome for v in check_snapshot(shipped, snapshot) if v.claim == "ownership"] == [Outcome.PASS]
+    ownership = [v for v in check_snapshot(shipped, snapshot) if v.claim == "ownership"]
+    assert ownership and {v.outcome for v in ownership} == {Outcome.PASS}
+    assert "additionalChildKinds" in {v.subject for v in ownership}
 
     def without(d: dict[str, Any]) -> None:
         kinds = d["spec"]["structureDefinition"]["additionalChildKinds"]
@@ -380,8 +398,11 @@ def test_a_volcano_podgroup_owned_by_a_raycluster_is_a_kind_the_definitions_list
         ]
 
     (before,) = load_path(broken(tmp_path, "rayservice", without))
-    failing = [v for v in check_snapshot(before, snapshot) if v.claim == "ownership" and not v.ok]
+    judged = [v for v in check_snapshot(before, snapshot) if v.claim == "ownership"]
+    failing = [v for v in judged if not v.ok]
     assert failing and "PodGroup" in failing[0].message
+    # the same verdicts as with PodGroup listed, one outcome changed: a key never appears or vanishes
+    assert sorted(v.subject for v in judged) == sorted(v.subject for v in ownership)
 
 
 def test_a_scheduler_the_operator_puts_over_the_templates_is_a_gap_not_a_failure() -> None:
@@ -391,11 +412,13 @@ def test_a_scheduler_the_operator_puts_over_the_templates_is_a_gap_not_a_failure
         pod["spec"] = {**pod["spec"], "schedulerName": "volcano"}  # the Pod's own copy, not the template's
     (definition,) = load_path(DEFINITIONS / "rayservice.yaml")
     fidelity = [v for v in check_snapshot(definition, snapshot) if v.claim == "template-fidelity"]
-    assert fidelity and {v.outcome for v in fidelity} == {Outcome.FAIL}  # unexplained: not the template's
+    assert fidelity and Outcome.FAIL in {v.outcome for v in fidelity}  # unexplained: not the template's
+    fidelity = [v for v in fidelity if v.outcome is Outcome.FAIL]
     assert all("schedulerName 'default-scheduler' is 'volcano'" in v.message for v in fidelity)
     snapshot.expect.scheduler_override = "volcano"  # the run's operator has --batch-scheduler=volcano
     verdicts = check_snapshot(definition, snapshot)
-    assert [v.outcome for v in verdicts if v.claim == "template-fidelity"] == [Outcome.PASS]
+    outcomes = [v.outcome for v in verdicts if v.claim == "template-fidelity"]
+    assert outcomes and set(outcomes) == {Outcome.PASS}
     gaps = [v for v in verdicts if v.claim == "cannot-express"]
     assert sorted(v.message.split("'")[1] for v in gaps) == ["head", "worker"]
     assert all(
@@ -403,7 +426,9 @@ def test_a_scheduler_the_operator_puts_over_the_templates_is_a_gap_not_a_failure
     )
     # anything else that differs still fails
     snapshot.pods()[0]["metadata"]["labels"].pop("karta.conformance/role", None)
-    (failed,) = [v for v in check_snapshot(definition, snapshot) if v.claim == "template-fidelity"]
+    (failed,) = [
+        v for v in check_snapshot(definition, snapshot) if v.claim == "template-fidelity" and not v.ok
+    ]
     assert failed.outcome is Outcome.FAIL and "karta.conformance/role" in failed.message
 
 
