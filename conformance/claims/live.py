@@ -161,9 +161,7 @@ def stable_keys(definition: Definition, phase: str, items: list[Verdict]) -> lis
     for verdict in items:
         section = SECTIONS.get(verdict.claim)
         if section is not None and verdict.subject != section:  # a claim about one part of the definition
-            verdict = replace(
-                verdict, subject=section, evidence={**verdict.evidence, "at": verdict.subject}
-            )
+            verdict = replace(verdict, subject=section, evidence={**verdict.evidence, "at": verdict.subject})
         if verdict.claim not in PER_COMPONENT or verdict.outcome in (Outcome.CANNOT_EXPRESS,):
             kept.append(verdict)
             continue

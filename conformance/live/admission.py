@@ -103,7 +103,7 @@ class Admission:
         conditions = ((crd or {}).get("status") or {}).get("conditions") or []
         if not any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
             return None
-        self.kube.dynamic.resources.invalidate_cache()
+        self.kube.rediscover()  # under the discovery lock: scenarios run beside admission
         try:
             self.kube.resource(KARTA.api_version, KARTA.kind)
         except Exception:  # the discovery cache does not list it yet

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
@@ -478,6 +479,48 @@ def registry() -> Built:
     crane = tools.ensure("crane")
     tag = mirror.image_tag(versions.load().tools["crane"].version)
     return docker_build(images.registry_recipe(tag), {"crane": crane})
+
+
+ELF_MAGIC = b"\x7fELF"
+PT_INTERP = 3  # a program header naming the dynamic loader: a dynamically linked executable has one
+
+
+def static_elf(path: Path) -> bool:
+    """Whether ``path`` is an ELF executable that names no dynamic loader (no ``PT_INTERP`` program header):
+    it runs ``FROM scratch``. Reads the ELF header and the program headers only."""
+    with open(path, "rb") as handle:
+        header = handle.read(64)
+        if len(header) < 52 or header[:4] != ELF_MAGIC or header[4] not in (1, 2) or header[5] not in (1, 2):
+            return False
+        order: Literal["little", "big"] = "little" if header[5] == 1 else "big"
+        wide = header[4] == 2  # ELFCLASS64
+
+        def number(offset: int, size: int) -> int:
+            return int.from_bytes(header[offset : offset + size], order)
+
+        phoff = number(0x20, 8) if wide else number(0x1C, 4)
+        entry_size, count = (number(0x36, 2), number(0x38, 2)) if wide else (number(0x2A, 2), number(0x2C, 2))
+        handle.seek(phoff)
+        table = handle.read(entry_size * count)
+    if len(table) < entry_size * count:
+        return False
+    kinds = (int.from_bytes(table[i * entry_size : i * entry_size + 4], order) for i in range(count))
+    return PT_INTERP not in kinds
+
+
+def kueue() -> Built:
+    """Kueue's image under its official name (``images.kueue_image``), its manager built from the pinned module
+    (``build.build_kueue``: ``CGO_ENABLED=0``, as Kueue's own Dockerfile builds it), checked static. On demand
+    (the first scenario that queues a workload), not by ``build_all``: only the kueue-admission feature runs it."""
+    pinned = versions.load().kueue
+    bin_dir, _crds = build.build_kueue(pinned.module, pinned.version)
+    binary = bin_dir / "kueue"
+    if not static_elf(binary):
+        raise EnvironmentProblem(
+            f"Kueue's manager {binary} is not a static executable (it names a dynamic loader): it cannot run "
+            "FROM scratch; it is built with CGO_ENABLED=0 (toolchain/build.py _go)"
+        )
+    return docker_build(images.kueue_recipe(images.kueue_image(pinned.version)), {"kueue": binary})
 
 
 def build_all(kuberay_versions: Sequence[str | None] = (None,), with_node: bool = True) -> list[Built]:

@@ -22,7 +22,9 @@ archive is reachable where registries are not) and imported into Docker. On top 
   ``redis-server`` and ``redis-tools`` of that version behind the official image's interface
   (``docker-entrypoint.sh``, ``CMD redis-server``, port 6379).
 
-- the **registry** the kind backend runs as its mirror (``crane``, static, ``FROM scratch``; ``mirror.py``).
+- the **registry** the kind backend runs as its mirror (``crane``, static, ``FROM scratch``; ``mirror.py``);
+- **Kueue's manager** under its official name (``registry.k8s.io/kueue/kueue:<version>``): built on demand by the
+  first scenario that queues a workload (``kueue.py``), not by ``images build``.
 
 The workloads' images (operator, Ray, Redis) are not in the node image: the nodes pull them by their
 official names through that mirror, as a hosted runner pulls them from their registries.
@@ -444,6 +446,23 @@ def operator_recipe(repository: str, version: str) -> Recipe:
     """The chart runs ``/manager`` as a non-root user (``runAsNonRoot``): a numeric USER is set."""
     dockerfile = 'FROM scratch\nCOPY ray-operator /manager\nUSER 65532:65532\nENTRYPOINT ["/manager"]\n'
     return Recipe(tag=f"{repository}:{version}", dockerfile=dockerfile, files=("ray-operator",))
+
+
+# Kueue's official image repository: its release manifests run ``registry.k8s.io/kueue/kueue:<version>`` (the
+# staging repository its Makefile pushes to is promoted there). The version is versions.yaml's ``kueue``.
+KUEUE_REPOSITORY = "registry.k8s.io/kueue/kueue"
+
+
+def kueue_image(version: str) -> str:
+    return f"{KUEUE_REPOSITORY}:{version}"
+
+
+def kueue_recipe(image: str) -> Recipe:
+    """Kueue's manager as its own Dockerfile ships it (a static binary ``/manager`` on distroless
+    ``static:nonroot``, ``USER 65532:65532``, ``ENTRYPOINT ["/manager"]``), here ``FROM scratch``: its Deployment
+    runs ``/manager`` as a non-root user with a read-only root filesystem, and talks only to the API server."""
+    dockerfile = 'FROM scratch\nCOPY kueue /manager\nUSER 65532:65532\nENTRYPOINT ["/manager"]\n'
+    return Recipe(tag=image, dockerfile=dockerfile, files=("kueue",))
 
 
 def ray_recipe(

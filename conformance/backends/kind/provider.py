@@ -27,8 +27,9 @@ from conformance.backends import gates, raynodes
 from conformance.backends.base import Capability
 from conformance.backends.docker import docker_answers
 from conformance.backends.inuse import ClusterClaim
-from conformance.backends.kind import chartrepo, mirror
+from conformance.backends.kind import chartrepo, imagebuild, mirror
 from conformance.backends.kind import images as offline
+from conformance.backends.kind.kueue import KindKueue
 from conformance.backends.kind.plan import (
     CHART_ENV,
     FITTED,
@@ -120,6 +121,7 @@ class KindProvider:
         self.switches = ApiSwitches(self.kubectl)
         self._docker: str | None = None
         self._serve_closed: dict[str, list[tuple[str, int]]] = {}  # namespace -> (node, pid) closed
+        self.kueue = KindKueue(self.kubectl)  # installed on a scenario's demand (start_kueue)
 
     # -- Provider ------------------------------------------------------------------
 
@@ -156,6 +158,7 @@ class KindProvider:
             f"{FITTED}; "
             f"simulated: {plan.gpus_per_node} nvidia.com/gpu and {plan.gpus_per_node} rdma/hca per node (node status patch, no devices)"
             + gates.header(plan.kuberay.version)
+            + self.kueue.described()
         )
 
     def adapt_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -290,6 +293,27 @@ class KindProvider:
                         f"{completed.stderr.strip()[-300:]}"
                     )
 
+    # -- Kueue ---------------------------------------------------------------------------
+
+    def start_kueue(self) -> str:
+        """Kueue installed in this cluster on the first scenario's demand (``kind/kueue.py``): its version.
+        With the registry mirror its image is built here and published under its official name first."""
+        return self.kueue.start(self.publish_kueue if self.plan.mirror else None)
+
+    def publish_kueue(self, image: str) -> str:
+        """Kueue's image built here (on demand: only the kueue-admission feature runs it, so `make images`
+        leaves it out) and published in the registry mirror under its official path; how the nodes get it."""
+        say(
+            f"Kueue's image {image}: made here on demand (only the kueue-admission feature runs it, "
+            "`make images` leaves it out), then published in the registry mirror"
+        )
+        built = imagebuild.kueue()
+        say(f"image {built.tag}: {'reused' if built.reused else f'built in {built.seconds:.0f} s'}")
+        with step(f"publishing {image} in the registry mirror"):
+            for command in mirror.push(self._docker or "docker", image, self.registry_port()):
+                self._checked(command)
+        return f"built here, pulled by its official name through the registry mirror {mirror.endpoint()}"
+
     def node_images(self, node: str) -> list[str]:
         """The image names a node's containerd holds (for the report: official names only)."""
         return mirror.image_names(self.run(mirror.node_images(self._docker or "docker", node)).stdout)
@@ -319,6 +343,8 @@ class KindProvider:
             (folder / "kuberay-operator.log").write_text(self.kubectl(*self.plan.operator_logs()))
         except (subprocess.CalledProcessError, OSError) as error:
             (folder / "kuberay-operator.log").write_text(f"could not read the operator log: {error}\n")
+        if self.kueue.version or self.kueue.failed:
+            (folder / "kueue-manager.log").write_text(self.kueue.manager_log())
         self.run(
             [
                 str(self._cluster.kind_path),

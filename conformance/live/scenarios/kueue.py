@@ -44,8 +44,8 @@ WEBHOOKS = {"RayJob": "mrayjob.kb.io", "RayCluster": "mraycluster.kb.io", "RaySe
 
 
 def kueue_missing(kind: str) -> Callable[[Context], str | None]:
-    """A backend that starts Kueue itself (local) starts it now; on any other the cluster must already run
-    Kueue with the Ray integration of ``kind`` (its mutating webhook), else why not."""
+    """A backend that installs Kueue itself (local, kind) installs it now; on any other (existing) the cluster
+    must already run Kueue with the Ray integration of ``kind`` (its mutating webhook), else why not."""
 
     def lacks(ctx: Context) -> str | None:
         start = getattr(ctx.provider, "start_kueue", None)
@@ -59,7 +59,8 @@ def kueue_missing(kind: str) -> Callable[[Context], str | None]:
             return None
         return (
             f"the {ctx.provider.name} backend does not install Kueue, and the cluster runs none with its {kind} "
-            f"integration (no mutating webhook {WEBHOOKS[kind]}); Kueue runs on the local backend (--cluster local)"
+            f"integration (no mutating webhook {WEBHOOKS[kind]}); the local and kind backends install Kueue "
+            "themselves (--cluster local, --cluster kind)"
         )
 
     return lacks

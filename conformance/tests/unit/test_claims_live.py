@@ -140,7 +140,7 @@ def test_a_phase_gives_the_same_verdict_keys_whatever_the_pods() -> None:
     assert any(v.outcome is Outcome.FAIL for v in bad) and all(v.ok for v in good if v.claim == "membership")
     skipped = [v for v in bad if v.claim in ("instance-ids", "replicas", "template-fidelity")]
     assert skipped and {v.outcome for v in skipped} == {Outcome.ERROR}
-    field = [v for v in bad if v.claim == "membership" and v.outcome is Outcome.FAIL][0]
+    field = next(v for v in bad if v.claim == "membership" and v.outcome is Outcome.FAIL)
     assert field.subject == "childComponents" and "selected by no component" in field.message
 
 

@@ -333,7 +333,11 @@ def test_the_redis_cleanup_pod_is_a_component_of_its_own_and_in_no_gang(tmp_path
     failed = {claim for claim, found in before.items() if any(o is Outcome.FAIL for o, _ in found)}
     assert failed == {"membership", "ownership"}
     # the Pods not matched, the claims about them are not evaluated: an ERROR per component that says so
-    assert {claim for claim in before if claim not in failed} == {"instance-ids", "replicas", "template-fidelity"}
+    assert {claim for claim in before if claim not in failed} == {
+        "instance-ids",
+        "replicas",
+        "template-fidelity",
+    }
     assert all(
         o is Outcome.ERROR and m.startswith("not evaluated at this phase")
         for claim in ("instance-ids", "replicas", "template-fidelity")

@@ -24,9 +24,12 @@ import yaml
 from conformance import fixtures, versions
 from conformance.backends import registry
 from conformance.backends.kind import chartrepo as kind_chartrepo
+from conformance.backends.kind import imagebuild as kind_imagebuild
+from conformance.backends.kind import images as kind_images
 from conformance.backends.kind import mirror as kind_mirror
 from conformance.backends.kind import plan as kind_plan
 from conformance.backends.kind import provider as kind_provider
+from conformance.backends.kind.kueue import KindKueue
 from conformance.backends.kind.provider import KindProvider
 from conformance.backends.local.provider import LocalProvider
 from conformance.backends.registry import make_provider
@@ -539,6 +542,47 @@ def test_a_running_mirror_is_reused_and_a_busy_port_is_named(
         KindProvider("v1.6.2", name="other", runner=recorder).start()
 
 
+def test_kueue_is_built_here_and_published_under_its_official_path_only_with_the_mirror(
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the mirror: Kueue's image built on demand (not by `make images`), published as kueue/kueue for
+    registry.k8s.io, and the header says so once installed; without it the nodes pull the official image."""
+    recorder.local_images = set(BUILT_HERE)
+    monkeypatch.setattr(KindProvider, "wait_registry", staticmethod(lambda port: None))
+    image = "registry.k8s.io/kueue/kueue:v0.17.0"
+    built: list[str] = []
+
+    def build() -> kind_imagebuild.Built:
+        built.append(image)
+        return kind_imagebuild.Built(image, "inputs", False, 1.0, 2**20)
+
+    monkeypatch.setattr(kind_imagebuild, "kueue", build)
+    installed: list[str] = []
+    monkeypatch.setattr(KindKueue, "_install", lambda self, pinned, wanted: installed.append(wanted))
+    provider = KindProvider("v1.6.2", runner=recorder)
+    provider.start()
+    assert "Kueue" not in provider.describe()
+    before = len(recorder.commands)
+    assert provider.start_kueue() == "v0.17.0"
+    assert built == installed == [image]
+    assert recorder.commands[before:] == [
+        ["/t/docker", "tag", image, "127.0.0.1:5110/kueue/kueue:v0.17.0"],
+        ["/t/docker", "push", "--quiet", "127.0.0.1:5110/kueue/kueue:v0.17.0"],
+        ["/t/docker", "rmi", "127.0.0.1:5110/kueue/kueue:v0.17.0"],
+    ]
+    assert (
+        f"; Kueue v0.17.0 (real: {image}, built here, pulled by its official name through the registry mirror "
+        "http://karta-conformance-registry:5000; installed from sigs.k8s.io/kueue config/default"
+    ) in provider.describe()
+    assert provider.start_kueue() == "v0.17.0" and built == [image]  # once per cluster
+    provider.stop()
+
+    upstream = KindProvider("v1.6.2", name="upstream", runner=Recorder())
+    assert not upstream.plan.mirror
+    assert upstream.start_kueue() == "v0.17.0" and built == [image]
+    assert f"; Kueue v0.17.0 (real: {image}, pulled from its registry;" in upstream.describe()
+
+
 def test_a_registry_that_never_answers_is_named_with_the_last_answer() -> None:
     port = kind_provider_free_port()
     with pytest.raises(
@@ -578,7 +622,7 @@ def test_official_names_split_as_a_registry_sees_them() -> None:
     assert parse("registry.k8s.io/pause:3.10@sha256:ab").official == "registry.k8s.io/pause:3.10"
     # one mirror holds every host's images by path: the pinned ones never share a path
     pins = versions.load()
-    every = [pins.redis_image] + [
+    every = [pins.redis_image, kind_images.kueue_image(pins.kueue.version)] + [
         image
         for k in pins.kuberay.values()
         for image in (k.ray_image, f"{pins.kind_operator_image}:{k.version}")
