@@ -263,10 +263,7 @@ def _build_main(
         if _done(bin_dir, (binary,)):
             return bin_dir
         started = time.monotonic()
-        source = folder / "src"
-        shutil.rmtree(source, ignore_errors=True)
-        source.mkdir(parents=True)
-        log = folder / "build.log"
+        source, log = _fresh_build(folder)
         with step(title):
             for name, text in files.items():
                 (source / name).write_text(text)
@@ -322,10 +319,7 @@ def build_kuberay(version: str) -> tuple[Path, Path]:
         if _done(bin_dir, ("ray-operator",)):
             return bin_dir, crds
         started = time.monotonic()
-        source = folder / "src"
-        shutil.rmtree(source, ignore_errors=True)
-        source.mkdir(parents=True)
-        log = folder / "build.log"
+        source, log = _fresh_build(folder)
         with step(f"Building the KubeRay operator {version}"):
             replaces = _remote_replaces((module_dir / "go.mod").read_text())
             if local:  # a source folder, not a module the proxy serves
@@ -385,6 +379,14 @@ def _go_version() -> str:
     return completed.stdout.strip() or "unknown"
 
 
+def _fresh_build(folder: Path) -> tuple[Path, Path]:
+    """A build's empty source folder ``<folder>/src`` (what an interrupted build left is removed) and its log."""
+    source = folder / "src"
+    shutil.rmtree(source, ignore_errors=True)
+    source.mkdir(parents=True)
+    return source, folder / "build.log"
+
+
 def build_kueue(module: str, version: str) -> tuple[Path, Path]:
     """Kueue's manager ``<cache>/kueue/<version>-<inputs digest>/bin/kueue``, built from ``module@version``
     (its ``cmd/kueue``) on first use, and the module's CRD folder. A cold build takes minutes (about 5 on two
@@ -404,10 +406,7 @@ def build_kueue(module: str, version: str) -> tuple[Path, Path]:
         if _done(bin_dir, ("kueue",)):
             return bin_dir, crds
         started = time.monotonic()
-        source = folder / "src"
-        shutil.rmtree(source, ignore_errors=True)
-        source.mkdir(parents=True)
-        log = folder / "build.log"
+        source, log = _fresh_build(folder)
         with step(f"Building Kueue {version} ({module}/{KUEUE_COMMAND}; minutes on a cold cache, log {log})"):
             (source / "go.mod").write_text(inputs["go.mod"])
             (source / "tools.go").write_text(inputs["tools.go"])

@@ -403,6 +403,24 @@ def rayjob_queued(s: Script, name: str, **spec: Any) -> dict[str, Any]:
 PHASES = ["created", "held", "admitted", "finished"]
 
 
+def admitted_then_finished(
+    s: Script, job: Ref, queues: Queues, do: Callable[[], object] | None = None
+) -> None:
+    """RayJob ``job`` admitted (after ``do``, which lets Kueue admit it): its Workload Admitted, its Ray job
+    RUNNING, every Pod labelled with its pod set; then finished (Complete)."""
+    s.phase(
+        "admitted",
+        do=do,
+        until=admitted(job, job_running(job.name)),
+        check=both(the_workload(s, "admitted", queues), labelled(s, "admitted", queues)),
+        expect=lambda found: admitted_expectation(
+            "RayJob", [found[0]["status"]["rayClusterName"]], stable=False
+        ),
+        timeout=LONG,
+    )
+    s.phase("finished", until=finished(job), expect=expect("completed"), timeout=LONG)
+
+
 @scenario("kueue-rayjob", root="RayJob", drives=["kueue-admission"])
 def kueue_rayjob(s: Script) -> None:
     """A RayJob with the queue-name label, its ClusterQueue held (stopPolicy Hold): created (suspended by
@@ -416,17 +434,7 @@ def kueue_rayjob(s: Script) -> None:
     queues = make_queues(s, [manifest], held=True)
     job = create_queued(s, manifest)
     s.phase("held", until=held(job), check=the_workload(s, "held", queues), expect=held_expectation("RayJob"))
-    s.phase(
-        "admitted",
-        do=release(s, queues),
-        until=admitted(job, job_running(job.name)),
-        check=both(the_workload(s, "admitted", queues), labelled(s, "admitted", queues)),
-        expect=lambda found: admitted_expectation(
-            "RayJob", [found[0]["status"]["rayClusterName"]], stable=False
-        ),
-        timeout=LONG,
-    )
-    s.phase("finished", until=finished(job), expect=expect("completed"), timeout=LONG)
+    admitted_then_finished(s, job, queues, release(s, queues))
 
 
 @scenario("kueue-rayjob-quota", root="RayJob", drives=["kueue-admission"])
@@ -444,16 +452,7 @@ def kueue_rayjob_quota(s: Script) -> None:
     s.phase("first-admitted", until=admitted(ahead, job_running(ahead.name)), timeout=LONG)
     job = create_queued(s, second)
     s.phase("held", until=held(job), check=the_workload(s, "held", queues), expect=held_expectation("RayJob"))
-    s.phase(
-        "admitted",
-        until=admitted(job, job_running(job.name)),
-        check=both(the_workload(s, "admitted", queues), labelled(s, "admitted", queues)),
-        expect=lambda found: admitted_expectation(
-            "RayJob", [found[0]["status"]["rayClusterName"]], stable=False
-        ),
-        timeout=LONG,
-    )
-    s.phase("finished", until=finished(job), expect=expect("completed"), timeout=LONG)
+    admitted_then_finished(s, job, queues)
 
 
 @scenario("kueue-raycluster", root="RayCluster", drives=["kueue-admission"])
